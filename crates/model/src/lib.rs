@@ -1,0 +1,14 @@
+//! The canonical data model of medinfra: the tables every pipeline step speaks (as Arrow
+//! schemas, defined once here), the law's data tiers (as runtime values *and* as Rust types),
+//! and the code systems (SSK code masters) that give claims codes their meaning.
+//!
+//! This crate is the bottom of the dependency graph. It must never do I/O beyond reading a
+//! master file it is handed, never depend on another medinfra crate, and never know about
+//! storage, keys, or users.
+
+pub mod masters;
+pub mod tables;
+pub mod tier;
+
+pub use tables::CanonicalTable;
+pub use tier::{Tier, TierMarker};

@@ -1,0 +1,24 @@
+//! The embedded data store of medinfra: one data directory holding immutable dataset versions
+//! as Parquet files with manifests, and a SQLite catalog that says which versions exist.
+//!
+//! A version becomes visible only through [`VersionWriter::commit`]: files are written to a
+//! staging directory, fsynced, renamed into place, and only then recorded in the catalog in one
+//! transaction. A crash at any point leaves the previous state; [`Store::open`] removes whatever
+//! a crash left behind. This crate must never decide who may read what (that is governance's
+//! job), never hold keys, and never rewrite a committed version.
+
+mod error;
+mod fsutil;
+mod manifest;
+mod names;
+mod store;
+mod writer;
+
+pub use error::StoreError;
+pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEntry};
+pub use names::validate_dataset_name;
+pub use store::{DatasetSummary, Store, TableSummary, VersionInfo, VerifyProblem, VerifyReport};
+pub use writer::{PartInfo, PartWriter, VersionWriter};
+
+/// The medinfra version written into every manifest.
+pub const MEDINFRA_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,558 @@
+//! The store: a data directory with a SQLite catalog and immutable version directories.
+//!
+//! Layout:
+//! ```text
+//! DATA_DIR/catalog.sqlite                 the catalog (datasets, versions, tables, lineage)
+//! DATA_DIR/datasets/NAME/vN-SUFFIX/       one committed version: manifest.json + TABLE/part-*.parquet
+//! DATA_DIR/staging/                       versions being written; emptied at every open
+//! ```
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use medinfra_model::Tier;
+
+use crate::manifest::{InputRef, Lineage, Manifest, TableEntry};
+use crate::{MEDINFRA_VERSION, StoreError, VersionWriter, fsutil, validate_dataset_name};
+
+/// The catalog migrations, embedded in the binary. Listed by hand rather than with
+/// `sqlx::migrate!` so the build needs no proc-macro copy of the database drivers.
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+
+type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(v, d, sql)| {
+                    Migration::new(*v, (*d).into(), MigrationType::Simple, sqlx::SqlStr::from_static(sql), false)
+                })
+                .collect())
+        })
+    }
+}
+
+/// A committed dataset version as the catalog knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub dataset: String,
+    pub version: i64,
+    pub tier: Tier,
+    #[serde(skip)]
+    pub dir: PathBuf,
+    pub manifest_sha256: String,
+    pub step: String,
+    pub created_at: String,
+    pub superseded: bool,
+    pub tables: Vec<TableSummary>,
+}
+
+/// Row counts and sizes of one table of a version.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSummary {
+    pub name: String,
+    pub rows: i64,
+    pub files: i64,
+    pub bytes: i64,
+}
+
+/// One dataset with its latest version.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSummary {
+    pub name: String,
+    pub tier: Tier,
+    pub versions: i64,
+    pub latest: VersionInfo,
+}
+
+/// One problem found by [`Store::verify`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VerifyProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Result of re-hashing a version's files against its manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub dataset: String,
+    pub version: i64,
+    pub files_checked: usize,
+    pub problems: Vec<VerifyProblem>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+struct Inner {
+    root: PathBuf,
+    pool: SqlitePool,
+}
+
+/// Handle to a data directory. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+impl Store {
+    /// Open (or create) a data directory, migrate the catalog, and remove what an earlier
+    /// crash left behind: staging directories and version directories the catalog never
+    /// recorded.
+    pub async fn open(root: &Path) -> Result<Store, StoreError> {
+        fsutil::create_dir_synced(root)?;
+        let root = root.canonicalize().map_err(|e| StoreError::io(root, e))?;
+        for sub in ["datasets", "staging"] {
+            fsutil::create_dir_synced(&root.join(sub))?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(root.join("catalog.sqlite"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Migrator::new(EmbeddedMigrations).await?.run(&pool).await?;
+        let store = Store {
+            inner: Arc::new(Inner { root, pool }),
+        };
+        store.remove_leftovers().await?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    async fn remove_leftovers(&self) -> Result<(), StoreError> {
+        let staging = self.root().join("staging");
+        let entries = std::fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
+            let p = entry.path();
+            tracing::info!(path = %p.display(), "removing unfinished version from an earlier run");
+            std::fs::remove_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
+        }
+        let known: HashSet<String> = sqlx::query("SELECT dir FROM versions")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("dir"))
+            .collect::<Result<_, _>>()?;
+        let datasets = self.root().join("datasets");
+        let entries = std::fs::read_dir(&datasets).map_err(|e| StoreError::io(&datasets, e))?;
+        for ds in entries {
+            let ds = ds.map_err(|e| StoreError::io(&datasets, e))?;
+            let ds_path = ds.path();
+            let versions = std::fs::read_dir(&ds_path).map_err(|e| StoreError::io(&ds_path, e))?;
+            for v in versions {
+                let v = v.map_err(|e| StoreError::io(&ds_path, e))?;
+                let rel = format!(
+                    "datasets/{}/{}",
+                    ds.file_name().to_string_lossy(),
+                    v.file_name().to_string_lossy()
+                );
+                if !known.contains(&rel) {
+                    let p = v.path();
+                    tracing::info!(path = %p.display(), "removing version directory the catalog never committed");
+                    std::fs::remove_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Start writing a new version of dataset `name` at `tier`.
+    pub fn begin(&self, name: &str, tier: Tier, lineage: Lineage) -> Result<VersionWriter, StoreError> {
+        validate_dataset_name(name)?;
+        let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let staging = self
+            .root()
+            .join("staging")
+            .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
+        fsutil::create_dir_synced(&staging)?;
+        Ok(VersionWriter::new(self.clone(), name.to_string(), tier, lineage, staging))
+    }
+
+    pub(crate) async fn commit_version(
+        &self,
+        name: &str,
+        tier: Tier,
+        lineage: &Lineage,
+        tables: Vec<TableEntry>,
+        staging: &Path,
+    ) -> Result<VersionInfo, StoreError> {
+        // Refuse a tier change before touching anything.
+        if let Some(row) = sqlx::query("SELECT tier FROM datasets WHERE name = ?")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?
+        {
+            let existing = parse_tier(&row.try_get::<String, _>("tier")?)?;
+            if existing != tier {
+                return Err(StoreError::TierChange {
+                    name: name.to_string(),
+                    existing,
+                    requested: tier,
+                });
+            }
+        }
+        let version: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(v.version), 0) + 1 AS next FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ?",
+        )
+        .bind(name)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("next")?;
+        let created_at = now_rfc3339();
+        let manifest = Manifest {
+            dataset: name.to_string(),
+            version,
+            tier,
+            created_at: created_at.clone(),
+            medinfra_version: MEDINFRA_VERSION.to_string(),
+            lineage: lineage.clone(),
+            tables,
+        };
+        let manifest_path = staging.join("manifest.json");
+        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
+            path: manifest_path.clone(),
+            source,
+        })?;
+        std::fs::write(&manifest_path, &bytes).map_err(|e| StoreError::io(&manifest_path, e))?;
+        fsutil::sync_file(&manifest_path)?;
+        fsutil::sync_dir(staging)?;
+        let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+
+        let suffix = staging
+            .file_name()
+            .map(|s| s.to_string_lossy().rsplit('-').next().unwrap_or("0").to_string())
+            .unwrap_or_default();
+        let rel_dir = format!("datasets/{name}/v{version}-{suffix}");
+        let final_dir = self.root().join(&rel_dir);
+        let parent = self.root().join("datasets").join(name);
+        fsutil::create_dir_synced(&parent)?;
+        std::fs::rename(staging, &final_dir).map_err(|e| StoreError::io(&final_dir, e))?;
+        fsutil::sync_dir(&parent)?;
+        fsutil::sync_dir(&self.root().join("staging"))?;
+
+        match self
+            .record_version(name, tier, version, &rel_dir, &manifest_sha256, &manifest, &created_at)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) => {
+                // Not in the catalog, so not visible: take the files away again.
+                let _ = std::fs::remove_dir_all(&final_dir);
+                return Err(e);
+            }
+        }
+        self.version(name, Some(version)).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_version(
+        &self,
+        name: &str,
+        tier: Tier,
+        version: i64,
+        rel_dir: &str,
+        manifest_sha256: &str,
+        manifest: &Manifest,
+        created_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
+            .bind(name)
+            .bind(tier.as_str())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        let dataset_id: i64 = sqlx::query("SELECT id, tier FROM datasets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+        let version_id: i64 = sqlx::query(
+            "INSERT INTO versions (dataset_id, version, dir, tier, manifest_sha256, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(dataset_id)
+        .bind(version)
+        .bind(rel_dir)
+        .bind(tier.as_str())
+        .bind(manifest_sha256)
+        .bind(&manifest.lineage.step)
+        .bind(created_at)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        for t in &manifest.tables {
+            sqlx::query("INSERT INTO version_tables (version_id, table_name, rows, files, bytes) VALUES (?, ?, ?, ?, ?)")
+                .bind(version_id)
+                .bind(&t.name)
+                .bind(t.rows as i64)
+                .bind(t.files.len() as i64)
+                .bind(t.bytes() as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for input in &manifest.lineage.inputs {
+            sqlx::query(
+                "INSERT INTO lineage (version_id, input_version_id) SELECT ?, v.id FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? AND v.version = ?",
+            )
+            .bind(version_id)
+            .bind(&input.dataset)
+            .bind(input.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All datasets with their latest version, by name.
+    pub async fn list(&self) -> Result<Vec<DatasetSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.name AS name, d.tier AS tier, COUNT(v.id) AS n FROM datasets d JOIN versions v ON v.dataset_id = d.id GROUP BY d.id ORDER BY d.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name: String = r.try_get("name")?;
+            let latest = self.version(&name, None).await?;
+            out.push(DatasetSummary {
+                tier: parse_tier(&r.try_get::<String, _>("tier")?)?,
+                versions: r.try_get("n")?,
+                name,
+                latest,
+            });
+        }
+        Ok(out)
+    }
+
+    /// All versions of a dataset, oldest first.
+    pub async fn versions(&self, name: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let nums: Vec<i64> = sqlx::query(
+            "SELECT v.version AS version FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? ORDER BY v.version",
+        )
+        .bind(name)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("version"))
+        .collect::<Result<_, _>>()?;
+        if nums.is_empty() {
+            return Err(StoreError::NoSuchDataset(name.to_string()));
+        }
+        let mut out = Vec::new();
+        for n in nums {
+            out.push(self.version(name, Some(n)).await?);
+        }
+        Ok(out)
+    }
+
+    /// One version (the latest when `version` is `None`).
+    pub async fn version(&self, name: &str, version: Option<i64>) -> Result<VersionInfo, StoreError> {
+        let row = sqlx::query(
+            "SELECT v.id AS id, v.version AS version, v.dir AS dir, v.tier AS tier, v.manifest_sha256 AS sha, v.step AS step, v.created_at AS created_at, v.superseded AS superseded
+             FROM versions v JOIN datasets d ON d.id = v.dataset_id
+             WHERE d.name = ?1 AND (?2 IS NULL OR v.version = ?2)
+             ORDER BY v.version DESC LIMIT 1",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Err(match version {
+                Some(v) => StoreError::NoSuchVersion {
+                    name: name.to_string(),
+                    version: v,
+                },
+                None => StoreError::NoSuchDataset(name.to_string()),
+            });
+        };
+        let id: i64 = row.try_get("id")?;
+        let tables = sqlx::query(
+            "SELECT table_name, rows, files, bytes FROM version_tables WHERE version_id = ? ORDER BY table_name",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|t| {
+            Ok(TableSummary {
+                name: t.try_get("table_name")?,
+                rows: t.try_get("rows")?,
+                files: t.try_get("files")?,
+                bytes: t.try_get("bytes")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let dir: String = row.try_get("dir")?;
+        Ok(VersionInfo {
+            dataset: name.to_string(),
+            version: row.try_get("version")?,
+            tier: parse_tier(&row.try_get::<String, _>("tier")?)?,
+            dir: self.root().join(dir),
+            manifest_sha256: row.try_get("sha")?,
+            step: row.try_get("step")?,
+            created_at: row.try_get("created_at")?,
+            superseded: row.try_get::<i64, _>("superseded")? != 0,
+            tables,
+        })
+    }
+
+    /// Read and parse a version's manifest.
+    pub fn read_manifest(&self, info: &VersionInfo) -> Result<Manifest, StoreError> {
+        let path = info.dir.join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::Manifest { path, source })
+    }
+
+    /// A reference to a version, for the lineage of a version derived from it.
+    pub fn input_ref(info: &VersionInfo) -> InputRef {
+        InputRef {
+            dataset: info.dataset.clone(),
+            version: info.version,
+            manifest_sha256: info.manifest_sha256.clone(),
+        }
+    }
+
+    /// Absolute paths of the Parquet files of one table of a version.
+    pub fn table_files(&self, info: &VersionInfo, table: &str) -> Result<Vec<PathBuf>, StoreError> {
+        let manifest = self.read_manifest(info)?;
+        Ok(manifest
+            .table(table)
+            .map(|t| t.files.iter().map(|f| info.dir.join(&f.path)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Re-hash every file of a version and compare with the manifest, and the manifest with
+    /// the catalog.
+    pub async fn verify(&self, name: &str, version: Option<i64>) -> Result<VerifyReport, StoreError> {
+        let info = self.version(name, version).await?;
+        let mut problems = Vec::new();
+        let manifest_path = info.dir.join("manifest.json");
+        let mut files_checked = 0;
+        match std::fs::read(&manifest_path) {
+            Err(e) => problems.push(VerifyProblem {
+                path: "manifest.json".into(),
+                reason: format!("cannot read: {e}"),
+            }),
+            Ok(bytes) => {
+                if hex::encode(Sha256::digest(&bytes)) != info.manifest_sha256 {
+                    problems.push(VerifyProblem {
+                        path: "manifest.json".into(),
+                        reason: "SHA-256 differs from the catalog's".into(),
+                    });
+                }
+                match serde_json::from_slice::<Manifest>(&bytes) {
+                    Err(e) => problems.push(VerifyProblem {
+                        path: "manifest.json".into(),
+                        reason: format!("not a valid manifest: {e}"),
+                    }),
+                    Ok(manifest) => {
+                        for table in &manifest.tables {
+                            for f in &table.files {
+                                files_checked += 1;
+                                if let Some(reason) = check_file(&info.dir.join(&f.path), f.bytes, &f.sha256) {
+                                    problems.push(VerifyProblem {
+                                        path: f.path.clone(),
+                                        reason,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(VerifyReport {
+            dataset: info.dataset,
+            version: info.version,
+            files_checked,
+            problems,
+        })
+    }
+}
+
+fn check_file(path: &Path, bytes: u64, sha256: &str) -> Option<String> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Some(format!("cannot open: {e}")),
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n_total = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                n_total += n as u64;
+            }
+            Err(e) => return Some(format!("cannot read: {e}")),
+        }
+    }
+    if n_total != bytes {
+        return Some(format!("size {n_total} bytes, manifest says {bytes}"));
+    }
+    if hex::encode(hasher.finalize()) != sha256 {
+        return Some("SHA-256 differs from the manifest's".into());
+    }
+    None
+}
+
+fn parse_tier(s: &str) -> Result<Tier, StoreError> {
+    s.parse().map_err(|e: medinfra_model::tier::UnknownTier| StoreError::Corrupt(e.to_string()))
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.inner.root).finish()
+    }
+}
+

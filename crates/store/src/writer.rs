@@ -1,0 +1,289 @@
+//! Writing a new dataset version: parts of tables are written (possibly from many threads)
+//! into a private staging directory; [`VersionWriter::commit`] makes them visible at once.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use medinfra_model::Tier;
+
+use crate::manifest::{ColumnSchema, FileEntry, Lineage, TableEntry};
+use crate::{Store, StoreError, VersionInfo, fsutil};
+
+/// A `Write` that hashes and counts what passes through, so a file's SHA-256 is known when
+/// it is closed without reading it back.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The Parquet settings of every file medinfra writes. No timestamps or hostnames go into
+/// the files, so the same input gives byte-identical output.
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(256 * 1024))
+        .set_created_by(format!("medinfra {}", crate::MEDINFRA_VERSION))
+        .build()
+}
+
+/// Writes one Parquet part file of one table.
+pub struct PartWriter {
+    table: String,
+    rel_path: String,
+    path: PathBuf,
+    schema: SchemaRef,
+    writer: ArrowWriter<HashingWriter<BufWriter<File>>>,
+    rows: u64,
+}
+
+impl PartWriter {
+    /// Append a batch; its schema must be the part's schema.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(StoreError::SchemaMismatch {
+                table: self.table.clone(),
+            });
+        }
+        self.writer.write(batch).map_err(|source| StoreError::Parquet {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// A finished part, ready to be listed in the manifest.
+#[derive(Debug, Clone)]
+pub struct PartInfo {
+    pub table: String,
+    pub file: FileEntry,
+}
+
+struct TableParts {
+    schema: SchemaRef,
+    files: Vec<FileEntry>,
+}
+
+/// A dataset version being written. Dropping it without [`commit`](Self::commit) discards it.
+pub struct VersionWriter {
+    store: Store,
+    name: String,
+    tier: Tier,
+    lineage: Lineage,
+    staging: PathBuf,
+    tables: Mutex<BTreeMap<String, TableParts>>,
+    done: bool,
+}
+
+impl VersionWriter {
+    pub(crate) fn new(
+        store: Store,
+        name: String,
+        tier: Tier,
+        lineage: Lineage,
+        staging: PathBuf,
+    ) -> Self {
+        Self {
+            store,
+            name,
+            tier,
+            lineage,
+            staging,
+            tables: Mutex::new(BTreeMap::new()),
+            done: false,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    /// The staging directory (for tests of crash safety).
+    pub fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Open part `part` of table `table`. Parts of one table must share a schema.
+    pub fn part_writer(
+        &self,
+        table: &str,
+        part: usize,
+        schema: SchemaRef,
+    ) -> Result<PartWriter, StoreError> {
+        crate::validate_dataset_name(table)?;
+        let dir = self.staging.join(table);
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let rel_path = format!("{table}/part-{part:05}.parquet");
+        let path = self.staging.join(&rel_path);
+        let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
+        let sink = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(writer_properties()))
+            .map_err(|source| StoreError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(PartWriter {
+            table: table.to_string(),
+            rel_path,
+            path,
+            schema,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Close a part: flush, fsync, and record it for the manifest.
+    pub fn finish_part(&self, part: PartWriter) -> Result<PartInfo, StoreError> {
+        let PartWriter {
+            table,
+            rel_path,
+            path,
+            schema,
+            writer,
+            rows,
+        } = part;
+        let sink = writer.into_inner().map_err(|source| StoreError::Parquet {
+            path: path.clone(),
+            source,
+        })?;
+        let HashingWriter {
+            inner,
+            hasher,
+            bytes,
+        } = sink;
+        let file = inner
+            .into_inner()
+            .map_err(|e| StoreError::io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| StoreError::io(&path, e))?;
+        let entry = FileEntry {
+            path: rel_path,
+            rows,
+            bytes,
+            sha256: hex::encode(hasher.finalize()),
+        };
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
+        match tables.get_mut(&table) {
+            Some(t) => {
+                if t.schema.fields() != schema.fields() {
+                    return Err(StoreError::SchemaMismatch { table });
+                }
+                t.files.push(entry.clone());
+            }
+            None => {
+                tables.insert(
+                    table.clone(),
+                    TableParts {
+                        schema,
+                        files: vec![entry.clone()],
+                    },
+                );
+            }
+        }
+        Ok(PartInfo { table, file: entry })
+    }
+
+    /// Write a whole table as one part.
+    pub fn write_table<'a>(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        batches: impl IntoIterator<Item = &'a RecordBatch>,
+    ) -> Result<PartInfo, StoreError> {
+        let mut w = self.part_writer(table, 0, schema)?;
+        for b in batches {
+            w.write(b)?;
+        }
+        self.finish_part(w)
+    }
+
+    pub(crate) fn table_entries(&self) -> Result<Vec<TableEntry>, StoreError> {
+        let tables = self
+            .tables
+            .lock()
+            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
+        Ok(tables
+            .iter()
+            .map(|(name, parts)| {
+                let mut files = parts.files.clone();
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+                TableEntry {
+                    name: name.clone(),
+                    rows: files.iter().map(|f| f.rows).sum(),
+                    schema: parts
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| ColumnSchema {
+                            name: f.name().clone(),
+                            data_type: f.data_type().to_string(),
+                            nullable: f.is_nullable(),
+                        })
+                        .collect(),
+                    files,
+                }
+            })
+            .collect())
+    }
+
+    /// Make the version visible: manifest, fsync, rename, catalog transaction.
+    pub async fn commit(mut self) -> Result<VersionInfo, StoreError> {
+        let tables = self.table_entries()?;
+        for t in &tables {
+            fsutil::sync_dir(&self.staging.join(&t.name))?;
+        }
+        let store = self.store.clone();
+        let info = store
+            .commit_version(&self.name, self.tier, &self.lineage, tables, &self.staging)
+            .await?;
+        self.done = true;
+        Ok(info)
+    }
+}
+
+impl Drop for VersionWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            // Best effort: whatever is left is removed by the next `Store::open` anyway.
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
