@@ -138,7 +138,10 @@ impl<R: BufRead> MasterReader<R> {
         let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let tag = field(1);
         let kind = MasterKind::from_tag(&tag).ok_or_else(|| {
-            self.invalid("マスター種別 (column 1)", format!("unknown master kind {tag:?}"))
+            self.invalid(
+                "マスター種別 (column 1)",
+                format!("unknown master kind {tag:?}"),
+            )
         })?;
         let (code_i, name_i, kana_i) = kind.columns();
         let code = if kind == MasterKind::Comment {
@@ -155,14 +158,14 @@ impl<R: BufRead> MasterReader<R> {
         if code.chars().count() != expected_len {
             return Err(self.invalid(
                 "code",
-                format!("expected {expected_len} characters, found {}", code.chars().count()),
+                format!(
+                    "expected {expected_len} characters, found {}",
+                    code.chars().count()
+                ),
             ));
         }
         let icd10 = if kind == MasterKind::Disease {
-            [15, 13]
-                .into_iter()
-                .map(field)
-                .find(|s| !s.is_empty())
+            [15, 13].into_iter().map(field).find(|s| !s.is_empty())
         } else {
             None
         };
@@ -282,7 +285,9 @@ mod tests {
     use super::*;
 
     fn shared(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/masters").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/masters")
+            .join(name)
     }
 
     #[test]
@@ -291,7 +296,10 @@ mod tests {
         let n_mod = m.load_file(&shared("z_modifiers_20230101.csv")).unwrap();
         let n_dev = m.load_file(&shared("t_devices_20231130.csv")).unwrap();
         let n_com = m.load_file(&shared("c_comments_20230801.csv")).unwrap();
-        assert!(n_mod > 1000 && n_dev > 100 && n_com > 100, "{n_mod} {n_dev} {n_com}");
+        assert!(
+            n_mod > 1000 && n_dev > 100 && n_com > 100,
+            "{n_mod} {n_dev} {n_com}"
+        );
         let z = m.get(MasterKind::Modifier, "8070").unwrap();
         assert_eq!(z.name, "０期");
         let t = m.get(MasterKind::Device, "700010000").unwrap();
@@ -307,9 +315,13 @@ mod tests {
         bytes.extend_from_slice(b"\"0\",\"Q\",\"1\"\r\n");
         let mut m = CodeMaster::default();
         let err = m.load_bytes("t.csv", &bytes).unwrap_err().to_string();
-        assert_eq!(err, "t.csv:2: マスター種別 (column 1): unknown master kind \"Q\"");
+        assert_eq!(
+            err,
+            "t.csv:2: マスター種別 (column 1): unknown master kind \"Q\""
+        );
 
-        let bad_price = "\"0\",\"T\",\"700010000\",\"2\",\"x\",\"4\",\"x\",\"6\",\"1\",\"x\",\"1\",\"abc\"\r\n";
+        let bad_price =
+            "\"0\",\"T\",\"700010000\",\"2\",\"x\",\"4\",\"x\",\"6\",\"1\",\"x\",\"1\",\"abc\"\r\n";
         let err = CodeMaster::default()
             .load_bytes("p.csv", bad_price.as_bytes())
             .unwrap_err()
@@ -321,6 +333,9 @@ mod tests {
             .load_bytes("u.csv", undecodable)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("u.csv:1") && err.contains("Shift_JIS"), "{err}");
+        assert!(
+            err.contains("u.csv:1") && err.contains("Shift_JIS"),
+            "{err}"
+        );
     }
 }

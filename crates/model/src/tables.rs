@@ -65,7 +65,12 @@ impl ColumnType {
 use ColumnRole::{Content as C, DirectIdentifier as D, QuasiIdentifier as Q, RecordKey as K};
 use ColumnType::{Boolean, Date32, DayCounts, Float64, Int32, Int64, Utf8};
 
-const fn col(name: &'static str, data_type: ColumnType, nullable: bool, role: ColumnRole) -> ColumnDef {
+const fn col(
+    name: &'static str,
+    data_type: ColumnType,
+    nullable: bool,
+    role: ColumnRole,
+) -> ColumnDef {
     ColumnDef {
         name,
         data_type,
@@ -91,6 +96,9 @@ pub enum CanonicalTable {
     /// Ground truth of the sample data: which record belongs to which true person.
     /// Lives in its own dataset and is never released.
     Truth,
+    /// Ground truth of the sample data: every true person with the events that make their
+    /// identity noisy. Lives beside `truth` and is never released.
+    Population,
 }
 
 const PERSONS: &[ColumnDef] = &[
@@ -237,8 +245,21 @@ const TRUTH: &[ColumnDef] = &[
     col("person_id", Int64, false, K),
 ];
 
+const POPULATION: &[ColumnDef] = &[
+    col("person_id", Int64, false, K),
+    col("sex", Int32, false, Q),
+    col("birth_date", Date32, false, Q),
+    col("prefecture_code", Utf8, false, Q),
+    col("conditions_at_start", Utf8, false, C),
+    col("card_changes", Int32, false, C),
+    col("surname_changes", Int32, false, C),
+    col("twin_of", Int64, true, K),
+    col("same_name_as", Int64, true, K),
+    col("death_date", Date32, true, C),
+];
+
 impl CanonicalTable {
-    pub const ALL: [CanonicalTable; 12] = [
+    pub const ALL: [CanonicalTable; 13] = [
         CanonicalTable::Persons,
         CanonicalTable::InsurancePeriods,
         CanonicalTable::Claims,
@@ -251,6 +272,7 @@ impl CanonicalTable {
         CanonicalTable::Checkups,
         CanonicalTable::Deaths,
         CanonicalTable::Truth,
+        CanonicalTable::Population,
     ];
 
     /// The table's name in datasets, SQL and file names.
@@ -268,6 +290,7 @@ impl CanonicalTable {
             CanonicalTable::Checkups => "checkups",
             CanonicalTable::Deaths => "deaths",
             CanonicalTable::Truth => "truth",
+            CanonicalTable::Population => "population",
         }
     }
 
@@ -288,6 +311,7 @@ impl CanonicalTable {
             CanonicalTable::Checkups => CHECKUPS,
             CanonicalTable::Deaths => DEATHS,
             CanonicalTable::Truth => TRUTH,
+            CanonicalTable::Population => POPULATION,
         }
     }
 
@@ -328,9 +352,21 @@ mod tests {
             for c in t.columns() {
                 if matches!(
                     c.name,
-                    "name_kanji" | "name_kana" | "card_number" | "card_symbol" | "patient_id" | "phone" | "address"
+                    "name_kanji"
+                        | "name_kana"
+                        | "card_number"
+                        | "card_symbol"
+                        | "patient_id"
+                        | "phone"
+                        | "address"
                 ) {
-                    assert_eq!(c.role, ColumnRole::DirectIdentifier, "{}.{}", t.name(), c.name);
+                    assert_eq!(
+                        c.role,
+                        ColumnRole::DirectIdentifier,
+                        "{}.{}",
+                        t.name(),
+                        c.name
+                    );
                 }
             }
         }

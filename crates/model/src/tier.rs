@@ -62,7 +62,9 @@ impl fmt::Display for Tier {
 
 /// A tier name that is not one of the five.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown tier {0:?} (expected identified, pseudonymized, anonymized, statistics or sample)")]
+#[error(
+    "unknown tier {0:?} (expected identified, pseudonymized, anonymized, statistics or sample)"
+)]
 pub struct UnknownTier(pub String);
 
 impl FromStr for Tier {
@@ -92,14 +94,26 @@ macro_rules! tier_marker {
     };
 }
 
-tier_marker!(Identified, Tier::Identified, "Type-level [`Tier::Identified`].");
+tier_marker!(
+    Identified,
+    Tier::Identified,
+    "Type-level [`Tier::Identified`]."
+);
 tier_marker!(
     Pseudonymized,
     Tier::Pseudonymized,
     "Type-level [`Tier::Pseudonymized`]."
 );
-tier_marker!(Anonymized, Tier::Anonymized, "Type-level [`Tier::Anonymized`].");
-tier_marker!(Statistics, Tier::Statistics, "Type-level [`Tier::Statistics`].");
+tier_marker!(
+    Anonymized,
+    Tier::Anonymized,
+    "Type-level [`Tier::Anonymized`]."
+);
+tier_marker!(
+    Statistics,
+    Tier::Statistics,
+    "Type-level [`Tier::Statistics`]."
+);
 tier_marker!(Sample, Tier::Sample, "Type-level [`Tier::Sample`].");
 
 /// A runtime tier did not match the tier a caller asked for.

@@ -26,9 +26,13 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("invalid dataset name {0:?}: use 1-64 characters a-z, 0-9, '_' or '-', starting with a letter or digit")]
+    #[error(
+        "invalid dataset name {0:?}: use 1-64 characters a-z, 0-9, '_' or '-', starting with a letter or digit"
+    )]
     InvalidName(String),
-    #[error("dataset {name:?} is {existing} but the new version is {requested}: a dataset never changes tier")]
+    #[error(
+        "dataset {name:?} is {existing} but the new version is {requested}: a dataset never changes tier"
+    )]
     TierChange {
         name: String,
         existing: medinfra_model::Tier,

@@ -24,8 +24,9 @@ pub fn sync_file(path: &Path) -> Result<(), StoreError> {
 /// Create a directory and its parents, fsyncing the parent of the new directory.
 pub fn create_dir_synced(path: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(path).map_err(|e| StoreError::io(path, e))?;
-    if let Some(parent) = path.parent() {
-        sync_dir(parent)?;
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+        _ => sync_dir(Path::new("."))?,
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ mod writer;
 pub use error::StoreError;
 pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEntry};
 pub use names::validate_dataset_name;
-pub use store::{DatasetSummary, Store, TableSummary, VersionInfo, VerifyProblem, VerifyReport};
+pub use store::{DatasetSummary, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo};
 pub use writer::{PartInfo, PartWriter, VersionWriter};
 
 /// The medinfra version written into every manifest.

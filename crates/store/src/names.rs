@@ -22,7 +22,16 @@ mod tests {
 
     #[test]
     fn rejects_paths_and_odd_names() {
-        for bad in ["", "../x", "a/b", ".hidden", "UPPER", "x y", &"a".repeat(65), "-x"] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            ".hidden",
+            "UPPER",
+            "x y",
+            &"a".repeat(65),
+            "-x",
+        ] {
             assert!(validate_dataset_name(bad).is_err(), "{bad:?}");
         }
         for good in ["sample", "claims_2024", "a-1", "9lives"] {

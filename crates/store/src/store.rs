@@ -18,7 +18,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use medinfra_model::Tier;
 
@@ -30,19 +32,27 @@ use crate::{MEDINFRA_VERSION, StoreError, VersionWriter, fsutil, validate_datase
 #[derive(Debug)]
 struct EmbeddedMigrations;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
 impl MigrationSource<'static> for EmbeddedMigrations {
     fn resolve(
         self,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>>
+    {
         Box::pin(async {
             Ok(MIGRATIONS
                 .iter()
                 .map(|(v, d, sql)| {
-                    Migration::new(*v, (*d).into(), MigrationType::Simple, sqlx::SqlStr::from_static(sql), false)
+                    Migration::new(
+                        *v,
+                        (*d).into(),
+                        MigrationType::Simple,
+                        sqlx::SqlStr::from_static(sql),
+                        false,
+                    )
                 })
                 .collect())
         })
@@ -199,7 +209,12 @@ impl Store {
     }
 
     /// Start writing a new version of dataset `name` at `tier`.
-    pub fn begin(&self, name: &str, tier: Tier, lineage: Lineage) -> Result<VersionWriter, StoreError> {
+    pub fn begin(
+        &self,
+        name: &str,
+        tier: Tier,
+        lineage: Lineage,
+    ) -> Result<VersionWriter, StoreError> {
         validate_dataset_name(name)?;
         let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -211,7 +226,13 @@ impl Store {
             .join("staging")
             .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
         fsutil::create_dir_synced(&staging)?;
-        Ok(VersionWriter::new(self.clone(), name.to_string(), tier, lineage, staging))
+        Ok(VersionWriter::new(
+            self.clone(),
+            name.to_string(),
+            tier,
+            lineage,
+            staging,
+        ))
     }
 
     pub(crate) async fn commit_version(
@@ -255,10 +276,11 @@ impl Store {
             tables,
         };
         let manifest_path = staging.join("manifest.json");
-        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
-            path: manifest_path.clone(),
-            source,
-        })?;
+        let bytes =
+            serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
+                path: manifest_path.clone(),
+                source,
+            })?;
         std::fs::write(&manifest_path, &bytes).map_err(|e| StoreError::io(&manifest_path, e))?;
         fsutil::sync_file(&manifest_path)?;
         fsutil::sync_dir(staging)?;
@@ -266,7 +288,13 @@ impl Store {
 
         let suffix = staging
             .file_name()
-            .map(|s| s.to_string_lossy().rsplit('-').next().unwrap_or("0").to_string())
+            .map(|s| {
+                s.to_string_lossy()
+                    .rsplit('-')
+                    .next()
+                    .unwrap_or("0")
+                    .to_string()
+            })
             .unwrap_or_default();
         let rel_dir = format!("datasets/{name}/v{version}-{suffix}");
         let final_dir = self.root().join(&rel_dir);
@@ -277,7 +305,15 @@ impl Store {
         fsutil::sync_dir(&self.root().join("staging"))?;
 
         match self
-            .record_version(name, tier, version, &rel_dir, &manifest_sha256, &manifest, &created_at)
+            .record_version(
+                name,
+                tier,
+                version,
+                &rel_dir,
+                &manifest_sha256,
+                &manifest,
+                &created_at,
+            )
             .await
         {
             Ok(()) => {}
@@ -393,7 +429,11 @@ impl Store {
     }
 
     /// One version (the latest when `version` is `None`).
-    pub async fn version(&self, name: &str, version: Option<i64>) -> Result<VersionInfo, StoreError> {
+    pub async fn version(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<VersionInfo, StoreError> {
         let row = sqlx::query(
             "SELECT v.id AS id, v.version AS version, v.dir AS dir, v.tier AS tier, v.manifest_sha256 AS sha, v.step AS step, v.created_at AS created_at, v.superseded AS superseded
              FROM versions v JOIN datasets d ON d.id = v.dataset_id
@@ -471,7 +511,11 @@ impl Store {
 
     /// Re-hash every file of a version and compare with the manifest, and the manifest with
     /// the catalog.
-    pub async fn verify(&self, name: &str, version: Option<i64>) -> Result<VerifyReport, StoreError> {
+    pub async fn verify(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<VerifyReport, StoreError> {
         let info = self.version(name, version).await?;
         let mut problems = Vec::new();
         let manifest_path = info.dir.join("manifest.json");
@@ -497,7 +541,9 @@ impl Store {
                         for table in &manifest.tables {
                             for f in &table.files {
                                 files_checked += 1;
-                                if let Some(reason) = check_file(&info.dir.join(&f.path), f.bytes, &f.sha256) {
+                                if let Some(reason) =
+                                    check_file(&info.dir.join(&f.path), f.bytes, &f.sha256)
+                                {
                                     problems.push(VerifyProblem {
                                         path: f.path.clone(),
                                         reason,
@@ -547,12 +593,14 @@ fn check_file(path: &Path, bytes: u64, sha256: &str) -> Option<String> {
 }
 
 fn parse_tier(s: &str) -> Result<Tier, StoreError> {
-    s.parse().map_err(|e: medinfra_model::tier::UnknownTier| StoreError::Corrupt(e.to_string()))
+    s.parse()
+        .map_err(|e: medinfra_model::tier::UnknownTier| StoreError::Corrupt(e.to_string()))
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("root", &self.inner.root).finish()
+        f.debug_struct("Store")
+            .field("root", &self.inner.root)
+            .finish()
     }
 }
-

@@ -67,10 +67,12 @@ impl PartWriter {
                 table: self.table.clone(),
             });
         }
-        self.writer.write(batch).map_err(|source| StoreError::Parquet {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.writer
+            .write(batch)
+            .map_err(|source| StoreError::Parquet {
+                path: self.path.clone(),
+                source,
+            })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }

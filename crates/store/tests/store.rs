@@ -15,7 +15,10 @@ fn batch(n: i64) -> RecordBatch {
     let codes: Vec<String> = ids.iter().map(|i| format!("C{i:04}")).collect();
     RecordBatch::try_new(
         schema,
-        vec![Arc::new(Int64Array::from(ids)), Arc::new(StringArray::from(codes))],
+        vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(codes)),
+        ],
     )
     .unwrap()
 }
@@ -42,7 +45,11 @@ async fn commit_list_show_and_verify() {
     let v1 = w.commit().await.unwrap();
     assert_eq!(v1.version, 1);
     assert_eq!(v1.tier, Tier::Sample);
-    let rows: Vec<_> = v1.tables.iter().map(|t| (t.name.as_str(), t.rows)).collect();
+    let rows: Vec<_> = v1
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.rows))
+        .collect();
     assert_eq!(rows, vec![("other", 200), ("things", 100)]);
 
     // Second version with lineage to the first.
@@ -76,7 +83,9 @@ async fn commit_list_show_and_verify() {
 
     // Editing the manifest is caught against the catalog's hash.
     let mpath = v2.dir.join("manifest.json");
-    let text = std::fs::read_to_string(&mpath).unwrap().replace("\"rows\": 100", "\"rows\": 101");
+    let text = std::fs::read_to_string(&mpath)
+        .unwrap()
+        .replace("\"rows\": 100", "\"rows\": 101");
     std::fs::write(&mpath, text).unwrap();
     let report = store.verify("demo", None).await.unwrap();
     assert!(report.problems.iter().any(|p| p.path == "manifest.json"));
@@ -96,9 +105,16 @@ async fn a_dataset_never_changes_tier() {
     assert!(matches!(err, StoreError::TierChange { .. }), "{err}");
     assert_eq!(store.versions("x").await.unwrap().len(), 1);
     // Nothing of the refused version remains on disk.
-    let dirs = std::fs::read_dir(dir.path().join("datasets/x")).unwrap().count();
+    let dirs = std::fs::read_dir(dir.path().join("datasets/x"))
+        .unwrap()
+        .count();
     assert_eq!(dirs, 1);
-    assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -117,11 +133,25 @@ async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
     }
     // Simulate a crash between rename and catalog commit.
     std::fs::create_dir_all(dir.path().join("datasets/keep/v2-dead")).unwrap();
-    std::fs::write(dir.path().join("datasets/keep/v2-dead/manifest.json"), b"{}").unwrap();
-    assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 1);
+    std::fs::write(
+        dir.path().join("datasets/keep/v2-dead/manifest.json"),
+        b"{}",
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count(),
+        1
+    );
 
     let store = Store::open(dir.path()).await.unwrap();
-    assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count(),
+        0
+    );
     assert!(!dir.path().join("datasets/keep/v2-dead").exists());
     let list = store.list().await.unwrap();
     assert_eq!(list.len(), 1);
@@ -137,7 +167,10 @@ async fn bad_names_and_unknown_datasets_are_errors() {
         store.begin("../escape", Tier::Sample, lineage("a")),
         Err(StoreError::InvalidName(_))
     ));
-    assert!(matches!(store.version("nope", None).await, Err(StoreError::NoSuchDataset(_))));
+    assert!(matches!(
+        store.version("nope", None).await,
+        Err(StoreError::NoSuchDataset(_))
+    ));
     let b = batch(1);
     let w = store.begin("one", Tier::Sample, lineage("a")).unwrap();
     w.write_table("t", b.schema(), [&b]).unwrap();

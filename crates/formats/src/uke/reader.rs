@@ -1,0 +1,407 @@
+//! Streaming line reader: bytes → decoded CP932 lines → typed [`Record`]s with findings.
+//!
+//! Memory is bounded by [`MAX_LINE_BYTES`] (one line buffer, reused) and the capped finding
+//! log, whatever the file size. The reader never fails: I/O errors and bad bytes become
+//! findings and the iterator ends or skips the line.
+
+use std::io::{BufRead, ErrorKind};
+
+use encoding_rs::SHIFT_JIS;
+
+use super::layout::FieldError;
+use super::records::{
+    DPC_ONLY, PHARMACY_ONLY, RawRecord, RawWhy, Record, UNTYPED_KNOWN, decode_typed, layout_of,
+};
+use super::value::IssueKind;
+use crate::finding::{Finding, FindingKind, FindingLog, Severity, mask, shown_value};
+
+/// Longest line accepted (bytes, without the line end). The longest fixed-layout record is a
+/// few hundred bytes; SJ free text is the only long field. A longer line is a structural error.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// DOS end-of-file marker some older writers append after the last line.
+const EOF_MARKER: u8 = 0x1A;
+
+/// Which kind of receipt file this is, detected from content (never from the file name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FileKind {
+    /// No header or distinguishing record seen (yet).
+    Unknown,
+    /// 医科: IR header, no DPC-only records.
+    Medical,
+    /// DPC: IR header plus at least one DPC-only record (BU, SB, KK, SK, GA, HH, GT, CD).
+    Dpc,
+    /// 調剤: YK header (or pharmacy-only records).
+    Pharmacy,
+}
+
+/// One record and the findings about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordLine {
+    /// 1-based line number.
+    pub line: u64,
+    pub record: Record,
+    /// Record-level findings (bad field values, wrong field count, unknown type).
+    pub findings: Vec<Finding>,
+}
+
+struct RawLine {
+    terminated: bool,
+    too_long: bool,
+}
+
+/// Streaming UKE reader; an iterator of [`RecordLine`]. File-level findings (encoding, line
+/// ends, truncation) are collected and returned by [`UkeReader::finish`].
+pub struct UkeReader<R> {
+    inner: R,
+    file: String,
+    line_no: u64,
+    buf: Vec<u8>,
+    text: String,
+    kind: FileKind,
+    log: FindingLog,
+    done: bool,
+    reported_bare_lf: bool,
+}
+
+impl<R: BufRead> UkeReader<R> {
+    /// `file` labels findings (a path or archive member name); it is not opened.
+    pub fn new(inner: R, file: impl Into<String>) -> Self {
+        UkeReader {
+            inner,
+            file: file.into(),
+            line_no: 0,
+            buf: Vec::new(),
+            text: String::new(),
+            kind: FileKind::Unknown,
+            log: FindingLog::default(),
+            done: false,
+            reported_bare_lf: false,
+        }
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The kind detected so far (final once the iterator is exhausted).
+    pub fn kind(&self) -> FileKind {
+        self.kind
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+
+    /// File-level findings collected so far; call after the iterator is exhausted.
+    pub fn finish(mut self) -> Vec<Finding> {
+        self.take_findings()
+    }
+
+    /// Takes the file-level findings collected so far (the log starts empty again).
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.log).into_findings(&self.file)
+    }
+
+    fn finding(&self, kind: FindingKind, severity: Severity, reason: String) -> Finding {
+        Finding {
+            file: self.file.clone(),
+            line: (self.line_no > 0).then_some(self.line_no),
+            record_type: None,
+            field: None,
+            value_masked: None,
+            reason,
+            severity,
+            kind,
+        }
+    }
+
+    /// Reads up to the next LF into `buf` (without it), keeping at most `MAX_LINE_BYTES`.
+    /// Hand-rolled over `fill_buf` because `read_until` would grow without bound on a file
+    /// that has no line ends.
+    fn read_line(&mut self) -> std::io::Result<Option<RawLine>> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(any.then_some(RawLine {
+                    terminated: false,
+                    too_long,
+                }));
+            }
+            any = true;
+            let (chunk, consumed, found) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+            if chunk.len() > room {
+                too_long = true;
+            }
+            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.inner.consume(consumed);
+            if found {
+                return Ok(Some(RawLine {
+                    terminated: true,
+                    too_long,
+                }));
+            }
+        }
+    }
+
+    fn note_kind(&mut self, code: &str) {
+        self.kind = match (self.kind, code) {
+            (FileKind::Pharmacy, _) => FileKind::Pharmacy,
+            (_, "YK") => FileKind::Pharmacy,
+            (_, c) if PHARMACY_ONLY.contains(&c) => FileKind::Pharmacy,
+            (_, c) if DPC_ONLY.contains(&c) => FileKind::Dpc,
+            (FileKind::Unknown, "IR") => FileKind::Medical,
+            (k, _) => k,
+        };
+    }
+
+    fn parse(&mut self, text: &str) -> RecordLine {
+        let fields: Vec<&str> = text.split(',').collect();
+        let code = fields.first().copied().unwrap_or("");
+        let well_formed_code = code.len() == 2
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if well_formed_code {
+            self.note_kind(code);
+        }
+        let owned = || fields.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>();
+        let mut findings = Vec::new();
+        // The frame records decide whether the file can be read at all.
+        let severity = if matches!(code, "IR" | "GO" | "YK") {
+            Severity::FileFatal
+        } else {
+            Severity::ReceiptQuarantine
+        };
+        let typed_here = self.kind != FileKind::Pharmacy || code == "GO";
+        let record = match layout_of(code).filter(|_| well_formed_code && typed_here) {
+            Some((count, _)) if fields.len() != count => {
+                findings.push(Finding {
+                    record_type: Some(code.to_owned()),
+                    ..self.finding(
+                        FindingKind::WrongFieldCount,
+                        severity,
+                        format!("expected {count} fields, found {}", fields.len()),
+                    )
+                });
+                Record::Raw(RawRecord {
+                    fields: owned(),
+                    why: RawWhy::Invalid,
+                })
+            }
+            Some(_) => match decode_typed(code, &fields) {
+                Some(Ok(record)) => record,
+                Some(Err(errors)) => {
+                    for e in errors {
+                        findings.push(self.field_finding(code, &fields, &e, severity));
+                    }
+                    Record::Raw(RawRecord {
+                        fields: owned(),
+                        why: RawWhy::Invalid,
+                    })
+                }
+                None => Record::Raw(RawRecord {
+                    fields: owned(),
+                    why: RawWhy::Untyped,
+                }),
+            },
+            None if well_formed_code
+                && (UNTYPED_KNOWN.contains(&code) || layout_of(code).is_some()) =>
+            {
+                Record::Raw(RawRecord {
+                    fields: owned(),
+                    why: RawWhy::Untyped,
+                })
+            }
+            None => {
+                findings.push(Finding {
+                    record_type: Some(if well_formed_code {
+                        code.to_owned()
+                    } else {
+                        mask(code)
+                    }),
+                    value_masked: Some(if well_formed_code {
+                        code.to_owned()
+                    } else {
+                        mask(code)
+                    }),
+                    ..self.finding(
+                        FindingKind::UnknownRecordType,
+                        Severity::Warning,
+                        "record type is not part of any UKE kind; kept raw".to_owned(),
+                    )
+                });
+                Record::Raw(RawRecord {
+                    fields: owned(),
+                    why: RawWhy::Unknown,
+                })
+            }
+        };
+        RecordLine {
+            line: self.line_no,
+            record,
+            findings,
+        }
+    }
+
+    fn field_finding(
+        &self,
+        code: &str,
+        fields: &[&str],
+        error: &FieldError,
+        severity: Severity,
+    ) -> Finding {
+        let column = error.spec.index + error.issue.column_offset;
+        let value = fields.get(column).copied().unwrap_or("");
+        let field = if error.spec.width > 1 {
+            format!("{}({}日)", error.spec.name, error.issue.column_offset + 1)
+        } else {
+            error.spec.name.to_owned()
+        };
+        let kind = match error.issue.kind {
+            IssueKind::BadDate => FindingKind::BadDate,
+            IssueKind::BadEraDate => FindingKind::BadEraDate,
+            IssueKind::BadYearMonth => FindingKind::BadYearMonth,
+            IssueKind::NotANumber => FindingKind::NotANumber,
+            IssueKind::BadCodeShape => FindingKind::BadCodeShape,
+        };
+        Finding {
+            record_type: Some(code.to_owned()),
+            field: Some(field),
+            value_masked: Some(shown_value(value, error.spec.sensitive)),
+            ..self.finding(kind, severity, error.issue.reason.clone())
+        }
+    }
+}
+
+/// Byte offset of the first sequence CP932 cannot decode.
+fn malformed_offset(bytes: &[u8]) -> usize {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let capacity = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .unwrap_or(bytes.len().saturating_mul(3));
+    let mut out = String::with_capacity(capacity);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match result {
+        encoding_rs::DecoderResult::Malformed(len, extra) => {
+            read.saturating_sub(usize::from(extra) + usize::from(len))
+        }
+        _ => read,
+    }
+}
+
+impl<R: BufRead> Iterator for UkeReader<R> {
+    type Item = RecordLine;
+
+    fn next(&mut self) -> Option<RecordLine> {
+        while !self.done {
+            let raw = match self.read_line() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => {
+                    self.done = true;
+                    if self.line_no == 0 {
+                        let f = self.finding(
+                            FindingKind::EmptyFile,
+                            Severity::FileFatal,
+                            "file has no content".to_owned(),
+                        );
+                        self.log.push(f);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    self.done = true;
+                    let f = self.finding(
+                        FindingKind::IoError,
+                        Severity::FileFatal,
+                        format!("read failed after line {}: {}", self.line_no, e.kind()),
+                    );
+                    self.log.push(f);
+                    break;
+                }
+            };
+            self.line_no += 1;
+            if raw.too_long {
+                let f = self.finding(
+                    FindingKind::LineTooLong,
+                    Severity::FileFatal,
+                    format!("line longer than {MAX_LINE_BYTES} bytes"),
+                );
+                self.log.push(f);
+                continue;
+            }
+            if !raw.terminated {
+                if self.buf == [EOF_MARKER] {
+                    let f = self.finding(
+                        FindingKind::EofMarker,
+                        Severity::Warning,
+                        "DOS end-of-file marker (0x1A) after the last line ignored".to_owned(),
+                    );
+                    self.log.push(f);
+                    continue;
+                }
+                let f = self.finding(
+                    FindingKind::TruncatedLastLine,
+                    Severity::FileFatal,
+                    "last line has no CRLF line end (file truncated?)".to_owned(),
+                );
+                self.log.push(f);
+            }
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            } else if raw.terminated && !self.reported_bare_lf {
+                self.reported_bare_lf = true;
+                let f = self.finding(
+                    FindingKind::BareLineFeed,
+                    Severity::Warning,
+                    "line ends with LF, not CRLF (further such lines not reported)".to_owned(),
+                );
+                self.log.push(f);
+            }
+            if self.buf.is_empty() {
+                let f = self.finding(
+                    FindingKind::EmptyLine,
+                    Severity::Warning,
+                    "empty line skipped".to_owned(),
+                );
+                self.log.push(f);
+                continue;
+            }
+            let decoded = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&self.buf);
+            match decoded {
+                Some(s) => {
+                    // Copied into a reused buffer so `parse` can borrow `self` mutably.
+                    self.text.clear();
+                    self.text.push_str(&s);
+                }
+                None => {
+                    let offset = malformed_offset(&self.buf);
+                    let f = self.finding(
+                        FindingKind::UndecodableBytes,
+                        Severity::FileFatal,
+                        format!("bytes at offset {offset} are not valid CP932"),
+                    );
+                    self.log.push(f);
+                    continue;
+                }
+            }
+            let text = std::mem::take(&mut self.text);
+            let parsed = self.parse(&text);
+            self.text = text;
+            return Some(parsed);
+        }
+        None
+    }
+}

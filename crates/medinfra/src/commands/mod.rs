@@ -1,0 +1,30 @@
+//! One module per command.
+
+mod datasets;
+mod demo;
+mod masters;
+mod synth;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use medinfra_store::Store;
+
+use crate::cli::{Cli, Command};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Masters { files } => masters::run(&files),
+        command => {
+            let store = Store::open(&cli.data_dir)
+                .await
+                .with_context(|| format!("opening data directory {}", cli.data_dir.display()))?;
+            match command {
+                Command::Demo(args) => demo::run(&store, args).await,
+                Command::Synth(args) => synth::run(&store, args).await.map(|_| ExitCode::SUCCESS),
+                Command::Datasets { command } => datasets::run(&store, command).await,
+                Command::Masters { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `medinfra synth`: generate the sample population into two dataset versions (the canonical
+//! tables, and the ground truth kept apart).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use medinfra_model::{CanonicalTable, Tier};
+use medinfra_store::{Lineage, PartWriter, Store, VersionInfo, VersionWriter};
+use medinfra_synth::{PartSink, SynthConfig, SynthSummary, TableSink};
+
+use crate::cli::SynthArgs;
+use crate::progress::Progress;
+
+struct StoreSink {
+    main: VersionWriter,
+    truth: VersionWriter,
+    errors: Mutex<Vec<String>>,
+}
+
+struct StorePart(PartWriter);
+
+impl PartSink for StorePart {
+    fn write(&mut self, batch: &arrow::record_batch::RecordBatch) -> Result<(), String> {
+        self.0.write(batch).map_err(|e| e.to_string())
+    }
+}
+
+impl StoreSink {
+    fn writer(&self, table: CanonicalTable) -> &VersionWriter {
+        if matches!(table, CanonicalTable::Truth | CanonicalTable::Population) {
+            &self.truth
+        } else {
+            &self.main
+        }
+    }
+}
+
+impl TableSink for StoreSink {
+    type Part = StorePart;
+
+    fn open(&self, table: CanonicalTable, part: usize) -> Result<StorePart, String> {
+        self.writer(table)
+            .part_writer(table.name(), part, table.schema())
+            .map(StorePart)
+            .map_err(|e| e.to_string())
+    }
+
+    fn close(&self, table: CanonicalTable, part: StorePart) -> Result<(), String> {
+        self.writer(table)
+            .finish_part(part.0)
+            .map(|_| ())
+            .map_err(|e| {
+                let msg = e.to_string();
+                if let Ok(mut errs) = self.errors.lock() {
+                    errs.push(msg.clone());
+                }
+                msg
+            })
+    }
+}
+
+pub struct SynthOutcome {
+    pub summary: SynthSummary,
+    pub main: VersionInfo,
+    pub truth: VersionInfo,
+    pub seconds: f64,
+}
+
+pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOutcome> {
+    if args.format != "parquet" {
+        bail!(
+            "--format {}: only `parquet` is available until the provider-format writers land",
+            args.format
+        );
+    }
+    let tier: Tier = args.tier.parse()?;
+    if !matches!(tier, Tier::Identified | Tier::Sample) {
+        bail!("--tier must be identified or sample, not {tier}");
+    }
+    let config = SynthConfig {
+        persons: args.persons,
+        years: args.years,
+        start_year: args.start_year,
+        seed: args.seed,
+        ..SynthConfig::default()
+    };
+    config.validate()?;
+    let lineage = Lineage {
+        step: "synth".into(),
+        parameters: serde_json::to_value(&config)?,
+        inputs: vec![],
+    };
+    let truth_name = format!("{}-truth", args.output);
+    let sink = StoreSink {
+        main: store.begin(&args.output, tier, lineage.clone())?,
+        truth: store.begin(&truth_name, Tier::Identified, lineage)?,
+        errors: Mutex::new(Vec::new()),
+    };
+    let started = Instant::now();
+    let (summary, sink) = tokio::task::spawn_blocking(move || {
+        let progress = Progress::new("synth", config.persons, "persons");
+        let result = medinfra_synth::generate(&config, &sink, &|done| progress.set(done));
+        progress.finish();
+        (result, sink)
+    })
+    .await
+    .context("generator thread")?;
+    let summary = summary?;
+    let StoreSink { main, truth, .. } = sink;
+    let main = main.commit().await?;
+    let truth = truth.commit().await?;
+    Ok(SynthOutcome {
+        summary,
+        main,
+        truth,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome> {
+    let outcome = generate(store, &args).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "summary": outcome.summary,
+                "dataset": outcome.main,
+                "truth": outcome.truth,
+                "seconds": outcome.seconds,
+            }))?
+        );
+    } else {
+        print_outcome(store, &outcome);
+    }
+    Ok(outcome)
+}
+
+pub fn print_outcome(store: &Store, o: &SynthOutcome) {
+    let rows: u64 = o.summary.rows.values().sum();
+    println!(
+        "synth: {} persons, {} providers, {} rows in {:.1}s ({:.0} persons/s, {:.0} rows/s)",
+        o.summary.persons,
+        o.summary.providers,
+        rows,
+        o.seconds,
+        o.summary.persons as f64 / o.seconds,
+        rows as f64 / o.seconds
+    );
+    for (table, n) in &o.summary.rows {
+        println!("  {table:<18} {n:>12}");
+    }
+    println!(
+        "  -> dataset {} v{} ({}) at {}",
+        o.main.dataset,
+        o.main.version,
+        o.main.tier,
+        o.main
+            .dir
+            .strip_prefix(store.root())
+            .unwrap_or(&o.main.dir)
+            .display()
+    );
+    println!(
+        "  -> ground truth {} v{} ({}), never released",
+        o.truth.dataset, o.truth.version, o.truth.tier
+    );
+}

@@ -1,0 +1,270 @@
+//! End-to-end tests: the built `medinfra` binary run as a user would.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn medinfra(data_dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_medinfra"));
+    c.arg("--data-dir").arg(data_dir);
+    c
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}\n{}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(cmd: &mut Command) -> serde_json::Value {
+    serde_json::from_str(&run_ok(cmd)).expect("valid JSON")
+}
+
+#[test]
+fn demo_runs_the_pipeline_and_reports_row_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(medinfra(dir.path()).args(["demo", "--no-serve", "--persons", "1500"]));
+    assert!(out.contains("demo-claims v1"), "{out}");
+    assert!(out.contains("verified"), "{out}");
+
+    let list = json(medinfra(dir.path()).args(["datasets", "list", "--json"]));
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["demo-claims", "demo-claims-truth"]);
+    assert_eq!(list[0]["tier"], "identified");
+
+    let show = json(medinfra(dir.path()).args(["datasets", "show", "demo-claims", "--json"]));
+    let rows = show["rows"].as_object().unwrap();
+    for table in [
+        "persons",
+        "claims",
+        "diagnoses",
+        "procedures",
+        "drugs",
+        "lab_results",
+        "checkups",
+        "insurance_periods",
+    ] {
+        assert!(
+            rows[table].as_i64().unwrap() > 0,
+            "{table} is empty: {show}"
+        );
+    }
+    assert!(
+        rows.get("truth").is_none(),
+        "truth must not be in the released tables"
+    );
+    let truth =
+        json(medinfra(dir.path()).args(["datasets", "show", "demo-claims-truth", "--json"]));
+    assert_eq!(truth["rows"]["population"], 1500);
+
+    run_ok(medinfra(dir.path()).args(["datasets", "verify"]));
+}
+
+#[test]
+fn verify_fails_on_a_tampered_file() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(medinfra(dir.path()).args([
+        "synth",
+        "--persons",
+        "300",
+        "--years",
+        "1",
+        "--output",
+        "s",
+    ]));
+    let claims = std::fs::read_dir(dir.path().join("datasets/s"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("claims/part-00000.parquet");
+    let mut bytes = std::fs::read(&claims).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&claims, bytes).unwrap();
+    let out = medinfra(dir.path())
+        .args(["datasets", "verify", "s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("BROKEN  s v1: claims/part-00000.parquet"),
+        "{text}"
+    );
+}
+
+/// Same seed ⇒ byte-identical Parquet files (compared through the manifests' SHA-256).
+#[test]
+fn same_seed_gives_byte_identical_files() {
+    let hashes = |dir: &Path| -> Vec<(String, String)> {
+        run_ok(medinfra(dir).args([
+            "synth",
+            "--persons",
+            "5000",
+            "--years",
+            "1",
+            "--seed",
+            "9",
+            "--output",
+            "s",
+        ]));
+        let v = std::fs::read_dir(dir.join("datasets/s"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+        m["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["files"].as_array().unwrap().clone())
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_string(),
+                    f["sha256"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let ha = hashes(a.path());
+    assert!(
+        ha.len() >= 12 * 2,
+        "several parts per table expected: {}",
+        ha.len()
+    );
+    assert_eq!(ha, hashes(b.path()));
+}
+
+/// Kill the writer with SIGKILL at many points of a large write: the store always shows the
+/// old or the new version, never a partial one, and leftovers are gone at the next start.
+#[test]
+fn sigkill_during_a_write_never_leaves_a_partial_version() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(medinfra(dir.path()).args([
+        "synth",
+        "--persons",
+        "200",
+        "--years",
+        "1",
+        "--output",
+        "big",
+    ]));
+    let mut committed = 1;
+    // Deterministic spread of kill points from very early to late in the write.
+    let delays_ms = [5u64, 40, 120, 300, 600, 900, 1500, 2500, 4000, 6000];
+    for (round, delay) in delays_ms.iter().enumerate() {
+        let mut child = medinfra(dir.path())
+            .args([
+                "synth",
+                "--persons",
+                "12000",
+                "--years",
+                "2",
+                "--output",
+                "big",
+                "--seed",
+            ])
+            .arg(round.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*delay));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        if finished && status.success() {
+            committed += 1;
+        }
+        // Reopening the store (any command) cleans up; then everything must verify.
+        let out = medinfra(dir.path())
+            .args(["datasets", "verify", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let big_versions = reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["dataset"] == "big")
+            .count();
+        assert!(
+            big_versions == committed || big_versions == committed + 1,
+            "round {round}"
+        );
+        committed = big_versions;
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("staging"))
+                .unwrap()
+                .count(),
+            0,
+            "round {round}"
+        );
+        // Every version directory on disk is one the catalog knows.
+        let on_disk = std::fs::read_dir(dir.path().join("datasets/big"))
+            .unwrap()
+            .count();
+        assert_eq!(on_disk, committed, "round {round}");
+    }
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = medinfra(dir.path())
+        .args(["synth", "--persons", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("persons must be between"));
+    let out = medinfra(dir.path())
+        .args(["datasets", "show", "nope"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no dataset named \"nope\""));
+    let out = medinfra(dir.path())
+        .args(["synth", "--output", "../x", "--persons", "10"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid dataset name"));
+    let out = medinfra(dir.path())
+        .args(["masters", "/nonexistent/b.csv"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/b.csv"));
+}
+
+#[test]
+fn masters_command_reads_the_real_ssk_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/masters");
+    let out = run_ok(
+        medinfra(dir.path())
+            .arg("masters")
+            .arg(shared.join("t_devices_20231130.csv")),
+    );
+    assert!(out.contains("Device"), "{out}");
+}

@@ -1,0 +1,1393 @@
+//! The simulation: persons month by month, and the rows their care leaves behind.
+//!
+//! Each chunk of persons has its own RNG stream (seeded from the run seed and the chunk
+//! index) and writes its own part of every table, so output does not depend on how many
+//! threads run or in which order chunks finish.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::record_batch::RecordBatch;
+use medinfra_model::CanonicalTable;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::buffers::*;
+use crate::insurance::InsurerKind;
+use crate::people::{Person, Samplers, date32, days_in_month, employee_kind, mix, new_card};
+use crate::providers::{ProviderKind, Providers};
+use crate::reference::Reference;
+use crate::{SynthConfig, SynthError};
+
+/// Where the generator writes one part (one chunk) of one table.
+pub trait PartSink: Send {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), String>;
+}
+
+/// Where the generator writes: opens and closes parts of tables.
+pub trait TableSink: Sync {
+    type Part: PartSink;
+    fn open(&self, table: CanonicalTable, part: usize) -> Result<Self::Part, String>;
+    fn close(&self, table: CanonicalTable, part: Self::Part) -> Result<(), String>;
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SynthSummary {
+    pub persons: u64,
+    pub chunks: usize,
+    pub providers: usize,
+    /// Rows per table.
+    pub rows: BTreeMap<String, u64>,
+}
+
+struct Month {
+    y: i32,
+    m: u8,
+    start: i32,
+    days: u8,
+    ym: String,
+}
+
+struct Ctx<'a> {
+    config: &'a SynthConfig,
+    reference: &'a Reference,
+    samplers: Samplers,
+    providers: Providers,
+    months: Vec<Month>,
+    /// Condition indexes by kind.
+    chronic: Vec<usize>,
+    acute: Vec<usize>,
+    /// Drugs per condition index.
+    drugs_by_condition: Vec<Vec<usize>>,
+    /// Lab reference rows per condition index (analytes that follow the condition).
+    labs_by_condition: Vec<Vec<usize>>,
+    cond_index: BTreeMap<String, usize>,
+}
+
+/// Generate the population into `sink`. `progress` is called with the number of persons
+/// finished so far.
+pub fn generate<S: TableSink>(
+    config: &SynthConfig,
+    sink: &S,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SynthSummary, SynthError> {
+    config.validate()?;
+    let reference = Reference::load()?;
+    let ctx = Ctx::new(config, &reference)?;
+    let chunk = config.chunk_persons();
+    let n_chunks = config.persons.div_ceil(chunk) as usize;
+    let done = AtomicU64::new(0);
+    let results: Vec<BTreeMap<String, u64>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|c| {
+            let start = c as u64 * chunk;
+            let end = (start + chunk).min(config.persons);
+            let rows = run_chunk(&ctx, sink, c, start, end)?;
+            let d = done.fetch_add(end - start, Ordering::Relaxed) + (end - start);
+            progress(d);
+            Ok(rows)
+        })
+        .collect::<Result<_, SynthError>>()?;
+    let mut summary = SynthSummary {
+        persons: config.persons,
+        chunks: n_chunks,
+        providers: ctx.providers.all.len(),
+        rows: BTreeMap::new(),
+    };
+    for r in results {
+        for (k, v) in r {
+            *summary.rows.entry(k).or_default() += v;
+        }
+    }
+    Ok(summary)
+}
+
+impl<'a> Ctx<'a> {
+    fn new(config: &'a SynthConfig, reference: &'a Reference) -> Result<Self, SynthError> {
+        let months = (0..config.months())
+            .map(|i| {
+                let y = config.start_year + (i / 12) as i32;
+                let m = (i % 12 + 1) as u8;
+                Month {
+                    y,
+                    m,
+                    start: date32(y, m, 1),
+                    days: days_in_month(y, m),
+                    ym: format!("{y}{m:02}"),
+                }
+            })
+            .collect();
+        let cond_index: BTreeMap<String, usize> = reference
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.condition_id.clone(), i))
+            .collect();
+        let mut drugs_by_condition = vec![Vec::new(); reference.conditions.len()];
+        for (i, d) in reference.drugs.iter().enumerate() {
+            if let Some(&c) = cond_index.get(&d.condition_id) {
+                drugs_by_condition[c].push(i);
+            }
+        }
+        let mut labs_by_condition = vec![Vec::new(); reference.conditions.len()];
+        for (i, l) in reference.labs.iter().enumerate() {
+            if let Some(c) = l.condition_id.as_ref().and_then(|c| cond_index.get(c)) {
+                labs_by_condition[*c].push(i);
+            }
+        }
+        Ok(Ctx {
+            config,
+            reference,
+            samplers: Samplers::new(reference)?,
+            providers: Providers::build(reference, config.persons, config.seed),
+            months,
+            chronic: (0..reference.conditions.len())
+                .filter(|&i| reference.conditions[i].is_chronic())
+                .collect(),
+            acute: (0..reference.conditions.len())
+                .filter(|&i| !reference.conditions[i].is_chronic())
+                .collect(),
+            drugs_by_condition,
+            labs_by_condition,
+            cond_index,
+        })
+    }
+
+    fn is_cancer(&self, c: usize) -> bool {
+        self.reference.conditions[c]
+            .condition_id
+            .ends_with("_cancer")
+    }
+
+    /// Acute conditions that mean a hospital stay.
+    fn needs_admission(&self, c: usize) -> bool {
+        matches!(
+            self.reference.conditions[c].condition_id.as_str(),
+            "hip_fracture" | "cerebral_infarction" | "ami"
+        )
+    }
+
+    fn lab(&self, analyte: &str) -> Option<usize> {
+        self.reference
+            .labs
+            .iter()
+            .position(|l| l.analyte == analyte)
+    }
+}
+
+/// A buffer and the sink part it flushes into.
+struct Out<B: TableBuf, P: PartSink> {
+    buf: B,
+    part: Option<P>,
+    total: u64,
+}
+
+impl<B: TableBuf, P: PartSink> Out<B, P> {
+    fn open<S: TableSink<Part = P>>(
+        sink: &S,
+        table: CanonicalTable,
+        part: usize,
+    ) -> Result<Self, SynthError> {
+        let p = sink.open(table, part).map_err(|reason| SynthError::Sink {
+            table: table.name(),
+            reason,
+        })?;
+        Ok(Out {
+            buf: B::default(),
+            part: Some(p),
+            total: 0,
+        })
+    }
+
+    fn flush(&mut self, force: bool) -> Result<(), SynthError> {
+        if self.buf.rows() == 0 || (!force && self.buf.rows() < BATCH_ROWS) {
+            return Ok(());
+        }
+        let table = self.buf.table().name();
+        self.total += self.buf.rows() as u64;
+        let batch = self
+            .buf
+            .take()
+            .map_err(|source| SynthError::Arrow { table, source })?;
+        if let Some(p) = self.part.as_mut() {
+            p.write(&batch)
+                .map_err(|reason| SynthError::Sink { table, reason })?;
+        }
+        Ok(())
+    }
+
+    fn close<S: TableSink<Part = P>>(
+        mut self,
+        sink: &S,
+    ) -> Result<(&'static str, u64), SynthError> {
+        self.flush(true)?;
+        let table = self.buf.table();
+        if let Some(p) = self.part.take() {
+            sink.close(table, p).map_err(|reason| SynthError::Sink {
+                table: table.name(),
+                reason,
+            })?;
+        }
+        Ok((table.name(), self.total))
+    }
+}
+
+struct Outs<P: PartSink> {
+    persons: Out<PersonsBuf, P>,
+    insurance: Out<InsuranceBuf, P>,
+    claims: Out<ClaimsBuf, P>,
+    diagnoses: Out<DiagnosesBuf, P>,
+    procedures: Out<ItemsBuf, P>,
+    drugs: Out<ItemsBuf, P>,
+    devices: Out<ItemsBuf, P>,
+    admissions: Out<AdmissionsBuf, P>,
+    labs: Out<LabsBuf, P>,
+    checkups: Out<CheckupsBuf, P>,
+    deaths: Out<DeathsBuf, P>,
+    truth: Out<TruthBuf, P>,
+    population: Out<PopulationBuf, P>,
+}
+
+impl<P: PartSink> Outs<P> {
+    fn flush(&mut self) -> Result<(), SynthError> {
+        self.persons.flush(false)?;
+        self.insurance.flush(false)?;
+        self.claims.flush(false)?;
+        self.diagnoses.flush(false)?;
+        self.procedures.flush(false)?;
+        self.drugs.flush(false)?;
+        self.devices.flush(false)?;
+        self.admissions.flush(false)?;
+        self.labs.flush(false)?;
+        self.checkups.flush(false)?;
+        self.deaths.flush(false)?;
+        self.truth.flush(false)?;
+        self.population.flush(false)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ItemTable {
+    Procedure,
+    Drug,
+    Device,
+}
+
+struct Item {
+    table: ItemTable,
+    category: &'static str,
+    code: String,
+    quantity: Option<f64>,
+    points: i64,
+    count: i32,
+    /// Day of month (1-based) for single-day items; 0 = spread over `days`.
+    day: u8,
+    /// Consecutive days (from `day`) for daily inpatient items.
+    span: u8,
+}
+
+struct Diag {
+    cond: usize,
+    start: i32,
+    outcome: &'static str,
+    main: bool,
+    suspected: bool,
+}
+
+/// One card segment seen by a provider.
+struct Segment {
+    card: crate::people::Card,
+    from: i32,
+    to: i32,
+}
+
+/// What a provider knows about a patient.
+struct Registry {
+    provider: usize,
+    patient_id: String,
+    names: (String, String),
+    segments: Vec<Segment>,
+    postcode: String,
+}
+
+struct PersonState {
+    p: Person,
+    /// (condition, onset date) of active chronic conditions.
+    chronic: Vec<(usize, i32)>,
+    clinic: usize,
+    hospital: usize,
+    pharmacy: usize,
+    checkup_month: u8,
+    smoker: bool,
+    /// Month index until which the person is in hospital.
+    inpatient_until: i32,
+    registry: Vec<Registry>,
+    /// Set when the surname changed this month, so registries refresh the written name.
+    names_dirty: bool,
+    dead: bool,
+    death_date: Option<i32>,
+    card_changes: i32,
+    surname_changes: i32,
+    twin_of: Option<i64>,
+    same_name_as: Option<i64>,
+    conditions_at_start: String,
+}
+
+struct ChunkGen<'c, 'a, P: PartSink> {
+    ctx: &'c Ctx<'a>,
+    rng: ChaCha8Rng,
+    out: Outs<P>,
+    chunk: u64,
+    counter: u64,
+    id_key: u64,
+    s: String,
+}
+
+fn run_chunk<S: TableSink>(
+    ctx: &Ctx<'_>,
+    sink: &S,
+    chunk: usize,
+    start: u64,
+    end: u64,
+) -> Result<BTreeMap<String, u64>, SynthError> {
+    use CanonicalTable as T;
+    let out = Outs {
+        persons: Out::open(sink, T::Persons, chunk)?,
+        insurance: Out::open(sink, T::InsurancePeriods, chunk)?,
+        claims: Out::open(sink, T::Claims, chunk)?,
+        diagnoses: Out::open(sink, T::Diagnoses, chunk)?,
+        procedures: Out::open(sink, T::Procedures, chunk)?,
+        drugs: Out::open(sink, T::Drugs, chunk)?,
+        devices: Out::open(sink, T::Devices, chunk)?,
+        admissions: Out::open(sink, T::Admissions, chunk)?,
+        labs: Out::open(sink, T::LabResults, chunk)?,
+        checkups: Out::open(sink, T::Checkups, chunk)?,
+        deaths: Out::open(sink, T::Deaths, chunk)?,
+        truth: Out::open(sink, T::Truth, chunk)?,
+        population: Out::open(sink, T::Population, chunk)?,
+    };
+    let seed = ctx.config.seed;
+    let mut g = ChunkGen {
+        ctx,
+        rng: ChaCha8Rng::seed_from_u64(mix(seed ^ mix(chunk as u64 + 1))),
+        out,
+        chunk: chunk as u64,
+        counter: 0,
+        id_key: mix(seed ^ 0x1D5),
+        s: String::new(),
+    };
+    let mut prev: Option<Person> = None;
+    for i in start..end {
+        let mut twin_of = None;
+        let mut same_name_as = None;
+        let mut p = Person::draw(
+            &mut g.rng,
+            ctx.reference,
+            &ctx.samplers,
+            i,
+            ctx.config.start_year,
+        );
+        if let Some(q) = prev.as_ref() {
+            let noise = &ctx.config.noise;
+            if g.rng.random_bool(noise.twins) {
+                // Same-sex twin of the previous person: same birth, family, home and card.
+                p.sex = q.sex;
+                p.birth = q.birth;
+                p.birth_ymd = q.birth_ymd;
+                p.family = q.family;
+                p.prefecture = q.prefecture;
+                p.postcode = q.postcode.clone();
+                p.address = q.address.clone();
+                p.phone = q.phone.clone();
+                p.card = q.card.clone();
+                p.card.branch = q.card.branch + 1;
+                p.card.dependent = true;
+                p.married = q.married;
+                twin_of = Some(q.index as i64);
+            } else if g.rng.random_bool(noise.same_name_birthday) {
+                // A different person with the same name, birth date and sex.
+                p.sex = q.sex;
+                p.birth = q.birth;
+                p.birth_ymd = q.birth_ymd;
+                p.family = q.family;
+                p.given = q.given;
+                same_name_as = Some(q.index as i64);
+            }
+        }
+        g.simulate(p.clone(), twin_of, same_name_as)?;
+        prev = Some(p);
+        g.out.flush()?;
+    }
+    let Outs {
+        persons,
+        insurance,
+        claims,
+        diagnoses,
+        procedures,
+        drugs,
+        devices,
+        admissions,
+        labs,
+        checkups,
+        deaths,
+        truth,
+        population,
+    } = g.out;
+    let mut rows = BTreeMap::new();
+    let mut put = |r: (&'static str, u64)| {
+        rows.insert(r.0.to_string(), r.1);
+    };
+    put(persons.close(sink)?);
+    put(insurance.close(sink)?);
+    put(claims.close(sink)?);
+    put(diagnoses.close(sink)?);
+    put(close_items(procedures, sink, "procedures")?);
+    put(close_items(drugs, sink, "drugs")?);
+    put(close_items(devices, sink, "devices")?);
+    put(admissions.close(sink)?);
+    put(labs.close(sink)?);
+    put(checkups.close(sink)?);
+    put(deaths.close(sink)?);
+    put(truth.close(sink)?);
+    put(population.close(sink)?);
+    Ok(rows)
+}
+
+/// The three item tables share one buffer type; name them by the table they were opened for.
+fn close_items<S: TableSink>(
+    out: Out<ItemsBuf, S::Part>,
+    sink: &S,
+    name: &'static str,
+) -> Result<(&'static str, u64), SynthError> {
+    let (_, n) = out.close(sink)?;
+    Ok((name, n))
+}
+
+fn normal<R: Rng>(rng: &mut R, mean: f64, sd: f64) -> f64 {
+    // Box–Muller; one value per call keeps the stream simple and deterministic.
+    let u1: f64 = rng.random::<f64>().max(1e-12);
+    let u2: f64 = rng.random();
+    mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
+    fn next_id(&mut self, prefix: char) -> String {
+        self.counter += 1;
+        let v = mix(self.id_key ^ (self.chunk << 40 | self.counter));
+        format!("{prefix}{v:016x}")
+    }
+
+    fn pick(&mut self, list: &[usize]) -> usize {
+        list[self.rng.random_range(0..list.len())]
+    }
+
+    fn simulate(
+        &mut self,
+        p: Person,
+        twin_of: Option<i64>,
+        same_name_as: Option<i64>,
+    ) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let r = ctx.reference;
+        let first = &ctx.months[0];
+        let age0 = p.age_on(first.y, first.m, 1);
+        let mut chronic = Vec::new();
+        for &c in &ctx.chronic {
+            if self
+                .rng
+                .random_bool(r.conditions[c].prevalence(p.sex, age0).clamp(0.0, 1.0))
+            {
+                // Diagnosed some time before the window.
+                let back = self.rng.random_range(30..3650);
+                chronic.push((c, first.start - back));
+            }
+        }
+        let pref = p.prefecture;
+        let clinic = self.pick(&ctx.providers.clinics[pref]);
+        let hospital = self.pick(&ctx.providers.hospitals[pref]);
+        let pharmacy = self.pick(&ctx.providers.pharmacies[pref]);
+        let smoker = self.rng.random_bool(if p.sex == 1 { 0.27 } else { 0.07 });
+        let conditions_at_start = chronic
+            .iter()
+            .map(|(c, _)| r.conditions[*c].condition_id.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut st = PersonState {
+            p,
+            chronic,
+            clinic,
+            hospital,
+            pharmacy,
+            checkup_month: self.rng.random_range(4..=12),
+            smoker,
+            inpatient_until: -1,
+            registry: Vec::new(),
+            names_dirty: false,
+            dead: false,
+            death_date: None,
+            card_changes: 0,
+            surname_changes: 0,
+            twin_of,
+            same_name_as,
+            conditions_at_start,
+        };
+        for mi in 0..ctx.months.len() {
+            self.month(&mut st, mi)?;
+            if st.dead {
+                break;
+            }
+        }
+        self.emit_registry(&st);
+        self.emit_population(&st);
+        Ok(())
+    }
+
+    fn emit_population(&mut self, st: &PersonState) {
+        let b = &mut self.out.population.buf;
+        b.person_id.append_value(st.p.index as i64);
+        b.sex.append_value(st.p.sex as i32);
+        b.birth_date.append_value(st.p.birth);
+        b.prefecture_code
+            .append_value(&self.ctx.reference.prefectures[st.p.prefecture].code);
+        b.conditions_at_start.append_value(&st.conditions_at_start);
+        b.card_changes.append_value(st.card_changes);
+        b.surname_changes.append_value(st.surname_changes);
+        b.twin_of.append_option(st.twin_of);
+        b.same_name_as.append_option(st.same_name_as);
+        b.death_date.append_option(st.death_date);
+        b.rows += 1;
+    }
+
+    fn life_events(&mut self, st: &mut PersonState, age: u32) {
+        let ctx = self.ctx;
+        let noise = &ctx.config.noise;
+        let r = ctx.reference;
+        let pref = st.p.prefecture;
+        let before = st.p.card.clone();
+        let card = &st.p.card;
+        if age >= 75 && card.kind != InsurerKind::Kouki {
+            st.p.card = new_card(&mut self.rng, r, InsurerKind::Kouki, pref, false);
+        } else if card.kind.is_employee() && !card.dependent {
+            if age < 60 && self.rng.random_bool(noise.job_change_per_year / 12.0) {
+                let kind = employee_kind(&mut self.rng);
+                st.p.card = new_card(&mut self.rng, r, kind, pref, false);
+            } else if (60..65).contains(&age)
+                && self.rng.random_bool(noise.retirement_per_year / 12.0)
+            {
+                st.p.card = new_card(&mut self.rng, r, InsurerKind::Kokuho, pref, false);
+            }
+        } else if card.kind == InsurerKind::Kokuho
+            && self.rng.random_bool(noise.move_per_year / 12.0)
+        {
+            st.p.card = new_card(&mut self.rng, r, InsurerKind::Kokuho, pref, false);
+        }
+        if st.p.sex == 2
+            && (20..40).contains(&age)
+            && !st.p.married
+            && self.rng.random_bool(noise.surname_change_per_year / 12.0)
+        {
+            st.p.married = true;
+            st.p.new_family_name(&mut self.rng, &ctx.samplers);
+            st.surname_changes += 1;
+            st.names_dirty = true;
+            // Marriage often moves the card to the spouse's insurer as a dependent.
+            if self.rng.random_bool(0.5) {
+                let kind = employee_kind(&mut self.rng);
+                st.p.card = new_card(&mut self.rng, r, kind, pref, true);
+            }
+        }
+        if st.p.card != before {
+            st.card_changes += 1;
+        }
+    }
+
+    fn month(&mut self, st: &mut PersonState, mi: usize) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let r = ctx.reference;
+        let month = &ctx.months[mi];
+        let age = st.p.age_on(month.y, month.m, 15);
+        st.names_dirty = false;
+        self.life_events(st, age);
+
+        // New chronic diagnoses.
+        for &c in &ctx.chronic {
+            if age >= 20 && !st.chronic.iter().any(|(x, _)| *x == c) {
+                let cond = &r.conditions[c];
+                let mut rate = cond.annual_incidence;
+                if cond.condition_id == "breast_cancer" && st.p.sex == 1
+                    || cond.condition_id == "prostate_cancer" && st.p.sex == 2
+                {
+                    rate = 0.0;
+                }
+                if self.rng.random_bool((rate / 12.0).clamp(0.0, 1.0)) {
+                    let day = self.rng.random_range(1..=month.days);
+                    st.chronic.push((c, month.start + day as i32 - 1));
+                }
+            }
+        }
+        // Acute episodes this month, age-weighted for the severe ones.
+        let severity_factor = match age {
+            0..=39 => 0.1,
+            40..=64 => 0.7,
+            65..=74 => 2.0,
+            _ => 4.0,
+        };
+        let mut acute = Vec::new();
+        for &c in &ctx.acute {
+            let cond = &r.conditions[c];
+            let mut rate = cond.annual_incidence;
+            if ctx.needs_admission(c) || cond.condition_id == "pneumonia" {
+                rate *= severity_factor;
+            }
+            if self.rng.random_bool((rate / 12.0).clamp(0.0, 1.0)) {
+                acute.push(c);
+            }
+        }
+        // Death.
+        let died = self
+            .rng
+            .random_bool((r.mortality(st.p.sex, age) / 12.0).clamp(0.0, 1.0));
+        let death_day = if died {
+            self.rng.random_range(1..=month.days)
+        } else {
+            month.days
+        };
+
+        let in_hospital = (mi as i32) <= st.inpatient_until;
+        // Admission: severe acute events, pneumonia in the old, new cancers.
+        let new_cancer = st
+            .chronic
+            .iter()
+            .find(|(c, onset)| {
+                ctx.is_cancer(*c)
+                    && *onset >= month.start
+                    && *onset < month.start + month.days as i32
+            })
+            .map(|(c, _)| *c);
+        let admit_for = acute
+            .iter()
+            .copied()
+            .find(|&c| {
+                ctx.needs_admission(c) || (r.conditions[c].condition_id == "pneumonia" && age >= 65)
+            })
+            .or(new_cancer);
+        let mut last_provider = st.clinic;
+        if let (Some(c), false) = (admit_for, in_hospital) {
+            let los = match r.conditions[c].condition_id.as_str() {
+                "hip_fracture" => self.rng.random_range(14..40),
+                "cerebral_infarction" => self.rng.random_range(10..45),
+                "ami" => self.rng.random_range(7..20),
+                "pneumonia" => self.rng.random_range(7..21),
+                _ => self.rng.random_range(5..25),
+            };
+            let day = self.rng.random_range(1..=month.days.min(death_day));
+            let adm = month.start + day as i32 - 1;
+            let mut dis = adm + los;
+            let dies_in_stay = died;
+            if dies_in_stay {
+                dis = month.start + death_day as i32 - 1;
+            }
+            self.admission(st, mi, c, adm, dis.max(adm), dies_in_stay)?;
+            last_provider = st.hospital;
+        } else if !in_hospital {
+            let chronic_visit = !st.chronic.is_empty() && self.rng.random_bool(0.85);
+            let minor: Vec<usize> = acute
+                .iter()
+                .copied()
+                .filter(|&c| !ctx.needs_admission(c))
+                .collect();
+            if chronic_visit || !minor.is_empty() {
+                let day = self.rng.random_range(1..=death_day);
+                self.outpatient(st, mi, day, &minor)?;
+            }
+        }
+        // Specific health checkup.
+        if (40..=74).contains(&age) && month.m == st.checkup_month && !died && !in_hospital {
+            let rate = r.participation(st.p.card.kind.as_str());
+            if self.rng.random_bool(rate.clamp(0.0, 1.0)) {
+                self.checkup(st, mi)?;
+            }
+        }
+        if died {
+            st.dead = true;
+            st.death_date = Some(month.start + death_day as i32 - 1);
+            let prov = &ctx.providers.all[last_provider];
+            let b = &mut self.out.deaths.buf;
+            b.provider_id.append_value(&prov.id);
+            b.patient_id.append_value(prov.chart_number(st.p.index));
+            b.death_date
+                .append_value(month.start + death_day as i32 - 1);
+            b.source.append_value("claims");
+            b.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Record a contact with `provider`; returns the registry index (patient id and names
+    /// as this provider writes them).
+    fn register(&mut self, st: &mut PersonState, provider: usize, date: i32) -> usize {
+        let ctx = self.ctx;
+        let prov = &ctx.providers.all[provider];
+        let idx = match st.registry.iter().position(|r| r.provider == provider) {
+            Some(i) => {
+                // Names change only with a surname change; recompute cheaply on card/name events.
+                if st.registry[i]
+                    .segments
+                    .last()
+                    .is_none_or(|seg| seg.card != st.p.card)
+                    || st.names_dirty
+                {
+                    st.registry[i].names = st.p.names_at(
+                        ctx.reference,
+                        prov,
+                        ctx.config.noise.name_variant,
+                        ctx.config.seed,
+                    );
+                }
+                i
+            }
+            None => {
+                st.registry.push(Registry {
+                    provider,
+                    patient_id: prov.chart_number(st.p.index),
+                    names: st.p.names_at(
+                        ctx.reference,
+                        prov,
+                        ctx.config.noise.name_variant,
+                        ctx.config.seed,
+                    ),
+                    segments: Vec::new(),
+                    postcode: st.p.postcode.clone(),
+                });
+                st.registry.len() - 1
+            }
+        };
+        let reg = &mut st.registry[idx];
+        match reg.segments.last_mut() {
+            Some(seg) if seg.card == st.p.card => seg.to = seg.to.max(date),
+            _ => reg.segments.push(Segment {
+                card: st.p.card.clone(),
+                from: date,
+                to: date,
+            }),
+        }
+        idx
+    }
+
+    fn receipt_type(&self, st: &PersonState, age: u32, inpatient: bool, pharmacy: bool) -> String {
+        let card = &st.p.card;
+        let d1 = if pharmacy { '4' } else { '1' };
+        let d2 = if card.kind == InsurerKind::Kouki {
+            '3'
+        } else {
+            '1'
+        };
+        let d4 = if age < 6 {
+            if inpatient { '3' } else { '4' }
+        } else if age >= 70 {
+            if inpatient { '7' } else { '8' }
+        } else if card.dependent {
+            if inpatient { '5' } else { '6' }
+        } else if inpatient {
+            '1'
+        } else {
+            '2'
+        };
+        format!("{d1}{d2}1{d4}")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_claim(
+        &mut self,
+        st: &mut PersonState,
+        provider: usize,
+        mi: usize,
+        kind: &str,
+        admission: Option<i32>,
+        days: i32,
+        items: &[Item],
+        diags: &[Diag],
+    ) -> Result<String, SynthError> {
+        let ctx = self.ctx;
+        let month = &ctx.months[mi];
+        let ri = self.register(st, provider, month.start);
+        let prov = &ctx.providers.all[provider];
+        let patient_id = st.registry[ri].patient_id.clone();
+        let claim_id = self.next_id('C');
+        let age = st.p.age_on(month.y, month.m, 1);
+        let rt = self.receipt_type(
+            st,
+            age,
+            kind == "dpc" || kind == "inpatient",
+            kind == "pharmacy",
+        );
+        let (name, kana) = &st.registry[ri].names;
+        let (symbol, number) = st.p.card_at(prov);
+        let total: i64 = items.iter().map(|i| i.points * i.count as i64).sum();
+        let b = &mut self.out.claims.buf;
+        b.claim_id.append_value(&claim_id);
+        b.provider_id.append_value(&prov.id);
+        b.patient_id.append_value(&patient_id);
+        b.service_month.append_value(&month.ym);
+        b.claim_kind.append_value(kind);
+        b.receipt_type.append_value(&rt);
+        b.name_kanji.append_value(name);
+        b.name_kana.append_value(kana);
+        b.sex.append_value(st.p.sex as i32);
+        b.birth_date.append_value(st.p.birth);
+        b.insurer_number.append_value(&st.p.card.insurer_number);
+        if symbol.is_empty() {
+            b.card_symbol.append_null();
+        } else {
+            b.card_symbol.append_value(&symbol);
+        }
+        b.card_number.append_value(&number);
+        if month.y >= 2021 {
+            self.s.clear();
+            let _ = write!(self.s, "{:02}", st.p.card.branch);
+            b.card_branch.append_value(&self.s);
+        } else {
+            b.card_branch.append_null();
+        }
+        b.admission_date.append_option(admission);
+        b.days.append_value(days);
+        b.total_points.append_value(total);
+        b.rows += 1;
+
+        let r = ctx.reference;
+        let d = &mut self.out.diagnoses.buf;
+        for dg in diags {
+            let code = &r.disease_codes[dg.cond];
+            d.claim_id.append_value(&claim_id);
+            d.provider_id.append_value(&prov.id);
+            d.patient_id.append_value(&patient_id);
+            d.disease_code.append_value(&code.code);
+            d.icd10.append_value(&code.icd10);
+            if dg.suspected {
+                // 8002 = 「の疑い」 in the SSK modifier master.
+                d.modifiers.append_value("8002");
+            } else {
+                d.modifiers.append_null();
+            }
+            d.disease_name.append_null();
+            d.start_date.append_value(dg.start);
+            d.outcome.append_value(dg.outcome);
+            d.is_main.append_value(dg.main);
+            d.is_suspected.append_value(dg.suspected);
+            d.rows += 1;
+        }
+        for it in items {
+            let b = match it.table {
+                ItemTable::Procedure => &mut self.out.procedures.buf,
+                ItemTable::Drug => &mut self.out.drugs.buf,
+                ItemTable::Device => &mut self.out.devices.buf,
+            };
+            b.claim_id.append_value(&claim_id);
+            b.provider_id.append_value(&prov.id);
+            b.patient_id.append_value(&patient_id);
+            b.service_month.append_value(&month.ym);
+            b.category.append_value(it.category);
+            b.code.append_value(&it.code);
+            b.quantity.append_option(it.quantity);
+            b.points.append_value(it.points);
+            b.count.append_value(it.count);
+            if it.span > 1 {
+                let mut per_day = [0i32; 31];
+                let from = it.day.max(1) as usize;
+                for slot in per_day
+                    .iter_mut()
+                    .take((from + it.span as usize - 1).min(month.days as usize))
+                    .skip(from - 1)
+                {
+                    *slot = 1;
+                }
+                b.day_counts.0.append_days(&per_day[..month.days as usize]);
+            } else {
+                b.day_counts
+                    .0
+                    .append_single(month.days as u32, it.day as u32, it.count);
+            }
+            b.rows += 1;
+        }
+        Ok(claim_id)
+    }
+
+    fn proc_item(&self, trigger: &str, day: u8) -> Option<Item> {
+        self.ctx.reference.procedure(trigger).map(|p| Item {
+            table: ItemTable::Procedure,
+            category: match trigger {
+                "visit_initial" => "11",
+                "visit_re" | "visit_re_addon" => "12",
+                "mgmt_chronic" => "13",
+                "prescription" => "80",
+                "inpatient_day" => "90",
+                "ecg" | "xray_chest" | "ct" | "ct_diagnosis" => "70",
+                _ => "60",
+            },
+            code: p.procedure_code.clone(),
+            quantity: None,
+            points: p.points,
+            count: 1,
+            day,
+            span: 1,
+        })
+    }
+
+    fn drug_item(
+        &mut self,
+        st: &PersonState,
+        cond: usize,
+        day: u8,
+        supply_days: i32,
+    ) -> Option<Item> {
+        let list = &self.ctx.drugs_by_condition[cond];
+        if list.is_empty() {
+            return None;
+        }
+        // A person keeps the same drug for a condition: choose by (person, condition).
+        let d = &self.ctx.reference.drugs
+            [list[(mix(st.p.index ^ (cond as u64) << 32) % list.len() as u64) as usize]];
+        let per_day_yen = d.daily_units * d.points_per_unit * 10.0;
+        // Drug points per dose-day: 15 yen or less is 1 point, otherwise yen/10 rounded (五捨五超入).
+        let points = if per_day_yen <= 15.0 {
+            1
+        } else {
+            ((per_day_yen / 10.0) - 0.5).ceil().max(1.0) as i64
+        };
+        let (category, count) = match d.route.as_str() {
+            "injection" => ("33", 1),
+            "external" => ("23", 1),
+            _ => ("21", supply_days),
+        };
+        Some(Item {
+            table: ItemTable::Drug,
+            category,
+            code: d.drug_code.clone(),
+            quantity: Some(d.daily_units),
+            points,
+            count,
+            day,
+            span: 1,
+        })
+    }
+
+    fn outpatient(
+        &mut self,
+        st: &mut PersonState,
+        mi: usize,
+        day: u8,
+        minor: &[usize],
+    ) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let month = &ctx.months[mi];
+        let date = month.start + day as i32 - 1;
+        // Minor illness without chronic care: sometimes another clinic than the usual one.
+        let provider = if st.chronic.is_empty() && self.rng.random_bool(0.3) {
+            self.pick(&ctx.providers.clinics[st.p.prefecture])
+        } else {
+            st.clinic
+        };
+        let first_visit = !st.registry.iter().any(|r| r.provider == provider);
+        let mut items = Vec::new();
+        items.extend(self.proc_item(
+            if first_visit {
+                "visit_initial"
+            } else {
+                "visit_re"
+            },
+            day,
+        ));
+        let mut diags: Vec<Diag> = Vec::new();
+        for &(c, onset) in &st.chronic {
+            diags.push(Diag {
+                cond: c,
+                start: onset.min(date),
+                outcome: "1",
+                main: diags.is_empty(),
+                suspected: false,
+            });
+        }
+        for &c in minor {
+            diags.push(Diag {
+                cond: c,
+                start: date,
+                outcome: "2",
+                main: diags.is_empty(),
+                suspected: self.rng.random_bool(0.03),
+            });
+        }
+        if !st.chronic.is_empty() {
+            items.extend(self.proc_item("visit_re_addon", day));
+            items.extend(self.proc_item("mgmt_chronic", day));
+        }
+        // Quarterly labs for chronic patients; results go to the EMR lab table.
+        let lab_month = !st.chronic.is_empty() && (mi % 3 == (st.p.index % 3) as usize);
+        if lab_month {
+            let conds: Vec<usize> = st.chronic.iter().map(|(c, _)| *c).collect();
+            let has = |id: &str| ctx.cond_index.get(id).is_some_and(|i| conds.contains(i));
+            let mut triggers = vec!["lab_blood_draw", "lab_judgement"];
+            if has("t2dm") {
+                triggers.push("lab_hba1c");
+            }
+            if has("dyslipidemia") {
+                triggers.extend(["lab_ldl", "lab_hdl", "lab_tg"]);
+            }
+            if has("ckd") || has("hypertension") {
+                triggers.push("lab_creatinine");
+            }
+            for t in triggers {
+                items.extend(self.proc_item(t, day));
+            }
+            self.lab_results(st, provider, date, &conds);
+        }
+        // Prescriptions: 28 days for chronic drugs, 5 for acute ones.
+        let mut rx = Vec::new();
+        for (c, _) in st.chronic.clone() {
+            rx.extend(self.drug_item(st, c, day, 28));
+        }
+        for &c in minor {
+            rx.extend(self.drug_item(st, c, day, 5));
+        }
+        let in_house = ctx.providers.all[provider].in_house_dispensing;
+        if !rx.is_empty() && !in_house {
+            items.extend(self.proc_item("prescription", day));
+        }
+        if in_house {
+            items.append(&mut rx);
+        }
+        self.emit_claim(st, provider, mi, "outpatient", None, 1, &items, &diags)?;
+        if !rx.is_empty() {
+            // The pharmacy fills the prescription the same day and bills it separately.
+            let pharmacy_diags: Vec<Diag> = Vec::new();
+            let pharmacy = st.pharmacy;
+            self.emit_claim(st, pharmacy, mi, "pharmacy", None, 1, &rx, &pharmacy_diags)?;
+        }
+        Ok(())
+    }
+
+    fn lab_results(&mut self, st: &PersonState, provider: usize, date: i32, conds: &[usize]) {
+        let ctx = self.ctx;
+        let prov = &ctx.providers.all[provider];
+        let mut wanted: Vec<usize> = Vec::new();
+        for &c in conds {
+            for &l in &ctx.labs_by_condition[c] {
+                if !wanted.contains(&l) && !ctx.reference.labs[l].jlac10.starts_with('9') {
+                    wanted.push(l);
+                }
+            }
+        }
+        for name in ["AST", "ALT"] {
+            if let Some(l) = ctx.lab(name).filter(|l| !wanted.contains(l)) {
+                wanted.push(l);
+            }
+        }
+        wanted.sort_unstable();
+        let patient_id = prov.chart_number(st.p.index);
+        for l in wanted {
+            let v = self.lab_value(l, conds);
+            let lab = &ctx.reference.labs[l];
+            let b = &mut self.out.labs.buf;
+            b.provider_id.append_value(&prov.id);
+            b.patient_id.append_value(&patient_id);
+            b.jlac10.append_value(&lab.jlac10);
+            b.analyte.append_value(&lab.analyte);
+            b.value.append_value(v);
+            b.unit.append_value(&lab.unit);
+            b.result_date.append_value(date);
+            b.rows += 1;
+        }
+    }
+
+    /// A lab value from the condition's distribution if the person has it, else the healthy one.
+    fn lab_value(&mut self, l: usize, conds: &[usize]) -> f64 {
+        let ctx = self.ctx;
+        let lab = &ctx.reference.labs[l];
+        let diseased = lab
+            .condition_id
+            .as_ref()
+            .and_then(|c| ctx.cond_index.get(c))
+            .is_some_and(|c| conds.contains(c));
+        let (mean, sd) = match (diseased, lab.mean_condition, lab.sd_condition) {
+            (true, Some(m), Some(s)) => (m, s),
+            _ => (lab.mean_healthy, lab.sd_healthy),
+        };
+        let v = if matches!(lab.analyte.as_str(), "TG" | "AST" | "ALT" | "γ-GT") {
+            // Right-skewed analytes: log-normal with the same mean and SD.
+            let s2 = (1.0 + (sd / mean).powi(2)).ln();
+            let mu = mean.ln() - s2 / 2.0;
+            normal(&mut self.rng, mu, s2.sqrt()).exp()
+        } else {
+            normal(&mut self.rng, mean, sd)
+        };
+        let decimals = if mean < 10.0 { 100.0 } else { 10.0 };
+        ((v.max(mean * 0.2)) * decimals).round() / decimals
+    }
+
+    fn admission(
+        &mut self,
+        st: &mut PersonState,
+        mi: usize,
+        cond: usize,
+        adm: i32,
+        dis: i32,
+        died: bool,
+    ) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let r = ctx.reference;
+        let hospital = st.hospital;
+        let prov = &ctx.providers.all[hospital];
+        let admission_id = self.next_id('A');
+        let icd = &r.disease_codes[cond].icd10;
+        // Sample DPC codes (14 characters, MDC + disease + 'xx' + treatment flags).
+        let mdc6 = match &icd[..1] {
+            "I" if icd.starts_with("I63") => "010060",
+            "I" => "050030",
+            "J" => "040080",
+            "S" => "160800",
+            "C" if icd.starts_with("C16") => "060020",
+            "C" if icd.starts_with("C18") => "060035",
+            "C" if icd.starts_with("C34") => "040040",
+            "C" if icd.starts_with("C50") => "090010",
+            "C" => "110080",
+            _ => "180030",
+        };
+        let b = &mut self.out.admissions.buf;
+        b.admission_id.append_value(&admission_id);
+        b.provider_id.append_value(&prov.id);
+        b.patient_id.append_value(prov.chart_number(st.p.index));
+        b.admission_date.append_value(adm);
+        b.discharge_date.append_value(dis);
+        b.dpc_code.append_value(format!("{mdc6}xx99x0xx"));
+        b.main_icd10.append_value(icd);
+        b.resource_icd10.append_value(icd);
+        b.discharge_outcome
+            .append_value(if died { "6" } else { "1" });
+        b.rows += 1;
+        // One DPC claim per month of the stay.
+        let mut m = mi;
+        while m < ctx.months.len() {
+            let month = &ctx.months[m];
+            let from = adm.max(month.start);
+            let to = dis.min(month.start + month.days as i32 - 1);
+            if from > to {
+                break;
+            }
+            let days = to - from + 1;
+            let day = (from - month.start + 1) as u8;
+            let mut items = Vec::new();
+            if let Some(mut it) = self.proc_item("inpatient_day", day) {
+                it.count = days;
+                it.span = days as u8;
+                items.push(it);
+            }
+            if m == mi {
+                for t in ["ct", "ct_diagnosis", "ecg", "xray_chest"] {
+                    items.extend(self.proc_item(t, day));
+                }
+                // Film for the chest X-ray: a real device code (SSK device master 700010000, 半切).
+                items.push(Item {
+                    table: ItemTable::Device,
+                    category: "70",
+                    code: "700010000".into(),
+                    quantity: Some(1.0),
+                    points: 12,
+                    count: 1,
+                    day,
+                    span: 1,
+                });
+            }
+            if let Some(mut d) = self.drug_item(st, cond, day, days) {
+                d.count = days;
+                d.span = days as u8;
+                items.push(d);
+            }
+            let mut diags = vec![Diag {
+                cond,
+                start: adm,
+                outcome: if died && to == dis {
+                    "3"
+                } else if to == dis {
+                    "2"
+                } else {
+                    "1"
+                },
+                main: true,
+                suspected: false,
+            }];
+            for &(c, onset) in &st.chronic {
+                if c != cond {
+                    diags.push(Diag {
+                        cond: c,
+                        start: onset,
+                        outcome: "1",
+                        main: false,
+                        suspected: false,
+                    });
+                }
+            }
+            self.emit_claim(st, hospital, m, "dpc", Some(adm), days, &items, &diags)?;
+            st.inpatient_until = m as i32;
+            m += 1;
+        }
+        Ok(())
+    }
+
+    fn checkup(&mut self, st: &mut PersonState, mi: usize) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let month = &ctx.months[mi];
+        let facility = st.clinic;
+        let prov = &ctx.providers.all[facility];
+        let date = month.start + self.rng.random_range(0..month.days as i32);
+        let conds: Vec<usize> = st.chronic.iter().map(|(c, _)| *c).collect();
+        let has = |id: &str| ctx.cond_index.get(id).is_some_and(|i| conds.contains(i));
+        let checkup_id = self.next_id('K');
+        let age = st.p.age_on(month.y, month.m, 15) as f64;
+        let height = if st.p.sex == 1 {
+            normal(&mut self.rng, 171.0 - (age - 40.0) * 0.15, 6.0)
+        } else {
+            normal(&mut self.rng, 158.0 - (age - 40.0) * 0.12, 5.0)
+        };
+        let v = |name: &str, this: &mut Self| -> Option<f64> {
+            ctx.lab(name).map(|l| this.lab_value(l, &conds))
+        };
+        let bmi = v("BMI", self).unwrap_or(22.0).clamp(14.0, 45.0);
+        let weight = bmi * (height / 100.0).powi(2);
+        let waist = v("waist (measured)", self);
+        let sbp = v("systolic BP", self);
+        let dbp = v("diastolic BP", self);
+        let tg = v("TG", self);
+        let hdl = v("HDL-C", self);
+        let ldl = v("LDL-C", self);
+        let ast = v("AST", self);
+        let alt = v("ALT", self);
+        let ggt = v("γ-GT", self);
+        let fpg = v("FPG", self);
+        let hba1c = v("HbA1c (NGSP)", self);
+        let glucose_positive = has("t2dm") && self.rng.random_bool(0.2);
+        let protein_positive = has("ckd") && self.rng.random_bool(0.4);
+        let (symbol, number) = (st.p.card.symbol.clone(), st.p.card.number.clone());
+        let (_, kana) = st.p.canonical_names(ctx.reference);
+        let b = &mut self.out.checkups.buf;
+        b.checkup_id.append_value(&checkup_id);
+        b.facility_id.append_value(&prov.id);
+        b.insurer_number.append_value(&st.p.card.insurer_number);
+        if symbol.is_empty() {
+            b.card_symbol.append_null();
+        } else {
+            b.card_symbol.append_value(&symbol);
+        }
+        b.card_number.append_value(&number);
+        if month.y >= 2021 {
+            b.card_branch
+                .append_value(format!("{:02}", st.p.card.branch));
+        } else {
+            b.card_branch.append_null();
+        }
+        b.name_kana.append_value(&kana);
+        b.sex.append_value(st.p.sex as i32);
+        b.birth_date.append_value(st.p.birth);
+        b.postcode.append_value(&st.p.postcode);
+        b.checkup_date.append_value(date);
+        b.height_cm.append_value(round1(height));
+        b.weight_kg.append_value(round1(weight));
+        b.bmi.append_value(round1(bmi));
+        for (builder, value) in [
+            (&mut b.waist_cm, waist),
+            (&mut b.sbp, sbp.map(f64::round)),
+            (&mut b.dbp, dbp.map(f64::round)),
+            (&mut b.tg, tg.map(f64::round)),
+            (&mut b.hdl, hdl.map(f64::round)),
+            (&mut b.ldl, ldl.map(f64::round)),
+            (&mut b.ast, ast.map(f64::round)),
+            (&mut b.alt, alt.map(f64::round)),
+            (&mut b.ggt, ggt.map(f64::round)),
+            (&mut b.fpg, fpg.map(f64::round)),
+            (&mut b.hba1c, hba1c.map(round1)),
+        ] {
+            builder.append_option(value);
+        }
+        b.urine_glucose
+            .append_value(if glucose_positive { "+" } else { "-" });
+        b.urine_protein
+            .append_value(if protein_positive { "+" } else { "-" });
+        b.med_bp.append_value(has("hypertension"));
+        b.med_glucose.append_value(has("t2dm"));
+        b.med_lipid.append_value(has("dyslipidemia"));
+        b.smoking.append_value(st.smoker);
+        b.rows += 1;
+        let t = &mut self.out.truth.buf;
+        t.record_kind.append_value("checkup");
+        t.provider_id.append_value(&prov.id);
+        t.record_id.append_value(&checkup_id);
+        t.person_id.append_value(st.p.index as i64);
+        t.rows += 1;
+        Ok(())
+    }
+
+    /// Each provider's patient registry entry, card history and the ground truth.
+    fn emit_registry(&mut self, st: &PersonState) {
+        let ctx = self.ctx;
+        let pref = &ctx.reference.prefectures[st.p.prefecture];
+        for reg in &st.registry {
+            let prov = &ctx.providers.all[reg.provider];
+            let patient_id = &reg.patient_id;
+            let b = &mut self.out.persons.buf;
+            b.provider_id.append_value(&prov.id);
+            b.patient_id.append_value(patient_id);
+            b.name_kanji.append_value(&reg.names.0);
+            b.name_kana.append_value(&reg.names.1);
+            b.sex.append_value(st.p.sex as i32);
+            b.birth_date.append_value(st.p.birth);
+            b.postcode.append_value(&reg.postcode);
+            b.prefecture_code.append_value(&pref.code);
+            if prov.kind == ProviderKind::Pharmacy {
+                b.address.append_null();
+                b.phone.append_null();
+            } else {
+                b.address.append_value(&st.p.address);
+                b.phone.append_value(&st.p.phone);
+            }
+            b.rows += 1;
+            for seg in &reg.segments {
+                let (symbol, number) = if prov.fullwidth_card_digits {
+                    (
+                        crate::insurance::fullwidth_digits(&seg.card.symbol),
+                        crate::insurance::fullwidth_digits(&seg.card.number),
+                    )
+                } else {
+                    (seg.card.symbol.clone(), seg.card.number.clone())
+                };
+                let i = &mut self.out.insurance.buf;
+                i.provider_id.append_value(&prov.id);
+                i.patient_id.append_value(patient_id);
+                i.insurer_number.append_value(&seg.card.insurer_number);
+                i.insurer_type.append_value(seg.card.kind.as_str());
+                if symbol.is_empty() {
+                    i.card_symbol.append_null();
+                } else {
+                    i.card_symbol.append_value(&symbol);
+                }
+                i.card_number.append_value(&number);
+                i.card_branch
+                    .append_value(format!("{:02}", seg.card.branch));
+                i.valid_from.append_value(seg.from);
+                i.valid_to.append_value(seg.to);
+                i.rows += 1;
+            }
+            let t = &mut self.out.truth.buf;
+            t.record_kind.append_value("patient");
+            t.provider_id.append_value(&prov.id);
+            t.record_id.append_value(patient_id);
+            t.person_id.append_value(st.p.index as i64);
+            t.rows += 1;
+        }
+    }
+}
