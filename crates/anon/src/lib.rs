@@ -4,7 +4,10 @@
 //! finds the globally optimal full-domain generalization under k-anonymity, l-diversity
 //! and t-closeness with a record suppression limit, measures utility (ARX's Loss and
 //! others) and re-identification risk, and returns the anonymized rows with an auditable
-//! report.
+//! report. Beside the lattice search: ICD-10 and prefecture hierarchies, the Japanese
+//! guidance's rare-value rules on [`Table`], k^m-anonymity for set-valued attributes
+//! ([`km_anonymize`]), journalist risk and population-uniqueness estimates, and a heuristic
+//! search ([`SearchMode::Heuristic`]) whose results are reported as not optimal.
 //!
 //! It must never: release a record whose class violates a configured model (such records
 //! are suppressed or the call fails), report a transformation as optimal that was not proven
@@ -31,6 +34,7 @@ mod error;
 mod eval;
 mod heuristic;
 mod hierarchy;
+mod html;
 mod medical;
 mod metric;
 mod model;
@@ -44,6 +48,7 @@ mod table;
 
 pub use error::AnonError;
 pub use hierarchy::Hierarchy;
+pub use html::render_html;
 pub use metric::Metric;
 pub use model::PrivacyModel;
 pub use output::{Outcome, Report};

@@ -394,4 +394,19 @@ mod tests {
         let e = Table::from_columns(&["a", "b"], &[vec!["1", "2"], vec!["x"]], "mem").unwrap_err();
         assert!(e.to_string().contains("field b"));
     }
+
+    #[test]
+    fn from_encoded_columns_checks_codes_and_lengths() {
+        let a = Column::from_dictionary(vec!["x".into(), "y".into()], vec![1, 0, 1]).unwrap();
+        let b = Column::from_dictionary(vec!["p".into()], vec![0, 0, 0]).unwrap();
+        let t = Table::from_encoded_columns(vec!["a".into(), "b".into()], vec![a, b], "m").unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.column("a").unwrap().value(0), "y");
+        assert!(Column::from_dictionary(vec!["x".into()], vec![0, 1]).is_err());
+        assert!(Column::from_dictionary(vec!["x".into(), "x".into()], vec![0]).is_err());
+        let short = Column::from_dictionary(vec!["x".into()], vec![0]).unwrap();
+        let long = Column::from_dictionary(vec!["x".into()], vec![0, 0]).unwrap();
+        let e = Table::from_encoded_columns(vec!["a".into(), "b".into()], vec![short, long], "m");
+        assert!(e.is_err());
+    }
 }

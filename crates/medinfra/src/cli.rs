@@ -35,6 +35,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DatasetsCommand,
     },
+    /// Anonymize a table: optimal generalization under k-anonymity, l-diversity or
+    /// t-closeness, with an auditor's report (JSON + HTML).
+    Anonymize(AnonymizeArgs),
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -108,4 +111,42 @@ pub enum DatasetsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AnonymizeArgs {
+    /// Input CSV with a header row (ARX-style: `--csv adult.csv --delimiter ';'`).
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// Field delimiter of the CSV and of the output (one character).
+    #[arg(long, default_value = ";")]
+    pub delimiter: String,
+    /// Quasi-identifier with its hierarchy in ARX's CSV format, `ATTRIBUTE=FILE`; repeat per
+    /// quasi-identifier (the order is the lattice's order).
+    #[arg(long = "hierarchy", value_name = "ATTR=FILE", required = true)]
+    pub hierarchies: Vec<String>,
+    /// Sensitive attribute (for l-diversity and t-closeness).
+    #[arg(long)]
+    pub sensitive: Option<String>,
+    /// k of k-anonymity.
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// l-diversity of the sensitive attribute: `distinct:L`, `entropy:L` or `recursive:C:L`.
+    #[arg(long = "l-diversity")]
+    pub l_diversity: Option<String>,
+    /// t-closeness (equal ground distance) of the sensitive attribute.
+    #[arg(long = "t-closeness")]
+    pub t_closeness: Option<f64>,
+    /// Fraction of records that may be suppressed (0.05 = 5 %).
+    #[arg(long, default_value_t = 0.0)]
+    pub suppression: f64,
+    /// Utility metric: loss (ARX's default), entropy, discernibility, aecs, height, precision.
+    #[arg(long, default_value = "loss")]
+    pub metric: String,
+    /// Use the heuristic search with at most N node evaluations (not proven optimal).
+    #[arg(long)]
+    pub heuristic: Option<usize>,
+    /// Output directory: anonymized.csv, report.json, report.html.
+    #[arg(long)]
+    pub out: PathBuf,
 }

@@ -317,6 +317,12 @@ impl Person {
         } else {
             provider.name_style
         };
+        // Some providers register the traditional form of a character (高 → 髙, 崎 → 﨑, ...).
+        let kanji = if provider.old_kanji_forms {
+            to_old_forms(&kanji)
+        } else {
+            kanji
+        };
         match style {
             NameStyle::KanjiSpaced => (kanji, kana),
             NameStyle::KanjiJoined => (kanji.replace('\u{3000}', ""), kana),
@@ -341,6 +347,35 @@ impl Person {
     }
 }
 
+/// Common new-form → traditional-form kanji pairs seen in Japanese surnames (異体字).
+const OLD_FORMS: &[(char, char)] = &[
+    ('高', '髙'),
+    ('崎', '﨑'),
+    ('辺', '邊'),
+    ('斉', '齊'),
+    ('斎', '齋'),
+    ('沢', '澤'),
+    ('浜', '濱'),
+    ('桜', '櫻'),
+    ('広', '廣'),
+    ('国', '國'),
+    ('島', '嶋'),
+    ('吉', '𠮷'),
+];
+
+/// Replace new kanji forms by their traditional forms.
+pub fn to_old_forms(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            OLD_FORMS
+                .iter()
+                .find(|(new, _)| *new == c)
+                .map(|(_, old)| *old)
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
 /// splitmix64's finalizer: a bijection on u64, used for ids and per-pair decisions.
 pub fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -361,6 +396,12 @@ pub fn unit_hash(seed: u64, person: u64, bytes: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_forms() {
+        assert_eq!(to_old_forms("高橋　吉田"), "髙橋　𠮷田");
+        assert_eq!(to_old_forms("山田"), "山田");
+    }
 
     #[test]
     fn dates() {

@@ -44,6 +44,8 @@ pub struct Provider {
     pub name_style: NameStyle,
     /// Writes card symbols/numbers with full-width digits.
     pub fullwidth_card_digits: bool,
+    /// Writes kanji in their traditional/variant forms (髙, 﨑, 邊, 齋, ...) where registered so.
+    pub old_kanji_forms: bool,
     /// Dispenses in house instead of issuing prescriptions to a pharmacy.
     pub in_house_dispensing: bool,
     /// Chart-number permutation: chart = (a × person + b) mod CHART_PRIME.
@@ -126,6 +128,7 @@ impl Providers {
                         kind,
                         name_style,
                         fullwidth_card_digits: rng.random_bool(0.6),
+                        old_kanji_forms: rng.random_bool(0.15),
                         in_house_dispensing: kind != ProviderKind::Pharmacy
                             && rng.random_bool(0.25),
                         chart_a: rng.random_range(1..CHART_PRIME),

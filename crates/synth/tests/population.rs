@@ -59,6 +59,21 @@ impl MemorySink {
     }
 }
 
+/// Census share of each 5-year band (both sexes), from the shipped table.
+fn census_shares() -> Vec<f64> {
+    let text = include_str!("../data/census_2020_age_sex.csv");
+    let rows: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            f[1].parse::<f64>().unwrap() + f[2].parse::<f64>().unwrap()
+        })
+        .collect();
+    let total: f64 = rows.iter().sum();
+    rows.iter().map(|r| r / total).collect()
+}
+
 fn run(config: &SynthConfig) -> MemorySink {
     let sink = MemorySink::default();
     generate(config, &sink, &|_| {}).unwrap();
@@ -124,6 +139,23 @@ fn population_matches_census_prevalence_and_lab_tables() {
         }
     }
     assert_eq!(n, 20_000.0);
+    // Every 5-year band within 1 percentage point of the census share.
+    let census = census_shares();
+    let mut bands = vec![0.0f64; census.len()];
+    for b in &pop {
+        let birth = col::<Date32Array>(b, "birth_date");
+        for i in 0..b.num_rows() {
+            let age = ((start - birth.value(i)) as f64 / 365.25) as usize;
+            bands[(age / 5).min(census.len() - 1)] += 1.0;
+        }
+    }
+    for (i, (got, want)) in bands.iter().zip(&census).enumerate() {
+        assert!(
+            (got / n - want).abs() < 0.01,
+            "band {i}: {} vs census {want}",
+            got / n
+        );
+    }
     // 2020 census: 28.6 % aged 65+, 48.6 % male.
     assert!((old / n - 0.286).abs() < 0.02, "65+ share {}", old / n);
     assert!((male / n - 0.486).abs() < 0.015, "male share {}", male / n);

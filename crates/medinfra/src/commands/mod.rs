@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod anonymize;
 mod datasets;
 mod demo;
 mod masters;
@@ -15,6 +16,7 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Masters { files } => masters::run(&files),
+        Command::Anonymize(args) => anonymize::run(&args),
         command => {
             let store = Store::open(&cli.data_dir)
                 .await
@@ -23,7 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Demo(args) => demo::run(&store, args).await,
                 Command::Synth(args) => synth::run(&store, args).await.map(|_| ExitCode::SUCCESS),
                 Command::Datasets { command } => datasets::run(&store, command).await,
-                Command::Masters { .. } => unreachable!("handled above"),
+                Command::Masters { .. } | Command::Anonymize(_) => unreachable!("handled above"),
             }
         }
     }
