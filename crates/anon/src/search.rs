@@ -16,7 +16,9 @@
 //!    a node non-anonymous without evaluating it when one of its direct generalizations is
 //!    marked. Where it does not hold (entropy / recursive l-diversity, t-closeness with a
 //!    suppression limit) no anonymity is inferred: every node the bound cannot prune is
-//!    evaluated.
+//!    evaluated. The same rule decides `NoSolution`: a non-anonymous top node ends the
+//!    search only under monotonicity; otherwise `NoSolution` means every node was
+//!    evaluated and none was anonymous.
 //! 2. *Lower bound*: each metric has a bound computed from the levels alone that is
 //!    monotone and never exceeds the metric of an anonymous node (see `metric`). Nodes whose
 //!    bound cannot beat the incumbent (in the total order above) are skipped. With a
@@ -26,7 +28,7 @@
 //! A first incumbent comes from one bottom-to-top path that greedily follows the smallest
 //! bound: binary search for its lowest anonymous node when anonymity is monotone, otherwise
 //! every node on the path is evaluated. Unpruned nodes of one level are evaluated in
-//! parallel in chunks. Memory: three bitsets over the lattice (evaluated, non-anonymous)
+//! parallel in chunks. Memory: two bitsets over the lattice (evaluated, non-anonymous)
 //! plus one chunk of nodes; no per-node results are kept.
 
 use rayon::prelude::*;
@@ -219,7 +221,17 @@ pub(crate) fn optimal(ev: &Evaluator<'_>) -> Result<Found, AnonError> {
     };
     let mut scratch = Scratch::default();
     let top = st.lat.heights.clone();
-    if !st.eval_one(&top, &mut scratch).anonymous {
+    let monotone = ev.anonymity_monotone();
+    // A non-anonymous top proves there is no solution only where anonymity is monotone.
+    // Without monotonicity (entropy / recursive l-diversity or t-closeness with a
+    // suppression limit) a specialization can be anonymous although the top is not:
+    // splitting the single top class can isolate the records that break the model into
+    // classes small enough to suppress. Returning `NoSolution` here unconditionally was the
+    // bug behind the proptest seed `cc becbcb14…` (see tests/search_regressions.rs); in that
+    // case the search goes on, and `NoSolution` is decided below only after every node has
+    // been evaluated (nothing is bound-pruned while there is no incumbent).
+    let top_anonymous = st.eval_one(&top, &mut scratch).anonymous;
+    if monotone && !top_anonymous {
         return Err(AnonError::NoSolution);
     }
 
@@ -248,12 +260,12 @@ pub(crate) fn optimal(ev: &Evaluator<'_>) -> Result<Found, AnonError> {
             None => break,
         }
     }
-    let monotone = ev.anonymity_monotone();
     if !monotone {
         for levels in &path[..path.len() - 1] {
             st.eval_one(levels, &mut scratch);
         }
     }
+    // Binary search is valid here: monotone, and the top (last on the path) is anonymous.
     let (mut lo, mut hi) = (0, path.len() - 1);
     while monotone && lo < hi {
         let mid = (lo + hi) / 2;

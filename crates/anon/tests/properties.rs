@@ -162,8 +162,18 @@ fn run(c: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// 1000 cases per run, unless `PROPTEST_CASES` asks for another number (for deeper local or
+/// nightly runs). `ProptestConfig::with_cases` alone would override the variable.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 1000;
+    }
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(config())]
     #[test]
     fn released_classes_satisfy_models(c in case()) {
         run(&c)?;

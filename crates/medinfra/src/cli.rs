@@ -30,6 +30,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate a synthetic Japanese sample population.
     Synth(SynthArgs),
+    /// Ingest a provider's files (electronic receipts .UKE; files, directories) into a new
+    /// identified-zone version of the provider's dataset, with a quarantine report.
+    Ingest(IngestArgs),
     /// List, show and verify dataset versions.
     Datasets {
         #[command(subcommand)]
@@ -149,4 +152,26 @@ pub struct AnonymizeArgs {
     /// Output directory: anonymized.csv, report.json, report.html.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Provider id: prefecture (2) + fee schedule (1) + facility code (7), e.g. 1319999999.
+    #[arg(long)]
+    pub provider: String,
+    /// Files or directories to ingest.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Reject files whose GO totals disagree with their receipts.
+    #[arg(long)]
+    pub strict: bool,
+    /// Reject a file when more than this share of its receipts is quarantined.
+    #[arg(long, default_value_t = 0.5)]
+    pub max_quarantined_share: f64,
+    /// SSK code masters to resolve disease codes to ICD-10 (b_*.csv).
+    #[arg(long = "masters")]
+    pub masters: Vec<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

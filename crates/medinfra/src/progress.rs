@@ -35,6 +35,16 @@ impl Progress {
         }
     }
 
+    /// Change the total once it is known (e.g. after hashing the input files).
+    pub fn set_total(&mut self, total: u64) {
+        if total != self.total {
+            self.total = total;
+            if let Some(b) = &self.bar {
+                b.set_length(total);
+            }
+        }
+    }
+
     pub fn set(&self, pos: u64) {
         match &self.bar {
             Some(b) => b.set_position(pos),

@@ -6,6 +6,7 @@
 //! master file it is handed, never depend on another medinfra crate, and never know about
 //! storage, keys, or users.
 
+pub mod buffers;
 pub mod masters;
 pub mod tables;
 pub mod tier;

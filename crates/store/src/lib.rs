@@ -12,12 +12,16 @@ mod fsutil;
 mod manifest;
 mod names;
 mod store;
+mod submissions;
 mod writer;
 
 pub use error::StoreError;
 pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEntry};
 pub use names::validate_dataset_name;
-pub use store::{DatasetSummary, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo};
+pub use store::{
+    DatasetSummary, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo, now_rfc3339,
+};
+pub use submissions::Submission;
 pub use writer::{PartInfo, PartWriter, VersionWriter};
 
 /// The medinfra version written into every manifest.

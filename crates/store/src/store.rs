@@ -32,8 +32,14 @@ use crate::{MEDINFRA_VERSION, StoreError, VersionWriter, fsutil, validate_datase
 #[derive(Debug)]
 struct EmbeddedMigrations;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
+    (
+        2,
+        "submissions",
+        include_str!("../migrations/0002_submissions.sql"),
+    ),
+];
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -127,7 +133,8 @@ pub struct Store {
 
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn now_rfc3339() -> String {
+/// The current time as RFC 3339 (UTC).
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
@@ -242,6 +249,7 @@ impl Store {
         lineage: &Lineage,
         tables: Vec<TableEntry>,
         staging: &Path,
+        submissions: &[crate::Submission],
     ) -> Result<VersionInfo, StoreError> {
         // Refuse a tier change before touching anything.
         if let Some(row) = sqlx::query("SELECT tier FROM datasets WHERE name = ?")
@@ -313,6 +321,7 @@ impl Store {
                 &manifest_sha256,
                 &manifest,
                 &created_at,
+                submissions,
             )
             .await
         {
@@ -336,6 +345,7 @@ impl Store {
         manifest_sha256: &str,
         manifest: &Manifest,
         created_at: &str,
+        submissions: &[crate::Submission],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
@@ -381,6 +391,12 @@ impl Store {
             .bind(input.version)
             .execute(&mut *tx)
             .await?;
+        }
+        for sub in submissions {
+            let mut sub = sub.clone();
+            sub.dataset = Some(name.to_string());
+            sub.version = Some(version);
+            crate::submissions::insert(&mut tx, &sub).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -102,6 +102,7 @@ pub struct VersionWriter {
     lineage: Lineage,
     staging: PathBuf,
     tables: Mutex<BTreeMap<String, TableParts>>,
+    submissions: Vec<crate::Submission>,
     done: bool,
 }
 
@@ -120,6 +121,7 @@ impl VersionWriter {
             lineage,
             staging,
             tables: Mutex::new(BTreeMap::new()),
+            submissions: Vec::new(),
             done: false,
         }
     }
@@ -144,10 +146,21 @@ impl VersionWriter {
         part: usize,
         schema: SchemaRef,
     ) -> Result<PartWriter, StoreError> {
+        self.named_part_writer(table, &format!("{part:05}"), schema)
+    }
+
+    /// Open a part with a chosen name (`TABLE/part-NAME.parquet`; NAME in `[a-z0-9_-]`).
+    pub fn named_part_writer(
+        &self,
+        table: &str,
+        name: &str,
+        schema: SchemaRef,
+    ) -> Result<PartWriter, StoreError> {
         crate::validate_dataset_name(table)?;
+        crate::validate_dataset_name(name)?;
         let dir = self.staging.join(table);
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        let rel_path = format!("{table}/part-{part:05}.parquet");
+        let rel_path = format!("{table}/part-{name}.parquet");
         let path = self.staging.join(&rel_path);
         let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
         let sink = HashingWriter {
@@ -168,6 +181,74 @@ impl VersionWriter {
             writer,
             rows: 0,
         })
+    }
+
+    /// Drop a part without recording it (its rows belong to input that was rejected).
+    pub fn abandon_part(&self, part: PartWriter) -> Result<(), StoreError> {
+        let path = part.path.clone();
+        drop(part);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    /// Carry a file of a committed version into this one unchanged (hard link, or copy where
+    /// the file system cannot link). Committed files are never modified, so sharing is safe.
+    pub fn carry_part(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        source_dir: &Path,
+        entry: &FileEntry,
+    ) -> Result<(), StoreError> {
+        crate::validate_dataset_name(table)?;
+        let src = source_dir.join(&entry.path);
+        let dst = self.staging.join(&entry.path);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+        }
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).map_err(|e| StoreError::io(&dst, e))?;
+            fsutil::sync_file(&dst)?;
+        }
+        self.record_entry(table.to_string(), schema, entry.clone())
+    }
+
+    /// Record a submission to be written with this version in the same transaction.
+    pub fn add_submission(&mut self, submission: crate::Submission) {
+        self.submissions.push(submission);
+    }
+
+    fn record_entry(
+        &self,
+        table: String,
+        schema: SchemaRef,
+        entry: FileEntry,
+    ) -> Result<(), StoreError> {
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
+        match tables.get_mut(&table) {
+            Some(t) => {
+                if t.schema.fields() != schema.fields() {
+                    return Err(StoreError::SchemaMismatch { table });
+                }
+                t.files.push(entry);
+            }
+            None => {
+                tables.insert(
+                    table,
+                    TableParts {
+                        schema,
+                        files: vec![entry],
+                    },
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Close a part: flush, fsync, and record it for the manifest.
@@ -199,27 +280,7 @@ impl VersionWriter {
             bytes,
             sha256: hex::encode(hasher.finalize()),
         };
-        let mut tables = self
-            .tables
-            .lock()
-            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
-        match tables.get_mut(&table) {
-            Some(t) => {
-                if t.schema.fields() != schema.fields() {
-                    return Err(StoreError::SchemaMismatch { table });
-                }
-                t.files.push(entry.clone());
-            }
-            None => {
-                tables.insert(
-                    table.clone(),
-                    TableParts {
-                        schema,
-                        files: vec![entry.clone()],
-                    },
-                );
-            }
-        }
+        self.record_entry(table.clone(), schema, entry.clone())?;
         Ok(PartInfo { table, file: entry })
     }
 
@@ -274,7 +335,14 @@ impl VersionWriter {
         }
         let store = self.store.clone();
         let info = store
-            .commit_version(&self.name, self.tier, &self.lineage, tables, &self.staging)
+            .commit_version(
+                &self.name,
+                self.tier,
+                &self.lineage,
+                tables,
+                &self.staging,
+                &self.submissions,
+            )
             .await?;
         self.done = true;
         Ok(info)

@@ -15,12 +15,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::buffers::*;
 use crate::insurance::InsurerKind;
 use crate::people::{Person, Samplers, date32, days_in_month, employee_kind, mix, new_card};
 use crate::providers::{ProviderKind, Providers};
 use crate::reference::Reference;
 use crate::{SynthConfig, SynthError};
+use medinfra_model::buffers::*;
 
 /// Where the generator writes one part (one chunk) of one table.
 pub trait PartSink: Send {

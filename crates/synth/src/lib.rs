@@ -10,7 +10,6 @@
 //! number and code it emits is synthetic (invented codes are marked as samples in the
 //! sample masters).
 
-mod buffers;
 mod config;
 mod generate;
 mod insurance;

@@ -3,6 +3,7 @@
 mod anonymize;
 mod datasets;
 mod demo;
+mod ingest;
 mod masters;
 mod synth;
 
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Demo(args) => demo::run(&store, args).await,
                 Command::Synth(args) => synth::run(&store, args).await.map(|_| ExitCode::SUCCESS),
                 Command::Datasets { command } => datasets::run(&store, command).await,
+                Command::Ingest(args) => ingest::run(&store, &args).await,
                 Command::Masters { .. } | Command::Anonymize(_) => unreachable!("handled above"),
             }
         }

@@ -1,9 +1,11 @@
-//! Column buffers for each canonical table. Rows are appended field by field and flushed as
+//! Column buffers for each canonical table (shared by every producer of canonical rows:
+//! the sample-data generator and ingest). Rows are appended field by field and flushed as
 //! Arrow record batches once a buffer holds [`BATCH_ROWS`] rows, so memory stays bounded
 //! whatever the population size.
 
 use std::sync::Arc;
 
+use crate::CanonicalTable;
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Array, Int32Builder,
     Int64Builder, ListArray, StringBuilder,
@@ -12,7 +14,6 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use medinfra_model::CanonicalTable;
 
 /// What the generator needs of every table buffer.
 pub trait TableBuf: Default {

@@ -1,0 +1,506 @@
+//! The ingest run: expand paths, hash, deduplicate, stream each file through the format
+//! reader and the canonical mapping into part files, apply the rejection policy, carry the
+//! provider's still-current earlier files forward, and commit one version.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use medinfra_formats::FindingKind;
+use medinfra_formats::uke::{FileKind, ReceiptReader, Record};
+use medinfra_model::buffers::{BATCH_ROWS, TableBuf};
+use medinfra_model::masters::CodeMaster;
+use medinfra_model::{CanonicalTable, Tier};
+use medinfra_store::{Lineage, PartWriter, Store, Submission, VersionWriter};
+use sha2::{Digest, Sha256};
+
+use crate::IngestError;
+use crate::report::{FileOutcome, FileStatus, IngestOutcome};
+use crate::uke_map::{FileRows, map_receipt};
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// 10 digits: prefecture (2) + fee schedule (1: 医科, 3: 歯科, 4: 調剤) + facility code (7).
+    pub provider_id: String,
+    /// Reject files whose GO totals disagree with their receipts (default: report only).
+    pub strict: bool,
+    /// Reject a file when more than this share of its receipts is quarantined.
+    pub max_quarantined_share: f64,
+    /// Code masters for ICD-10 lookups of disease codes (may be empty).
+    pub masters: CodeMaster,
+}
+
+impl IngestOptions {
+    pub fn new(provider_id: &str) -> Self {
+        IngestOptions {
+            provider_id: provider_id.to_string(),
+            strict: false,
+            max_quarantined_share: 0.5,
+            masters: CodeMaster::default(),
+        }
+    }
+}
+
+/// The dataset that holds a provider's ingested data.
+pub fn dataset_name(provider_id: &str) -> String {
+    format!("provider-{provider_id}")
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> IngestError {
+    IngestError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Files under the given paths (directories recursively), sorted for a stable order.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).map_err(|e| io_err(&p, e))?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&p).map_err(|e| io_err(&p, e))? {
+                stack.push(entry.map_err(|e| io_err(&p, e))?.path());
+            }
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn sha256_file(path: &Path) -> Result<(String, u64), IngestError> {
+    let mut f = File::open(path).map_err(|e| io_err(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(|e| io_err(path, e))?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// The part files of one input file, opened on first use.
+#[derive(Default)]
+struct FileParts {
+    parts: BTreeMap<&'static str, PartWriter>,
+    rows: BTreeMap<String, u64>,
+}
+
+impl FileParts {
+    fn flush<B: TableBuf>(
+        &mut self,
+        writer: &VersionWriter,
+        key: &str,
+        buf: &mut B,
+        name: &'static str,
+        force: bool,
+    ) -> Result<(), IngestError> {
+        if buf.rows() == 0 || (!force && buf.rows() < BATCH_ROWS) {
+            return Ok(());
+        }
+        *self.rows.entry(name.to_string()).or_default() += buf.rows() as u64;
+        let batch = buf.take().map_err(|source| IngestError::Arrow {
+            table: name,
+            source,
+        })?;
+        let table = CanonicalTable::from_name(name).unwrap_or(CanonicalTable::Claims);
+        if !self.parts.contains_key(name) {
+            let pw = writer.named_part_writer(name, key, table.schema())?;
+            self.parts.insert(name, pw);
+        }
+        if let Some(pw) = self.parts.get_mut(name) {
+            pw.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    fn flush_all(
+        &mut self,
+        writer: &VersionWriter,
+        key: &str,
+        rows: &mut FileRows,
+        force: bool,
+    ) -> Result<(), IngestError> {
+        self.flush(writer, key, &mut rows.claims, "claims", force)?;
+        self.flush(writer, key, &mut rows.diagnoses, "diagnoses", force)?;
+        self.flush(writer, key, &mut rows.procedures, "procedures", force)?;
+        self.flush(writer, key, &mut rows.drugs, "drugs", force)?;
+        self.flush(writer, key, &mut rows.devices, "devices", force)?;
+        self.flush(writer, key, &mut rows.admissions, "admissions", force)?;
+        self.flush(writer, key, &mut rows.persons, "persons", force)?;
+        self.flush(writer, key, &mut rows.insurance, "insurance_periods", force)
+    }
+
+    fn finish(self, writer: &VersionWriter) -> Result<BTreeMap<String, u64>, IngestError> {
+        for (_, pw) in self.parts {
+            writer.finish_part(pw)?;
+        }
+        Ok(self.rows)
+    }
+
+    fn abandon(self, writer: &VersionWriter) -> Result<(), IngestError> {
+        for (_, pw) in self.parts {
+            writer.abandon_part(pw)?;
+        }
+        Ok(())
+    }
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Medical => "uke-medical",
+        FileKind::Dpc => "uke-dpc",
+        FileKind::Pharmacy => "uke-pharmacy",
+        FileKind::Unknown => "unknown",
+    }
+}
+
+/// Stream one file into part files. Returns its outcome; on rejection nothing of it is kept.
+fn ingest_file(
+    writer: &VersionWriter,
+    opts: &IngestOptions,
+    path: &Path,
+    sha256: &str,
+    bytes: u64,
+    progress: &dyn Fn(u64),
+) -> Result<FileOutcome, IngestError> {
+    let label = path.display().to_string();
+    let key = &sha256[..16];
+    let file = File::open(path).map_err(|e| io_err(path, e))?;
+    let counted = CountingReader {
+        inner: file,
+        read: 0,
+        progress,
+        reported: 0,
+    };
+    let mut reader =
+        ReceiptReader::from_reader(BufReader::with_capacity(1 << 20, counted), label.clone());
+    let mut rows = FileRows::default();
+    let mut parts = FileParts::default();
+    let mut outcome = FileOutcome {
+        file: label.clone(),
+        sha256: sha256.to_string(),
+        bytes,
+        kind: "unknown".into(),
+        billing_month: None,
+        status: FileStatus::Accepted,
+        receipts: 0,
+        receipts_accepted: 0,
+        receipts_quarantined: 0,
+        rows: BTreeMap::new(),
+        rejection: None,
+        problems: Vec::new(),
+        findings: Vec::new(),
+    };
+    let mut provider_checked = false;
+    let mut rejection: Option<String> = None;
+    while let Some(receipt) = reader.next() {
+        if !provider_checked {
+            provider_checked = true;
+            if let Some(Record::Ir(ir)) = reader.header().map(|h| &h.record) {
+                let from_file = format!("{}{}{}", ir.prefecture, ir.fee_schedule, ir.facility_code);
+                if from_file != opts.provider_id {
+                    rejection = Some("the IR header names another provider (prefecture + fee schedule + facility code)".into());
+                }
+                outcome.billing_month = ir
+                    .billing_month
+                    .map(|m| format!("{:04}{:02}", m.year, m.month));
+            }
+            if reader.kind() == FileKind::Pharmacy {
+                rejection = Some(
+                    "pharmacy (調剤) receipts: the record field order is not specified in formats/japan.md §2.5, so they are not ingested".into(),
+                );
+            }
+        }
+        outcome.receipts += 1;
+        if rejection.is_some() {
+            continue;
+        }
+        if receipt.is_quarantined() {
+            outcome.receipts_quarantined += 1;
+            outcome.findings.extend(receipt.findings.iter().cloned());
+            continue;
+        }
+        let dpc = reader.kind() == FileKind::Dpc;
+        match map_receipt(
+            &mut rows,
+            &receipt,
+            &label,
+            &opts.provider_id,
+            key,
+            dpc,
+            &opts.masters,
+        ) {
+            Ok(()) => {
+                outcome.receipts_accepted += 1;
+                outcome.findings.extend(receipt.findings.iter().cloned());
+            }
+            Err(problem) => {
+                outcome.receipts_quarantined += 1;
+                outcome.problems.push(problem);
+            }
+        }
+        parts.flush_all(writer, key, &mut rows, false)?;
+    }
+    let kind = reader.kind();
+    outcome.kind = kind_name(kind).into();
+    let summary = reader.finish();
+    if outcome.billing_month.is_none()
+        && let Some(Record::Ir(ir)) = summary.header.as_ref().map(|h| &h.record)
+    {
+        outcome.billing_month = ir
+            .billing_month
+            .map(|m| format!("{:04}{:02}", m.year, m.month));
+    }
+    outcome.findings.extend(summary.findings.iter().cloned());
+    if rejection.is_none() && summary.is_rejected() {
+        rejection = Some("structural damage (see the file-level findings)".into());
+    }
+    if rejection.is_none() && kind == FileKind::Unknown {
+        rejection = Some("not an electronic receipt file (no IR or YK header)".into());
+    }
+    if rejection.is_none()
+        && opts.strict
+        && summary.findings.iter().any(|f| {
+            matches!(
+                f.kind,
+                FindingKind::TrailerCountMismatch | FindingKind::TrailerPointsMismatch
+            )
+        })
+    {
+        rejection = Some("GO totals disagree with the receipts (--strict)".into());
+    }
+    if rejection.is_none() && outcome.receipts > 0 {
+        let share = outcome.receipts_quarantined as f64 / outcome.receipts as f64;
+        if share > opts.max_quarantined_share {
+            rejection = Some(format!(
+                "{:.0} % of receipts quarantined, above the limit of {:.0} %",
+                share * 100.0,
+                opts.max_quarantined_share * 100.0
+            ));
+        }
+    }
+    if rejection.is_none() && outcome.receipts_accepted == 0 {
+        rejection = Some("no receipt could be accepted".into());
+    }
+    match rejection {
+        Some(reason) => {
+            parts.abandon(writer)?;
+            outcome.status = FileStatus::Rejected;
+            outcome.rejection = Some(reason);
+            outcome.receipts_accepted = 0;
+        }
+        None => {
+            rows.finish_cards(&opts.provider_id);
+            parts.flush_all(writer, key, &mut rows, true)?;
+            outcome.rows = parts.finish(writer)?;
+        }
+    }
+    Ok(outcome)
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    read: u64,
+    reported: u64,
+    progress: &'a dyn Fn(u64),
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read - self.reported >= 1 << 20 || n == 0 {
+            (self.progress)(self.read - self.reported);
+            self.reported = self.read;
+        }
+        Ok(n)
+    }
+}
+
+fn submission(opts: &IngestOptions, f: &FileOutcome, now: &str) -> Submission {
+    Submission {
+        provider_id: opts.provider_id.clone(),
+        file_name: Path::new(&f.file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        file_sha256: f.sha256.clone(),
+        bytes: f.bytes,
+        kind: f.kind.clone(),
+        billing_month: f.billing_month.clone(),
+        status: match f.status {
+            FileStatus::Accepted => "accepted",
+            _ => "rejected",
+        }
+        .into(),
+        receipts_accepted: f.receipts_accepted,
+        receipts_quarantined: f.receipts_quarantined,
+        findings: (f.findings.len() + f.problems.len()) as u64,
+        dataset: None,
+        version: None,
+        submitted_at: now.to_string(),
+    }
+}
+
+/// Ingest files for one provider. `progress(bytes_done, bytes_total)` is called as files are read.
+pub async fn ingest(
+    store: &Store,
+    opts: &IngestOptions,
+    paths: &[PathBuf],
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<IngestOutcome, IngestError> {
+    if opts.provider_id.len() != 10 || !opts.provider_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IngestError::BadProviderId);
+    }
+    let files = expand(paths)?;
+    if files.is_empty() {
+        return Err(IngestError::NoFiles);
+    }
+    let dataset = dataset_name(&opts.provider_id);
+    let previous = match store.version(&dataset, None).await {
+        Ok(v) => Some(v),
+        Err(medinfra_store::StoreError::NoSuchDataset(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let earlier = store.submissions(&opts.provider_id).await?;
+    let mut lineage = Lineage {
+        step: "ingest".into(),
+        parameters: serde_json::json!({
+            "provider_id": opts.provider_id,
+            "strict": opts.strict,
+            "max_quarantined_share": opts.max_quarantined_share,
+        }),
+        inputs: vec![],
+    };
+    if let Some(p) = &previous {
+        lineage.inputs.push(Store::input_ref(p));
+    }
+    let mut writer = store.begin(&dataset, Tier::Identified, lineage)?;
+
+    let mut hashed = Vec::new();
+    let mut total = 0u64;
+    for f in &files {
+        let (sha, bytes) = sha256_file(f)?;
+        total += bytes;
+        hashed.push((f.clone(), sha, bytes));
+    }
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let report = |n: u64| {
+        let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        progress(d.min(total), total);
+    };
+    let mut outcomes: Vec<FileOutcome> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (path, sha, bytes) in &hashed {
+        let already = earlier
+            .iter()
+            .any(|s| &s.file_sha256 == sha && s.status == "accepted")
+            || seen.contains_key(sha);
+        if already {
+            report(*bytes);
+            outcomes.push(FileOutcome {
+                file: path.display().to_string(),
+                sha256: sha.clone(),
+                bytes: *bytes,
+                kind: "duplicate".into(),
+                billing_month: None,
+                status: FileStatus::Duplicate,
+                receipts: 0,
+                receipts_accepted: 0,
+                receipts_quarantined: 0,
+                rows: BTreeMap::new(),
+                rejection: None,
+                problems: vec![],
+                findings: vec![],
+            });
+            continue;
+        }
+        seen.insert(sha.clone(), outcomes.len());
+        let outcome = ingest_file(&writer, opts, path, sha, *bytes, &report)?;
+        outcomes.push(outcome);
+    }
+
+    let now = medinfra_store::now_rfc3339();
+    let accepted: Vec<&FileOutcome> = outcomes
+        .iter()
+        .filter(|o| o.status == FileStatus::Accepted)
+        .collect();
+    if accepted.is_empty() {
+        drop(writer);
+        let subs: Vec<Submission> = outcomes
+            .iter()
+            .filter(|o| o.status == FileStatus::Rejected)
+            .map(|o| submission(opts, o, &now))
+            .collect();
+        store.record_submissions(&subs).await?;
+        return Ok(IngestOutcome {
+            provider_id: opts.provider_id.clone(),
+            dataset,
+            version: None,
+            files: outcomes,
+            version_rows: BTreeMap::new(),
+        });
+    }
+
+    // Carry forward the earlier files still current: accepted before, and not replaced by a
+    // newly accepted file for the same billing month.
+    if let Some(prev) = &previous {
+        let replaced: Vec<&str> = accepted
+            .iter()
+            .filter_map(|o| o.billing_month.as_deref())
+            .collect();
+        let keep: Vec<String> = earlier
+            .iter()
+            .filter(|s| s.status == "accepted")
+            .filter(|s| {
+                !s.billing_month
+                    .as_deref()
+                    .is_some_and(|m| replaced.contains(&m))
+            })
+            .map(|s| s.file_sha256[..16].to_string())
+            .collect();
+        let manifest = store.read_manifest(prev)?;
+        for table in &manifest.tables {
+            let Some(canonical) = CanonicalTable::from_name(&table.name) else {
+                continue;
+            };
+            for f in &table.files {
+                let carried = keep
+                    .iter()
+                    .any(|k| f.path.ends_with(&format!("part-{k}.parquet")));
+                if carried {
+                    writer.carry_part(&table.name, canonical.schema(), &prev.dir, f)?;
+                }
+            }
+        }
+    }
+    for o in &outcomes {
+        if o.status != FileStatus::Duplicate {
+            writer.add_submission(submission(opts, o, &now));
+        }
+    }
+    let info = writer.commit().await?;
+    Ok(IngestOutcome {
+        provider_id: opts.provider_id.clone(),
+        dataset,
+        version: Some(info.version),
+        version_rows: info
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.rows))
+            .collect(),
+        files: outcomes,
+    })
+}

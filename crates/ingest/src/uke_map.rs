@@ -1,0 +1,351 @@
+//! Electronic receipt (UKE) → canonical tables. One `claims` row per RE, one `diagnoses` row
+//! per SY, one `procedures`/`drugs`/`devices` row per SI/IY/TO, one `admissions` row per DPC
+//! stay (BU, once per patient and admission date within a file), one `persons` row per patient
+//! (chart number) per file, one `insurance_periods` row per patient and card per file.
+
+use std::collections::{BTreeMap, HashSet};
+
+use medinfra_formats::uke::receipt::Receipt;
+use medinfra_formats::uke::records::{Record, ServiceDetail};
+use medinfra_formats::uke::value::{UkeDate, YearMonth};
+use medinfra_model::buffers::*;
+use medinfra_model::masters::{CodeMaster, MasterKind};
+
+use crate::report::Problem;
+
+fn date32(y: i32, m: u8, d: u8) -> Option<i32> {
+    let month = time::Month::try_from(m).ok()?;
+    let date = time::Date::from_calendar_date(y, month, d).ok()?;
+    Some(date.to_julian_day() - 2_440_588)
+}
+
+fn uke_date(d: &UkeDate) -> Option<i32> {
+    date32(d.year as i32, d.month, d.day)
+}
+
+fn days_in(ym: &YearMonth) -> u8 {
+    time::Month::try_from(ym.month)
+        .map(|m| m.length(ym.year as i32))
+        .unwrap_or(31)
+}
+
+/// (chart number, insurer number, card symbol, card number, branch number).
+type CardKey = (String, String, String, String, String);
+
+/// Rows of one file being built, plus per-file aggregates.
+#[derive(Default)]
+pub struct FileRows {
+    pub claims: ClaimsBuf,
+    pub diagnoses: DiagnosesBuf,
+    pub procedures: ItemsBuf,
+    pub drugs: ItemsBuf,
+    pub devices: ItemsBuf,
+    pub admissions: AdmissionsBuf,
+    pub persons: PersonsBuf,
+    pub insurance: InsuranceBuf,
+    seen_patients: HashSet<String>,
+    seen_admissions: HashSet<(String, i32)>,
+    /// (chart, insurer, symbol, number, branch) → (first day, last day).
+    cards: BTreeMap<CardKey, (i32, i32)>,
+}
+
+/// Map one accepted receipt. Returns a problem (and writes nothing) when the receipt lacks
+/// what every canonical claim needs; the caller quarantines it.
+pub fn map_receipt(
+    rows: &mut FileRows,
+    receipt: &Receipt,
+    file: &str,
+    provider_id: &str,
+    file_key: &str,
+    dpc_file: bool,
+    masters: &CodeMaster,
+) -> Result<(), Problem> {
+    let problem = |field: &str, reason: &str| Problem {
+        file: file.to_string(),
+        line: Some(receipt.line),
+        record_type: Some("RE".into()),
+        field: Some(field.into()),
+        reason: reason.into(),
+    };
+    let re = receipt
+        .re()
+        .ok_or_else(|| problem("(record)", "RE record did not validate"))?;
+    let month = re
+        .care_month
+        .ok_or_else(|| problem("診療年月", "missing care month"))?;
+    let birth = re
+        .birth_date
+        .as_ref()
+        .and_then(uke_date)
+        .ok_or_else(|| problem("生年月日", "missing or impossible birth date"))?;
+    let sex: i32 = match re.sex.as_str() {
+        "1" => 1,
+        "2" => 2,
+        _ => return Err(problem("男女区分", "must be 1 (male) or 2 (female)")),
+    };
+    let receipt_no = re.receipt_no.map(|n| n.value()).unwrap_or(0);
+    let ym = format!("{:04}{:02}", month.year, month.month);
+    let month_start = date32(month.year as i32, month.month, 1)
+        .ok_or_else(|| problem("診療年月", "impossible month"))?;
+    let month_days = days_in(&month);
+    let claim_id = format!("{file_key}-{receipt_no:06}");
+    let chart = re.chart_no.clone();
+
+    let mut ho = None;
+    let mut branch = String::new();
+    let mut bu = None;
+    for rl in &receipt.records {
+        match &rl.record {
+            Record::Ho(h) if ho.is_none() => ho = Some(h),
+            Record::Sn(sn) if branch.is_empty() => branch = sn.branch_no.as_str().to_string(),
+            Record::Bu(b) => bu = Some(b),
+            _ => {}
+        }
+    }
+    let ho = ho.ok_or_else(|| Problem {
+        record_type: Some("HO".into()),
+        field: None,
+        reason: "receipt has no HO (insurer) record".into(),
+        ..problem("", "")
+    })?;
+
+    let kind = if dpc_file {
+        "dpc"
+    } else if re
+        .receipt_type
+        .chars()
+        .nth(3)
+        .and_then(|c| c.to_digit(10))
+        .is_some_and(|d| d % 2 == 1)
+    {
+        "inpatient"
+    } else {
+        "outpatient"
+    };
+    let c = &mut rows.claims;
+    c.claim_id.append_value(&claim_id);
+    c.provider_id.append_value(provider_id);
+    c.patient_id.append_value(&chart);
+    c.service_month.append_value(&ym);
+    c.claim_kind.append_value(kind);
+    c.receipt_type.append_value(&re.receipt_type);
+    c.name_kanji
+        .append_option((!re.name.is_empty()).then_some(re.name.as_str()));
+    c.name_kana
+        .append_option((!re.kana_name.is_empty()).then_some(re.kana_name.as_str()));
+    c.sex.append_value(sex);
+    c.birth_date.append_value(birth);
+    c.insurer_number.append_value(ho.insurer_no.as_str());
+    c.card_symbol
+        .append_option((!ho.card_symbol.as_str().is_empty()).then_some(ho.card_symbol.as_str()));
+    c.card_number.append_value(ho.card_number.as_str());
+    c.card_branch
+        .append_option((!branch.is_empty()).then_some(branch.as_str()));
+    c.admission_date
+        .append_option(re.admission_date.as_ref().and_then(uke_date));
+    c.days
+        .append_value(ho.actual_days.map(|n| n.value() as i32).unwrap_or(0));
+    c.total_points.append_value(receipt.claimed_points() as i64);
+    c.rows += 1;
+
+    let mut category = String::new();
+    for rl in &receipt.records {
+        match &rl.record {
+            Record::Sy(sy) => {
+                let d = &mut rows.diagnoses;
+                d.claim_id.append_value(&claim_id);
+                d.provider_id.append_value(provider_id);
+                d.patient_id.append_value(&chart);
+                d.disease_code.append_value(&sy.disease_code);
+                d.icd10.append_option(
+                    masters
+                        .get(MasterKind::Disease, &sy.disease_code)
+                        .and_then(|e| e.icd10.as_deref()),
+                );
+                d.modifiers
+                    .append_option((!sy.modifiers.is_empty()).then_some(sy.modifiers.as_str()));
+                d.disease_name.append_option(
+                    (!sy.disease_name.is_empty()).then_some(sy.disease_name.as_str()),
+                );
+                d.start_date.append_value(
+                    sy.start_date
+                        .as_ref()
+                        .and_then(uke_date)
+                        .unwrap_or(month_start),
+                );
+                d.outcome.append_value(&sy.outcome);
+                d.is_main.append_value(sy.main_disease == "01");
+                // 8002 is the SSK modifier 「の疑い」 (suspected); modifiers are 4 characters each.
+                let suspected = sy.modifiers.as_bytes().chunks(4).any(|m| m == b"8002");
+                d.is_suspected.append_value(suspected);
+                d.rows += 1;
+            }
+            Record::Si(detail) | Record::Iy(detail) => {
+                if !detail.category.is_empty() {
+                    category = detail.category.clone();
+                }
+                let buf = if matches!(rl.record, Record::Si(_)) {
+                    &mut rows.procedures
+                } else {
+                    &mut rows.drugs
+                };
+                push_item(
+                    buf,
+                    &claim_id,
+                    provider_id,
+                    &chart,
+                    &ym,
+                    &category,
+                    detail,
+                    month_days,
+                );
+            }
+            Record::To(to) => {
+                if !to.category.is_empty() {
+                    category = to.category.clone();
+                }
+                let b = &mut rows.devices;
+                b.claim_id.append_value(&claim_id);
+                b.provider_id.append_value(provider_id);
+                b.patient_id.append_value(&chart);
+                b.service_month.append_value(&ym);
+                b.category.append_value(&category);
+                b.code.append_value(&to.code);
+                b.quantity.append_option(to.amount.parse::<f64>().ok());
+                b.points.append_option(to.points.map(|n| n.value() as i64));
+                b.count
+                    .append_value(to.count.map(|n| n.value() as i32).unwrap_or(0));
+                let per_day: Vec<i32> = (1..=month_days as usize)
+                    .map(|d| to.days.on(d).map(|n| n.value() as i32).unwrap_or(0))
+                    .collect();
+                b.day_counts.0.append_days(&per_day);
+                b.rows += 1;
+            }
+            _ => {}
+        }
+    }
+
+    if let Some(b) = bu {
+        let admission = b.admission_date.as_ref().and_then(uke_date);
+        if let Some(adm) = admission
+            && rows.seen_admissions.insert((chart.clone(), adm))
+        {
+            {
+                let a = &mut rows.admissions;
+                a.admission_id.append_value(format!("{claim_id}-A"));
+                a.provider_id.append_value(provider_id);
+                a.patient_id.append_value(&chart);
+                a.admission_date.append_value(adm);
+                a.discharge_date
+                    .append_option(b.discharge_date.as_ref().and_then(uke_date));
+                a.dpc_code.append_value(&b.dpc_code);
+                let main = receipt.records.iter().find_map(|r| match &r.record {
+                    Record::Sb(sb) if !sb.icd10.is_empty() => Some(sb.icd10.clone()),
+                    _ => None,
+                });
+                a.main_icd10.append_option(main.as_deref());
+                a.resource_icd10.append_option(main.as_deref());
+                a.discharge_outcome
+                    .append_option((!b.dpc_outcome.is_empty()).then_some(b.dpc_outcome.as_str()));
+                a.rows += 1;
+            }
+        }
+    }
+
+    if rows.seen_patients.insert(chart.clone()) {
+        let p = &mut rows.persons;
+        p.provider_id.append_value(provider_id);
+        p.patient_id.append_value(&chart);
+        p.name_kanji
+            .append_option((!re.name.is_empty()).then_some(re.name.as_str()));
+        p.name_kana
+            .append_option((!re.kana_name.is_empty()).then_some(re.kana_name.as_str()));
+        p.sex.append_value(sex);
+        p.birth_date.append_value(birth);
+        p.postcode.append_null();
+        p.prefecture_code.append_value(&provider_id[..2]);
+        p.address.append_null();
+        p.phone.append_null();
+        p.rows += 1;
+    }
+    let key = (
+        chart,
+        ho.insurer_no.as_str().to_string(),
+        ho.card_symbol.as_str().to_string(),
+        ho.card_number.as_str().to_string(),
+        branch,
+    );
+    let last_day = month_start + month_days as i32 - 1;
+    let span = rows.cards.entry(key).or_insert((month_start, last_day));
+    span.0 = span.0.min(month_start);
+    span.1 = span.1.max(last_day);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_item(
+    b: &mut ItemsBuf,
+    claim_id: &str,
+    provider_id: &str,
+    chart: &str,
+    ym: &str,
+    category: &str,
+    d: &ServiceDetail,
+    month_days: u8,
+) {
+    b.claim_id.append_value(claim_id);
+    b.provider_id.append_value(provider_id);
+    b.patient_id.append_value(chart);
+    b.service_month.append_value(ym);
+    b.category.append_value(category);
+    b.code.append_value(&d.code);
+    b.quantity.append_option(d.quantity.parse::<f64>().ok());
+    // 点数 and 回数 are written only on the last record of a calculation unit: earlier
+    // records keep a null `points` and a `count` of 0.
+    b.points.append_option(d.points.map(|n| n.value() as i64));
+    b.count
+        .append_value(d.count.map(|n| n.value() as i32).unwrap_or(0));
+    let per_day: Vec<i32> = (1..=month_days as usize)
+        .map(|day| d.days.on(day).map(|n| n.value() as i32).unwrap_or(0))
+        .collect();
+    b.day_counts.0.append_days(&per_day);
+    b.rows += 1;
+}
+
+impl FileRows {
+    /// Emit the per-file card periods (called once, at the end of the file).
+    pub fn finish_cards(&mut self, provider_id: &str) {
+        let cards = std::mem::take(&mut self.cards);
+        for ((chart, insurer, symbol, number, branch), (from, to)) in cards {
+            let i = &mut self.insurance;
+            i.provider_id.append_value(provider_id);
+            i.patient_id.append_value(&chart);
+            i.insurer_number.append_value(&insurer);
+            i.insurer_type.append_value(insurer_type(&insurer));
+            i.card_symbol
+                .append_option((!symbol.is_empty()).then_some(symbol.as_str()));
+            i.card_number.append_value(&number);
+            i.card_branch
+                .append_option((!branch.is_empty()).then_some(branch.as_str()));
+            i.valid_from.append_value(from);
+            i.valid_to.append_value(to);
+            i.rows += 1;
+        }
+    }
+}
+
+/// The insurer type from the insurer number's 法別番号 (first two digits of 8-digit numbers;
+/// 6-digit numbers are municipal national health insurance).
+pub fn insurer_type(insurer: &str) -> &'static str {
+    if insurer.len() == 6 {
+        return "kokuho";
+    }
+    match insurer.get(..2) {
+        Some("01") => "kyokai",
+        Some("06") => "kumiai",
+        Some("31" | "32" | "33" | "34") => "kyosai",
+        Some("39") => "kouki",
+        Some("67") => "kokuho_retiree",
+        _ => "other",
+    }
+}
