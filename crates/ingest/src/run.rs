@@ -157,6 +157,18 @@ impl FileParts {
     }
 }
 
+/// The key a corrected re-submission replaces: the billing month (IR 請求年月), plus the volume
+/// (IR マルチボリューム識別情報) when the month was sent in several volumes.
+fn billing_key(ir: &medinfra_formats::uke::Ir) -> Option<String> {
+    let month = ir
+        .billing_month
+        .map(|m| format!("{:04}{:02}", m.year, m.month))?;
+    Some(match ir.multi_volume.as_str() {
+        "" | "00" => month,
+        v => format!("{month}/{v}"),
+    })
+}
+
 fn kind_name(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Medical => "uke-medical",
@@ -213,9 +225,7 @@ fn ingest_file(
                 if from_file != opts.provider_id {
                     rejection = Some("the IR header names another provider (prefecture + fee schedule + facility code)".into());
                 }
-                outcome.billing_month = ir
-                    .billing_month
-                    .map(|m| format!("{:04}{:02}", m.year, m.month));
+                outcome.billing_month = billing_key(ir);
             }
             if reader.kind() == FileKind::Pharmacy {
                 rejection = Some(
@@ -259,9 +269,7 @@ fn ingest_file(
     if outcome.billing_month.is_none()
         && let Some(Record::Ir(ir)) = summary.header.as_ref().map(|h| &h.record)
     {
-        outcome.billing_month = ir
-            .billing_month
-            .map(|m| format!("{:04}{:02}", m.year, m.month));
+        outcome.billing_month = billing_key(ir);
     }
     outcome.findings.extend(summary.findings.iter().cloned());
     if rejection.is_none() && summary.is_rejected() {

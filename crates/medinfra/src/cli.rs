@@ -82,7 +82,8 @@ pub struct SynthArgs {
     /// or `sample` (public sample data).
     #[arg(long, default_value = "identified")]
     pub tier: String,
-    /// Output format: `parquet` (canonical tables).
+    /// Output format: `parquet` (canonical tables) or `provider` (also the providers' files:
+    /// electronic receipt files per provider and month under DATA_DIR/provider-files/NAME/).
     #[arg(long, default_value = "parquet")]
     pub format: String,
     /// Print the summary as JSON.

@@ -40,8 +40,13 @@ fn demo_runs_the_pipeline_and_reports_row_counts() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["demo-claims", "demo-claims-truth"]);
+    assert_eq!(names[..2], ["demo-claims", "demo-claims-truth"]);
+    assert!(
+        names.len() > 10 && names[2..].iter().all(|n| n.starts_with("provider-")),
+        "{names:?}"
+    );
     assert_eq!(list[0]["tier"], "identified");
+    assert!(out.contains("0 quarantined"), "{out}");
 
     let show = json(medinfra(dir.path()).args(["datasets", "show", "demo-claims", "--json"]));
     let rows = show["rows"].as_object().unwrap();
@@ -358,4 +363,159 @@ fn anonymize_csv_reproduces_arx_on_adult() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sensitive"));
+}
+
+/// Count rows of a canonical table in a dataset version directory, optionally only rows whose
+/// `claim_id` is (or is not) in `claims`.
+fn parquet_rows(version_dir: &Path, table: &str, keep: &dyn Fn(&str) -> bool) -> u64 {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let mut n = 0;
+    let Ok(entries) = std::fs::read_dir(version_dir.join(table)) else {
+        return 0;
+    };
+    for e in entries {
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+        let idx = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == "claim_id");
+        for row in reader.get_row_iter(None).unwrap() {
+            let row = row.unwrap();
+            let id = idx
+                .map(|i| row.get_string(i).unwrap().clone())
+                .unwrap_or_default();
+            if keep(&id) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn latest_dir(data: &Path, dataset: &str) -> std::path::PathBuf {
+    std::fs::read_dir(data.join("datasets").join(dataset))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// The reconciliation: the full provider-format output of `synth --persons 10000`
+/// ingested, and the canonical row counts equal the generator's own Parquet output exactly
+/// (one claims row per RE, one diagnoses row per SY, one item row per SI/IY/TO). Pharmacy
+/// claims are not written as files (their record layout is unverified), so they are excluded.
+#[test]
+fn ingest_of_synth_provider_files_reconciles_with_its_parquet_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let synth = json(medinfra(data).args([
+        "synth",
+        "--persons",
+        "10000",
+        "--years",
+        "1",
+        "--format",
+        "provider",
+        "--output",
+        "s",
+        "--json",
+    ]));
+    let files = synth["summary"]["provider_files"].as_u64().unwrap();
+    assert!(files > 100, "{synth}");
+    let root = data.join("provider-files/s");
+    let mut providers = 0;
+    for p in std::fs::read_dir(&root).unwrap() {
+        let p = p.unwrap().path();
+        let id = p.file_name().unwrap().to_string_lossy().into_owned();
+        let out = json(
+            medinfra(data)
+                .args(["ingest", "--json", "--provider", &id])
+                .arg(&p),
+        );
+        assert!(
+            out["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["status"] == "accepted"),
+            "{out}"
+        );
+        providers += 1;
+    }
+    // Expected from the generator's Parquet output.
+    let s = latest_dir(data, "s");
+    let mut pharmacy = std::collections::HashSet::new();
+    {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::record::RowAccessor;
+        for e in std::fs::read_dir(s.join("claims")).unwrap() {
+            let reader =
+                SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+            for row in reader.get_row_iter(None).unwrap() {
+                let row = row.unwrap();
+                if row.get_string(4).unwrap() == "pharmacy" {
+                    pharmacy.insert(row.get_string(0).unwrap().clone());
+                }
+            }
+        }
+    }
+    let not_pharmacy = |id: &str| !pharmacy.contains(id);
+    let expected: Vec<(&str, u64)> = ["claims", "diagnoses", "procedures", "drugs", "devices"]
+        .iter()
+        .map(|t| (*t, parquet_rows(&s, t, &not_pharmacy)))
+        .collect();
+    // Actual: the sum over every provider dataset's latest version.
+    let list = json(medinfra(data).args(["datasets", "list", "--json"]));
+    let mut actual: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut datasets = 0;
+    for d in list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["name"].as_str().unwrap().starts_with("provider-"))
+    {
+        datasets += 1;
+        assert_eq!(d["tier"], "identified");
+        for t in d["latest"]["tables"].as_array().unwrap() {
+            *actual
+                .entry(t["name"].as_str().unwrap().to_string())
+                .or_default() += t["rows"].as_i64().unwrap();
+        }
+    }
+    assert_eq!(datasets, providers);
+    for (table, n) in expected {
+        assert!(n > 0, "{table}");
+        assert_eq!(actual.get(table).copied().unwrap_or(0), n as i64, "{table}");
+    }
+    assert_eq!(
+        actual["claims"] as u64,
+        synth["summary"]["provider_receipts"].as_u64().unwrap()
+    );
+    // Re-submitting everything is recognised: nothing new.
+    let first = std::fs::read_dir(&root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let id = first.file_name().unwrap().to_string_lossy().into_owned();
+    let again = json(
+        medinfra(data)
+            .args(["ingest", "--json", "--provider", &id])
+            .arg(&first),
+    );
+    assert!(again["version"].is_null());
+    assert!(
+        again["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] == "duplicate")
+    );
 }

@@ -47,6 +47,10 @@ pub struct SynthConfig {
     pub start_year: i32,
     pub seed: u64,
     pub noise: NoiseRates,
+    /// Also write medical and DPC claims as electronic receipt files under this directory
+    /// (`PROVIDER/YYYYMM/RECEIPTC_NN.UKE`).
+    #[serde(default)]
+    pub provider_files: Option<std::path::PathBuf>,
 }
 
 impl Default for SynthConfig {
@@ -57,6 +61,7 @@ impl Default for SynthConfig {
             start_year: 2020,
             seed: 42,
             noise: NoiseRates::default(),
+            provider_files: None,
         }
     }
 }
@@ -74,6 +79,11 @@ impl SynthConfig {
         if !(1990..=2090).contains(&self.start_year) {
             return Err(SynthError::Config(
                 "start year must be between 1990 and 2090".into(),
+            ));
+        }
+        if self.provider_files.is_some() && self.persons.div_ceil(self.chunk_persons()) > 98 {
+            return Err(SynthError::Config(
+                "provider files number each chunk's file as a volume 01-98: at most 2,450,000 persons".into(),
             ));
         }
         let n = &self.noise;

@@ -38,6 +38,12 @@ pub trait TableSink: Sync {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SynthSummary {
     pub persons: u64,
+    /// Electronic receipt files written (0 without `provider_files`).
+    pub provider_files: u64,
+    /// Records (lines other than IR/GO) written to those files.
+    pub provider_records: u64,
+    /// Receipts (RE records) written to those files: the medical and DPC claims.
+    pub provider_receipts: u64,
     pub chunks: usize,
     pub providers: usize,
     /// Rows per table.
@@ -81,7 +87,7 @@ pub fn generate<S: TableSink>(
     let chunk = config.chunk_persons();
     let n_chunks = config.persons.div_ceil(chunk) as usize;
     let done = AtomicU64::new(0);
-    let results: Vec<BTreeMap<String, u64>> = (0..n_chunks)
+    let results: Vec<(BTreeMap<String, u64>, u64, u64, u64)> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
             let start = c as u64 * chunk;
@@ -94,11 +100,14 @@ pub fn generate<S: TableSink>(
         .collect::<Result<_, SynthError>>()?;
     let mut summary = SynthSummary {
         persons: config.persons,
+        provider_files: results.iter().map(|r| r.1).sum(),
+        provider_records: results.iter().map(|r| r.2).sum(),
+        provider_receipts: results.iter().map(|r| r.3).sum(),
         chunks: n_chunks,
         providers: ctx.providers.all.len(),
         rows: BTreeMap::new(),
     };
-    for r in results {
+    for (r, _, _, _) in results {
         for (k, v) in r {
             *summary.rows.entry(k).or_default() += v;
         }
@@ -290,6 +299,43 @@ struct Item {
     span: u8,
 }
 
+/// What a DPC claim's BU record says about the stay.
+struct DpcStay {
+    code: String,
+    admission: i32,
+    discharge: Option<i32>,
+    outcome: &'static str,
+    main_icd10: String,
+}
+
+/// `YYYYMMDD` of a Date32.
+fn ymd(d: i32) -> String {
+    match time::Date::from_julian_day(d + 2_440_588) {
+        Ok(date) => format!(
+            "{:04}{:02}{:02}",
+            date.year(),
+            date.month() as u8,
+            date.day()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+/// The name if CP932 can encode it; otherwise the katakana form, as providers substitute for
+/// characters outside the character set.
+fn cp932_or(name: &str, fallback: &str) -> String {
+    let (_, _, unmappable) = encoding_rs::SHIFT_JIS.encode(name);
+    if unmappable {
+        fallback.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn empty(n: usize) -> impl Iterator<Item = String> {
+    std::iter::repeat_n(String::new(), n)
+}
+
 struct Diag {
     cond: usize,
     start: i32,
@@ -345,6 +391,7 @@ struct ChunkGen<'c, 'a, P: PartSink> {
     counter: u64,
     id_key: u64,
     s: String,
+    uke: Option<crate::uke_out::UkeOut>,
 }
 
 fn run_chunk<S: TableSink>(
@@ -353,7 +400,7 @@ fn run_chunk<S: TableSink>(
     chunk: usize,
     start: u64,
     end: u64,
-) -> Result<BTreeMap<String, u64>, SynthError> {
+) -> Result<(BTreeMap<String, u64>, u64, u64, u64), SynthError> {
     use CanonicalTable as T;
     let out = Outs {
         persons: Out::open(sink, T::Persons, chunk)?,
@@ -379,6 +426,11 @@ fn run_chunk<S: TableSink>(
         counter: 0,
         id_key: mix(seed ^ 0x1D5),
         s: String::new(),
+        uke: ctx
+            .config
+            .provider_files
+            .as_deref()
+            .map(|root| crate::uke_out::UkeOut::new(root, chunk)),
     };
     let mut prev: Option<Person> = None;
     for i in start..end {
@@ -422,6 +474,14 @@ fn run_chunk<S: TableSink>(
         prev = Some(p);
         g.out.flush()?;
     }
+    let (files, records, receipts) = match g.uke.take() {
+        Some(u) => {
+            let records = u.rows_written;
+            let (files, receipts) = u.finish()?;
+            (files as u64, records, receipts)
+        }
+        None => (0, 0, 0),
+    };
     let Outs {
         persons,
         insurance,
@@ -454,7 +514,7 @@ fn run_chunk<S: TableSink>(
     put(deaths.close(sink)?);
     put(truth.close(sink)?);
     put(population.close(sink)?);
-    Ok(rows)
+    Ok((rows, files, records, receipts))
 }
 
 /// The three item tables share one buffer type; name them by the table they were opened for.
@@ -815,6 +875,7 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         days: i32,
         items: &[Item],
         diags: &[Diag],
+        dpc: Option<&DpcStay>,
     ) -> Result<String, SynthError> {
         let ctx = self.ctx;
         let month = &ctx.months[mi];
@@ -917,7 +978,205 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             }
             b.rows += 1;
         }
+        if self.uke.is_some() && (kind == "outpatient" || kind == "dpc") {
+            self.uke_receipt(
+                st, provider, mi, &rt, admission, days, total, items, diags, dpc,
+            )?;
+        }
         Ok(claim_id)
+    }
+
+    /// The claim as UKE records (RE, HO, [SN], [BU, SB], SY…, SI/IY/TO…) into the chunk's file.
+    #[allow(clippy::too_many_arguments)]
+    fn uke_receipt(
+        &mut self,
+        st: &PersonState,
+        provider: usize,
+        mi: usize,
+        receipt_type: &str,
+        admission: Option<i32>,
+        days: i32,
+        total: i64,
+        items: &[Item],
+        diags: &[Diag],
+        dpc: Option<&DpcStay>,
+    ) -> Result<(), SynthError> {
+        let ctx = self.ctx;
+        let r = ctx.reference;
+        let month = &ctx.months[mi];
+        let prov = &ctx.providers.all[provider];
+        let Some(reg) = st.registry.iter().find(|x| x.provider == provider) else {
+            return Ok(());
+        };
+        let (name, kana) = &reg.names;
+        let (symbol, number) = st.p.card_at(prov);
+        let (by, bm, bd) = st.p.birth_ymd;
+        let mut lines: Vec<Vec<String>> = Vec::new();
+        let mut re: Vec<String> = vec![
+            "RE".into(),
+            String::new(),
+            receipt_type.into(),
+            month.ym.clone(),
+        ];
+        re.push(cp932_or(name, kana));
+        re.push(st.p.sex.to_string());
+        re.push(format!("{by:04}{bm:02}{bd:02}"));
+        re.push(String::new());
+        re.push(admission.map(ymd).unwrap_or_default());
+        re.extend(empty(4));
+        re.push(reg.patient_id.clone());
+        re.extend(empty(22));
+        re.push(cp932_or(kana, ""));
+        re.push(String::new());
+        lines.push(re);
+        let mut ho = vec![
+            "HO".into(),
+            st.p.card.insurer_number.clone(),
+            symbol.clone(),
+            number.clone(),
+        ];
+        ho.push(days.to_string());
+        ho.push(total.to_string());
+        ho.extend(empty(9));
+        lines.push(ho);
+        if month.y >= 2021 {
+            let mut sn = vec![
+                "SN".into(),
+                "1".into(),
+                "01".into(),
+                st.p.card.insurer_number.clone(),
+                symbol,
+                number,
+            ];
+            sn.push(format!("{:02}", st.p.card.branch));
+            sn.extend(empty(2));
+            lines.push(sn);
+        }
+        if let Some(stay) = dpc {
+            lines.push(vec![
+                "BU".into(),
+                stay.code.clone(),
+                ymd(stay.admission),
+                stay.discharge.map(ymd).unwrap_or_default(),
+                stay.outcome.into(),
+                String::new(),
+            ]);
+            if let Some(main) = diags.iter().find(|d| d.main) {
+                let code = &r.disease_codes[main.cond];
+                lines.push(vec![
+                    "SB".into(),
+                    code.code.clone(),
+                    String::new(),
+                    String::new(),
+                    stay.main_icd10.clone(),
+                    "01".into(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+        for d in diags {
+            lines.push(vec![
+                "SY".into(),
+                r.disease_codes[d.cond].code.clone(),
+                ymd(d.start),
+                d.outcome.into(),
+                if d.suspected {
+                    "8002".into()
+                } else {
+                    String::new()
+                },
+                String::new(),
+                if d.main { "01".into() } else { String::new() },
+                String::new(),
+            ]);
+        }
+        let mut last_category = "";
+        for it in items {
+            let mut per_day = vec![String::new(); 31];
+            if it.span > 1 {
+                let from = it.day.max(1) as usize;
+                for slot in per_day
+                    .iter_mut()
+                    .take((from + it.span as usize - 1).min(month.days as usize))
+                    .skip(from - 1)
+                {
+                    *slot = "1".into();
+                }
+            } else if it.day >= 1 && it.day <= month.days {
+                per_day[it.day as usize - 1] = it.count.to_string();
+            }
+            // 診療識別 is written on the first record of a group only (japan.md §2.2).
+            let category = if it.category == last_category {
+                String::new()
+            } else {
+                it.category.to_string()
+            };
+            last_category = it.category;
+            let quantity = it.quantity.map(|q| format!("{q}")).unwrap_or_default();
+            let mut rec = match it.table {
+                ItemTable::Device => {
+                    let mut v = vec!["TO".into(), category, "1".into(), it.code.clone(), quantity];
+                    v.push(it.points.to_string());
+                    v.push(it.count.to_string());
+                    v.extend(empty(10));
+                    v
+                }
+                table => {
+                    let id = if table == ItemTable::Drug { "IY" } else { "SI" };
+                    // SI carries 数量データ only for "きざみ" items; the generator has none.
+                    let q = if table == ItemTable::Drug {
+                        quantity
+                    } else {
+                        String::new()
+                    };
+                    let mut v = vec![id.into(), category, "1".into(), it.code.clone(), q];
+                    v.push(it.points.to_string());
+                    v.push(it.count.to_string());
+                    v.extend(empty(6));
+                    v
+                }
+            };
+            rec.extend(per_day);
+            lines.push(rec);
+        }
+        let facility = prov.id[3..].to_string();
+        let pref = prov.id[..2].to_string();
+        let billing = {
+            let (y, m) = if month.m == 12 {
+                (month.y + 1, 1)
+            } else {
+                (month.y, month.m + 1)
+            };
+            format!("{y:04}{m:02}")
+        };
+        let volume = format!("{:02}", self.chunk + 1);
+        let header = || {
+            vec![
+                "IR".into(),
+                "1".into(),
+                pref,
+                "1".into(),
+                facility,
+                String::new(),
+                "サンプル医療機関".into(),
+                billing,
+                volume,
+                String::new(),
+            ]
+        };
+        if let Some(u) = self.uke.as_mut() {
+            u.add(
+                provider,
+                mi,
+                &prov.id,
+                &month.ym,
+                header,
+                lines,
+                total.max(0) as u64,
+            )?;
+        }
+        Ok(())
     }
 
     fn proc_item(&self, trigger: &str, day: u8) -> Option<Item> {
@@ -1063,12 +1322,32 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         if in_house {
             items.append(&mut rx);
         }
-        self.emit_claim(st, provider, mi, "outpatient", None, 1, &items, &diags)?;
+        self.emit_claim(
+            st,
+            provider,
+            mi,
+            "outpatient",
+            None,
+            1,
+            &items,
+            &diags,
+            None,
+        )?;
         if !rx.is_empty() {
             // The pharmacy fills the prescription the same day and bills it separately.
             let pharmacy_diags: Vec<Diag> = Vec::new();
             let pharmacy = st.pharmacy;
-            self.emit_claim(st, pharmacy, mi, "pharmacy", None, 1, &rx, &pharmacy_diags)?;
+            self.emit_claim(
+                st,
+                pharmacy,
+                mi,
+                "pharmacy",
+                None,
+                1,
+                &rx,
+                &pharmacy_diags,
+                None,
+            )?;
         }
         Ok(())
     }
@@ -1233,7 +1512,28 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                     });
                 }
             }
-            self.emit_claim(st, hospital, m, "dpc", Some(adm), days, &items, &diags)?;
+            let stay = DpcStay {
+                code: format!("{mdc6}xx99x0xx"),
+                admission: adm,
+                discharge: (to == dis).then_some(dis),
+                outcome: if to == dis {
+                    if died { "6" } else { "1" }
+                } else {
+                    ""
+                },
+                main_icd10: icd.clone(),
+            };
+            self.emit_claim(
+                st,
+                hospital,
+                m,
+                "dpc",
+                Some(adm),
+                days,
+                &items,
+                &diags,
+                Some(&stay),
+            )?;
             st.inpatient_until = m as i32;
             m += 1;
         }

@@ -17,6 +17,7 @@ pub mod kana;
 mod people;
 mod providers;
 mod reference;
+mod uke_out;
 
 pub use config::{NoiseRates, SynthConfig};
 pub use generate::{PartSink, SynthSummary, TableSink, generate};

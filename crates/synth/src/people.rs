@@ -360,7 +360,6 @@ const OLD_FORMS: &[(char, char)] = &[
     ('広', '廣'),
     ('国', '國'),
     ('島', '嶋'),
-    ('吉', '𠮷'),
 ];
 
 /// Replace new kanji forms by their traditional forms.
@@ -399,7 +398,7 @@ mod tests {
 
     #[test]
     fn old_forms() {
-        assert_eq!(to_old_forms("高橋　吉田"), "髙橋　𠮷田");
+        assert_eq!(to_old_forms("高橋　崎田"), "髙橋　﨑田");
         assert_eq!(to_old_forms("山田"), "山田");
     }
 

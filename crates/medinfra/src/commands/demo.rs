@@ -21,7 +21,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         output: "demo-claims".into(),
         tier: "identified".into(),
-        format: "parquet".into(),
+        format: "provider".into(),
         json: false,
     };
     let outcome = super::synth::generate(store, &synth).await?;
@@ -33,6 +33,23 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  -> verified {} files against the manifest: {}",
         report.files_checked,
         if report.ok() { "ok" } else { "MISMATCH" }
+    );
+    println!();
+    println!("[2/2] ingest: every provider's electronic receipt files into the identified zone");
+    let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
+    let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
+    println!(
+        "  -> {} providers, {} files accepted, {} rejected; {} of {} receipts ingested, {} quarantined",
+        ingested.providers,
+        ingested.accepted,
+        ingested.rejected,
+        ingested.receipts,
+        outcome.summary.provider_receipts,
+        ingested.quarantined
+    );
+    println!(
+        "  -> datasets provider-<ID> (identified), reports under {}",
+        store.root().join("reports").display()
     );
     println!();
     println!("Outputs:");
@@ -56,4 +73,63 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[derive(Default)]
+struct IngestTotals {
+    providers: usize,
+    accepted: usize,
+    rejected: usize,
+    receipts: u64,
+    quarantined: u64,
+}
+
+/// Ingest each provider's directory under `root` (one directory per provider id).
+async fn ingest_all(
+    store: &Store,
+    root: &std::path::Path,
+    files: u64,
+) -> anyhow::Result<IngestTotals> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let progress = crate::progress::Progress::new("ingest", files, "files");
+    let mut totals = IngestTotals::default();
+    let mut done = 0u64;
+    for dir in dirs {
+        let Some(provider) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let opts = medinfra_ingest::IngestOptions::new(&provider);
+        let out =
+            medinfra_ingest::ingest(store, &opts, std::slice::from_ref(&dir), &|_, _| {}).await?;
+        totals.providers += 1;
+        for f in &out.files {
+            match f.status {
+                medinfra_ingest::FileStatus::Accepted => totals.accepted += 1,
+                medinfra_ingest::FileStatus::Rejected => totals.rejected += 1,
+                medinfra_ingest::FileStatus::Duplicate => {}
+            }
+            totals.receipts += f.receipts_accepted;
+            totals.quarantined += f.receipts_quarantined;
+        }
+        let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
+        let report_dir = store
+            .root()
+            .join("reports")
+            .join(format!("ingest-{provider}-{stamp}"));
+        std::fs::create_dir_all(&report_dir)?;
+        std::fs::write(
+            report_dir.join("quarantine.json"),
+            serde_json::to_vec_pretty(&out)?,
+        )?;
+        std::fs::write(report_dir.join("quarantine.txt"), out.to_text())?;
+        done += out.files.len() as u64;
+        progress.set(done);
+    }
+    progress.finish();
+    Ok(totals)
 }

@@ -60,6 +60,11 @@ impl TableSink for StoreSink {
     }
 }
 
+/// Where `synth --format provider` writes the providers' files for dataset `output`.
+pub fn provider_files_dir(store: &Store, output: &str) -> std::path::PathBuf {
+    store.root().join("provider-files").join(output)
+}
+
 pub struct SynthOutcome {
     pub summary: SynthSummary,
     pub main: VersionInfo,
@@ -68,12 +73,20 @@ pub struct SynthOutcome {
 }
 
 pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOutcome> {
-    if args.format != "parquet" {
-        bail!(
-            "--format {}: only `parquet` is available until the provider-format writers land",
-            args.format
-        );
-    }
+    let provider_files = match args.format.as_str() {
+        "parquet" => None,
+        "provider" => {
+            let root = provider_files_dir(store, &args.output);
+            if root.exists() {
+                std::fs::remove_dir_all(&root)
+                    .with_context(|| format!("clearing {}", root.display()))?;
+            }
+            Some(root)
+        }
+        other => bail!(
+            "--format {other}: expected parquet (canonical tables) or provider (also the providers' files)"
+        ),
+    };
     let tier: Tier = args.tier.parse()?;
     if !matches!(tier, Tier::Identified | Tier::Sample) {
         bail!("--tier must be identified or sample, not {tier}");
@@ -83,6 +96,7 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
         years: args.years,
         start_year: args.start_year,
         seed: args.seed,
+        provider_files,
         ..SynthConfig::default()
     };
     config.validate()?;
@@ -165,4 +179,13 @@ pub fn print_outcome(store: &Store, o: &SynthOutcome) {
         "  -> ground truth {} v{} ({}), never released",
         o.truth.dataset, o.truth.version, o.truth.tier
     );
+    if o.summary.provider_files > 0 {
+        println!(
+            "  -> {} electronic receipt files ({} receipts, {} records) under {}",
+            o.summary.provider_files,
+            o.summary.provider_receipts,
+            o.summary.provider_records,
+            provider_files_dir(store, &o.main.dataset).display()
+        );
+    }
 }

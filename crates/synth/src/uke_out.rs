@@ -1,0 +1,179 @@
+//! Provider files: the generator's medical and DPC claims written as electronic receipt files
+//! (`.UKE`, CP932, CRLF) through the format crate's writer, one file per provider, care month
+//! and chunk of persons. Each chunk's file is one volume of the provider's monthly submission
+//! (IR マルチボリューム識別情報 = chunk number), so files of different chunks never replace each
+//! other when ingested.
+//!
+//! Pharmacy (調剤) claims stay in the Parquet output only: the pharmacy record field order is
+//! not specified in `formats/japan.md` §2.5.
+//!
+//! Memory: encoded lines are buffered per file and appended to disk whenever the chunk's
+//! buffers exceed [`FLUSH_BYTES`], so memory does not grow with the population.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use medinfra_formats::uke::{RawRecord, RawWhy, Record, encode_record};
+
+use crate::SynthError;
+
+/// Buffered bytes per chunk before they are appended to the files.
+pub const FLUSH_BYTES: usize = 64 << 20;
+
+/// One receipt's records as CSV fields (identifier first), in file order.
+pub type Lines = Vec<Vec<String>>;
+
+struct FileState {
+    path: PathBuf,
+    header: Vec<String>,
+    buf: Vec<u8>,
+    receipts: u64,
+    points: u64,
+    lines: u64,
+    created: bool,
+}
+
+/// The provider files of one chunk.
+pub struct UkeOut {
+    root: PathBuf,
+    chunk: usize,
+    files: HashMap<(usize, usize), FileState>,
+    buffered: usize,
+    pub rows_written: u64,
+}
+
+fn io(path: &Path, e: std::io::Error) -> SynthError {
+    SynthError::Sink {
+        table: "provider files",
+        reason: format!("{}: {e}", path.display()),
+    }
+}
+
+fn encode(fields: Vec<String>, line: u64, out: &mut Vec<u8>) -> Result<(), SynthError> {
+    let record = Record::Raw(RawRecord {
+        fields,
+        why: RawWhy::Untyped,
+    });
+    encode_record(&record, line, out).map_err(|e| SynthError::Sink {
+        table: "provider files",
+        reason: e.to_string(),
+    })
+}
+
+impl UkeOut {
+    pub fn new(root: &Path, chunk: usize) -> Self {
+        UkeOut {
+            root: root.to_path_buf(),
+            chunk,
+            files: HashMap::new(),
+            buffered: 0,
+            rows_written: 0,
+        }
+    }
+
+    /// Add one receipt to the file of (`provider`, `month`). `header` is the IR record used if
+    /// the file is new; `receipt` the RE… records with the receipt number field left empty
+    /// (it is numbered here, from 1 within the file).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        provider: usize,
+        month: usize,
+        provider_id: &str,
+        ym: &str,
+        header: impl FnOnce() -> Vec<String>,
+        mut receipt: Lines,
+        points: u64,
+    ) -> Result<(), SynthError> {
+        let chunk = self.chunk;
+        let root = &self.root;
+        let state = self
+            .files
+            .entry((provider, month))
+            .or_insert_with(|| FileState {
+                path: root
+                    .join(provider_id)
+                    .join(ym)
+                    .join(format!("RECEIPTC_{:02}.UKE", chunk + 1)),
+                header: header(),
+                buf: Vec::new(),
+                receipts: 0,
+                points: 0,
+                lines: 1,
+                created: false,
+            });
+        state.receipts += 1;
+        state.points += points;
+        if let Some(re) = receipt.first_mut()
+            && re.len() > 1
+        {
+            re[1] = state.receipts.to_string();
+        }
+        let before = state.buf.len();
+        for fields in receipt {
+            state.lines += 1;
+            encode(fields, state.lines, &mut state.buf)?;
+            self.rows_written += 1;
+        }
+        self.buffered += state.buf.len() - before;
+        if self.buffered > FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SynthError> {
+        for state in self.files.values_mut() {
+            if state.buf.is_empty() && state.created {
+                continue;
+            }
+            append(state)?;
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Write what is buffered and close every file with its GO trailer. Returns the number
+    /// of files and of receipts written.
+    pub fn finish(mut self) -> Result<(usize, u64), SynthError> {
+        self.flush()?;
+        let n = self.files.len();
+        let receipts = self.files.values().map(|f| f.receipts).sum();
+        for state in self.files.values_mut() {
+            let go = vec![
+                "GO".to_string(),
+                state.receipts.to_string(),
+                state.points.to_string(),
+                "99".to_string(),
+            ];
+            state.lines += 1;
+            encode(go, state.lines, &mut state.buf)?;
+            append(state)?;
+        }
+        Ok((n, receipts))
+    }
+}
+
+fn append(state: &mut FileState) -> Result<(), SynthError> {
+    if !state.created {
+        if let Some(dir) = state.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        let mut head = Vec::new();
+        encode(std::mem::take(&mut state.header), 1, &mut head)?;
+        head.extend_from_slice(&state.buf);
+        state.buf = head;
+        std::fs::write(&state.path, &state.buf).map_err(|e| io(&state.path, e))?;
+        state.created = true;
+    } else {
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&state.path)
+            .map_err(|e| io(&state.path, e))?;
+        f.write_all(&state.buf).map_err(|e| io(&state.path, e))?;
+    }
+    state.buf.clear();
+    Ok(())
+}
