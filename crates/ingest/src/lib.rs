@@ -18,7 +18,7 @@ mod run;
 mod uke_map;
 
 pub use report::{FileOutcome, FileStatus, IngestOutcome, Problem};
-pub use run::{IngestOptions, dataset_name, ingest};
+pub use run::{IngestOptions, dataset_name, group_by_provider, ingest};
 
 /// Errors that stop an ingest run (as opposed to findings about the input, which are reported).
 #[derive(Debug, thiserror::Error)]

@@ -74,6 +74,48 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
     Ok(out)
 }
 
+/// Files per provider id, and the files whose provider could not be read.
+pub type ProviderGroups = (BTreeMap<String, Vec<PathBuf>>, Vec<PathBuf>);
+
+/// Group files by the provider their header names (IR/YK: prefecture + fee schedule +
+/// facility code), for bulk submissions that mix providers. Files without a readable header
+/// are returned separately.
+pub fn group_by_provider(paths: &[PathBuf]) -> Result<ProviderGroups, IngestError> {
+    use std::io::BufRead;
+    let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for f in expand(paths)? {
+        let file = File::open(&f).map_err(|e| io_err(&f, e))?;
+        let mut line = Vec::new();
+        std::io::BufReader::new(file)
+            .take(4096)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io_err(&f, e))?;
+        let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&line);
+        let fields: Vec<&str> = text.trim_end().split(',').collect();
+        match fields.as_slice() {
+            [rec, _, pref, table, facility, ..]
+                if (*rec == "IR" || *rec == "YK")
+                    && pref.len() == 2
+                    && table.len() == 1
+                    && facility.len() == 7
+                    && pref
+                        .bytes()
+                        .chain(table.bytes())
+                        .chain(facility.bytes())
+                        .all(|b| b.is_ascii_digit()) =>
+            {
+                groups
+                    .entry(format!("{pref}{table}{facility}"))
+                    .or_default()
+                    .push(f);
+            }
+            _ => unknown.push(f),
+        }
+    }
+    Ok((groups, unknown))
+}
+
 fn sha256_file(path: &Path) -> Result<(String, u64), IngestError> {
     let mut f = File::open(path).map_err(|e| io_err(path, e))?;
     let mut h = Sha256::new();

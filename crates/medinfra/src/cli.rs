@@ -155,9 +155,10 @@ pub struct AnonymizeArgs {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct IngestArgs {
-    /// Provider id: prefecture (2) + fee schedule (1) + facility code (7), e.g. 1319999999.
+    /// Provider id: prefecture (2) + fee schedule (1) + facility code (7), e.g. 1319999999;
+    /// `auto` groups a bulk delivery by the provider each file's header names.
     #[arg(long)]
     pub provider: String,
     /// Files or directories to ingest.

@@ -98,9 +98,14 @@ pub fn generate<S: TableSink>(
             Ok(rows)
         })
         .collect::<Result<_, SynthError>>()?;
+    // One file per provider and month, as providers submit them.
+    let provider_files = match &config.provider_files {
+        Some(root) if root.exists() => crate::uke_out::merge_volumes(root)?,
+        _ => 0,
+    };
     let mut summary = SynthSummary {
         persons: config.persons,
-        provider_files: results.iter().map(|r| r.1).sum(),
+        provider_files,
         provider_records: results.iter().map(|r| r.2).sum(),
         provider_receipts: results.iter().map(|r| r.3).sum(),
         chunks: n_chunks,

@@ -1,8 +1,7 @@
 //! Provider files: the generator's medical and DPC claims written as electronic receipt files
-//! (`.UKE`, CP932, CRLF) through the format crate's writer, one file per provider, care month
-//! and chunk of persons. Each chunk's file is one volume of the provider's monthly submission
-//! (IR マルチボリューム識別情報 = chunk number), so files of different chunks never replace each
-//! other when ingested.
+//! (`.UKE`, CP932, CRLF) through the format crate's writer. Chunks of persons run in parallel,
+//! so each chunk first writes its own volume per provider and care month; [`merge_volumes`]
+//! then joins them into one `RECEIPTC.UKE` per provider and month.
 //!
 //! Pharmacy (調剤) claims stay in the Parquet output only: the pharmacy record field order is
 //! not specified in `formats/japan.md` §2.5.
@@ -175,5 +174,88 @@ fn append(state: &mut FileState) -> Result<(), SynthError> {
         f.write_all(&state.buf).map_err(|e| io(&state.path, e))?;
     }
     state.buf.clear();
+    Ok(())
+}
+
+/// Merge the per-chunk volumes of every provider and month under `root` into one file per
+/// provider and month (`RECEIPTC.UKE`), as providers submit them: the first volume's IR (with
+/// マルチボリューム識別情報 `00`), every receipt renumbered from 1, and one GO with the summed
+/// totals. Works on bytes: in Shift_JIS a comma (0x2C) is never part of a multi-byte
+/// character, so fields can be split without decoding. Returns the number of files.
+pub fn merge_volumes(root: &Path) -> Result<u64, SynthError> {
+    use rayon::prelude::*;
+    let mut dirs = Vec::new();
+    let providers = std::fs::read_dir(root).map_err(|e| io(root, e))?;
+    for p in providers {
+        let p = p.map_err(|e| io(root, e))?.path();
+        for m in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
+            dirs.push(m.map_err(|e| io(&p, e))?.path());
+        }
+    }
+    dirs.sort();
+    dirs.par_iter()
+        .map(|d| merge_dir(d))
+        .collect::<Result<Vec<()>, _>>()?;
+    Ok(dirs.len() as u64)
+}
+
+fn merge_dir(dir: &Path) -> Result<(), SynthError> {
+    let mut volumes: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("RECEIPTC_"))
+        })
+        .collect();
+    volumes.sort();
+    let target = dir.join("RECEIPTC.UKE");
+    let mut out: Vec<u8> = Vec::new();
+    let (mut receipts, mut points) = (0u64, 0u64);
+    for (i, v) in volumes.iter().enumerate() {
+        let bytes = std::fs::read(v).map_err(|e| io(v, e))?;
+        for line in bytes.split(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with(b"IR,") {
+                if i == 0 {
+                    let mut fields: Vec<&[u8]> = line.split(|b| *b == b',').collect();
+                    if fields.len() > 8 {
+                        fields[8] = b"00";
+                    }
+                    out.extend_from_slice(&fields.join(&b','));
+                    out.extend_from_slice(b"\r\n");
+                }
+            } else if line.starts_with(b"GO,") {
+                let fields: Vec<&[u8]> = line.split(|b| *b == b',').collect();
+                let num = |f: Option<&&[u8]>| {
+                    f.and_then(|x| std::str::from_utf8(x).ok())
+                        .and_then(|x| x.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                points += num(fields.get(2));
+            } else if let Some(rest) = line.strip_prefix(b"RE,") {
+                receipts += 1;
+                let after = rest
+                    .iter()
+                    .position(|b| *b == b',')
+                    .map(|p| &rest[p..])
+                    .unwrap_or(b"");
+                out.extend_from_slice(format!("RE,{receipts}").as_bytes());
+                out.extend_from_slice(after);
+                out.extend_from_slice(b"\r\n");
+            } else {
+                out.extend_from_slice(line);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    out.extend_from_slice(format!("GO,{receipts},{points},99\r\n").as_bytes());
+    std::fs::write(&target, &out).map_err(|e| io(&target, e))?;
+    for v in &volumes {
+        std::fs::remove_file(v).map_err(|e| io(v, e))?;
+    }
     Ok(())
 }

@@ -15,10 +15,19 @@ pub async fn ingest(
     store: &Store,
     args: &IngestArgs,
 ) -> anyhow::Result<(IngestOutcome, std::path::PathBuf)> {
+    ingest_one(store, args, &args.provider, &args.paths).await
+}
+
+async fn ingest_one(
+    store: &Store,
+    args: &IngestArgs,
+    provider: &str,
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<(IngestOutcome, std::path::PathBuf)> {
     if !(0.0..=1.0).contains(&args.max_quarantined_share) {
         bail!("--max-quarantined-share must be within 0..1");
     }
-    let mut opts = IngestOptions::new(&args.provider);
+    let mut opts = IngestOptions::new(provider);
     opts.strict = args.strict;
     opts.max_quarantined_share = args.max_quarantined_share;
     let mut masters = CodeMaster::default();
@@ -29,7 +38,7 @@ pub async fn ingest(
     let total: u64 = 1;
     let progress = Progress::new("ingest", total, "bytes");
     let progress = std::sync::Mutex::new(progress);
-    let outcome = medinfra_ingest::ingest(store, &opts, &args.paths, &|done, total| {
+    let outcome = medinfra_ingest::ingest(store, &opts, paths, &|done, total| {
         if let Ok(mut p) = progress.lock() {
             p.set_total(total);
             p.set(done);
@@ -43,7 +52,7 @@ pub async fn ingest(
     let dir = store
         .root()
         .join("reports")
-        .join(format!("ingest-{}-{}", args.provider, stamp));
+        .join(format!("ingest-{provider}-{stamp}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(
         dir.join("quarantine.json"),
@@ -54,6 +63,9 @@ pub async fn ingest(
 }
 
 pub async fn run(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    if args.provider == "auto" {
+        return run_auto(store, args).await;
+    }
     let (outcome, dir) = ingest(store, args).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
@@ -99,4 +111,60 @@ pub fn print_outcome(outcome: &IngestOutcome, report_dir: &std::path::Path) {
         "  -> report {}",
         report_dir.join("quarantine.txt").display()
     );
+}
+
+/// `--provider auto`: a bulk delivery with many providers' files; each provider's files are
+/// ingested as that provider's submission.
+async fn run_auto(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    let (groups, unknown) = medinfra_ingest::group_by_provider(&args.paths)?;
+    if !unknown.is_empty() {
+        bail!(
+            "{} file(s) have no IR/YK header naming their provider (first: {}); ingest them with --provider ID",
+            unknown.len(),
+            unknown[0].display()
+        );
+    }
+    // Providers are independent submissions: ingest them on all cores (each task takes every
+    // n-th provider; the catalog serializes the commits).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let groups: Vec<(String, Vec<std::path::PathBuf>)> = groups.into_iter().collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..workers {
+        let mine: Vec<(String, Vec<std::path::PathBuf>)> =
+            groups.iter().skip(w).step_by(workers).cloned().collect();
+        let store = store.clone();
+        let args = args.clone();
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            for (provider, files) in mine {
+                out.push(ingest_one(&store, &args, &provider, &files).await?);
+            }
+            anyhow::Ok(out)
+        });
+    }
+    let mut outcomes = Vec::new();
+    let mut rejected_all = true;
+    while let Some(done) = tasks.join_next().await {
+        for (outcome, dir) in done.context("ingest worker")?? {
+            if outcome.count(FileStatus::Accepted) > 0 || outcome.count(FileStatus::Rejected) == 0 {
+                rejected_all = false;
+            }
+            if !args.json {
+                print_outcome(&outcome, &dir);
+            }
+            outcomes.push(outcome);
+        }
+    }
+    outcomes.sort_by(|a, b| a.provider_id.cmp(&b.provider_id));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcomes)?);
+    }
+    Ok(if rejected_all {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
