@@ -54,6 +54,28 @@ pub enum FindingKind {
     TooManyFindings,
     /// A tab-separated (DPC survey) row problem that has no more specific kind.
     BadRow,
+    /// A file (or archive member) above the reader's size cap; nothing of it is parsed.
+    FileTooLarge,
+    /// A path or file name that breaks the format's naming rules (SS-MIX2 tree, 特定健診 archive).
+    BadPath,
+    /// A value in the content disagrees with the same value in the path (e.g. PID vs folder).
+    PathMismatch,
+    /// An HL7 v2 segment or message frame that cannot be parsed.
+    BadSegment,
+    /// A segment the message type requires is absent.
+    MissingSegment,
+    /// XML that is not well-formed or not the expected document.
+    BadXml,
+    /// A required XML element or attribute is absent.
+    MissingElement,
+    /// JSON that does not parse or does not match the resource's shape.
+    BadJson,
+    /// A column the mapping names is absent from the CSV header.
+    MissingColumn,
+    /// The mapping file itself is unusable.
+    BadMapping,
+    /// An archive member or index entry that the other side does not list.
+    IndexMismatch,
 }
 
 impl FindingKind {
@@ -76,6 +98,9 @@ impl FindingKind {
                 | FindingKind::ReceiptPointsMismatch
                 | FindingKind::ReceiptNumberOutOfSequence
                 | FindingKind::UnknownRecordType
+                | FindingKind::PathMismatch
+                | FindingKind::BadJson
+                | FindingKind::BadRow
         )
     }
 }

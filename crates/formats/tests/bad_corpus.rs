@@ -400,13 +400,15 @@ fn receipt_number_out_of_sequence() {
     );
 }
 
-/// Every file in tests/bad has a test above (a new fixture without one fails here).
+/// Every `.UKE` file in tests/bad has a test above (a new fixture without one fails here);
+/// the other formats' fixtures are covered by `bad_corpus_formats.rs`.
 #[test]
 fn corpus_is_fully_covered() {
     let mut names: Vec<String> =
         std::fs::read_dir(format!("{}/tests/bad", env!("CARGO_MANIFEST_DIR")))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".UKE"))
             .collect();
     names.sort();
     assert_eq!(names.len(), COVERED.len(), "{names:?}");

@@ -120,14 +120,25 @@ pub enum DatasetsCommand {
 #[derive(Debug, Args)]
 pub struct AnonymizeArgs {
     /// Input CSV with a header row (ARX-style: `--csv adult.csv --delimiter ';'`).
+    #[arg(long, conflicts_with = "input")]
+    pub csv: Option<PathBuf>,
+    /// Input dataset (identified or pseudonymized tier, canonical tables): anonymized with the
+    /// built-in claims configuration into a new anonymized-tier dataset `--output`.
+    #[arg(long, requires = "output")]
+    pub input: Option<String>,
+    /// Output dataset name (dataset mode).
     #[arg(long)]
-    pub csv: PathBuf,
+    pub output: Option<String>,
+    /// TOML overriding the built-in claims configuration (k, suppression, km_k, km_m,
+    /// reference_date, age_top).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Field delimiter of the CSV and of the output (one character).
     #[arg(long, default_value = ";")]
     pub delimiter: String,
     /// Quasi-identifier with its hierarchy in ARX's CSV format, `ATTRIBUTE=FILE`; repeat per
     /// quasi-identifier (the order is the lattice's order).
-    #[arg(long = "hierarchy", value_name = "ATTR=FILE", required = true)]
+    #[arg(long = "hierarchy", value_name = "ATTR=FILE")]
     pub hierarchies: Vec<String>,
     /// Sensitive attribute (for l-diversity and t-closeness).
     #[arg(long)]
@@ -150,9 +161,9 @@ pub struct AnonymizeArgs {
     /// Use the heuristic search with at most N node evaluations (not proven optimal).
     #[arg(long)]
     pub heuristic: Option<usize>,
-    /// Output directory: anonymized.csv, report.json, report.html.
+    /// Output directory (CSV mode): anonymized.csv, report.json, report.html.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

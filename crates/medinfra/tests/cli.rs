@@ -519,3 +519,71 @@ fn ingest_of_synth_provider_files_reconciles_with_its_parquet_output() {
             .all(|f| f["status"] == "duplicate")
     );
 }
+
+/// Dataset mode with the built-in claims configuration: an anonymized-tier version whose
+/// released person rows are 5-anonymous on (sex, age, area, admission month), with no direct
+/// identifiers, lineage to its input, and a report.
+#[test]
+fn anonymize_dataset_with_builtin_claims_configuration() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    run_ok(medinfra(data).args([
+        "synth",
+        "--persons",
+        "3000",
+        "--years",
+        "2",
+        "--output",
+        "s",
+    ]));
+    let out = run_ok(medinfra(data).args(["anonymize", "--input", "s", "--output", "s-anon"]));
+    assert!(out.contains("(anonymized)"), "{out}");
+    let show = json(medinfra(data).args(["datasets", "show", "s-anon", "--json"]));
+    assert_eq!(show["tier"], "anonymized");
+    assert_eq!(show["lineage"]["inputs"][0]["dataset"], "s");
+    let v = latest_dir(data, "s-anon");
+    let mut classes: std::collections::HashMap<String, u32> = Default::default();
+    let mut columns = Vec::new();
+    for e in std::fs::read_dir(v.join("persons")).unwrap() {
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+        columns = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        for row in reader.get_row_iter(None).unwrap() {
+            let row = row.unwrap();
+            let key = (1..5)
+                .map(|i| row.get_string(i).unwrap().clone())
+                .collect::<Vec<_>>()
+                .join("|");
+            *classes.entry(key).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        columns,
+        ["release_id", "sex", "age", "area", "admission_month"]
+    );
+    assert!(!classes.is_empty());
+    assert!(
+        classes.values().all(|&n| n >= 5),
+        "a class below k=5: {classes:?}"
+    );
+    let report =
+        std::fs::read_to_string(data.join("reports/anonymize-s-anon-v1/report.json")).unwrap();
+    assert!(report.contains("\"diagnosis_sets\""));
+    // Anonymizing an already anonymized dataset is refused.
+    let again = medinfra(data)
+        .args(["anonymize", "--input", "s-anon", "--output", "x"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("starts from identified or pseudonymized")
+    );
+}

@@ -75,7 +75,7 @@ const USER_DEFINED_FIRST_POINTER: u32 = 8836;
 /// back to the user-defined area, but the decoder maps it to U+E000–U+E757, so without this a
 /// file with 外字 would read but not write back. Returns false if some other character is
 /// unmappable.
-fn encode_with_user_defined(field: &str, out: &mut Vec<u8>) -> bool {
+pub(crate) fn encode_with_user_defined(field: &str, out: &mut Vec<u8>) -> bool {
     let mut char_buf = [0u8; 4];
     for c in field.chars() {
         let cp = c as u32;

@@ -47,6 +47,12 @@ fn parse_metric(name: &str) -> anyhow::Result<Metric> {
 
 pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let (Some(csv), Some(out)) = (&args.csv, &args.out) else {
+        bail!("CSV mode needs --csv FILE and --out DIR (or use --input DATASET --output NAME)");
+    };
+    if args.hierarchies.is_empty() {
+        bail!("name the quasi-identifiers with --hierarchy ATTRIBUTE=FILE");
+    }
     let delimiter = match args.delimiter.as_bytes() {
         [b] => *b,
         _ => bail!("--delimiter must be exactly one ASCII character"),
@@ -78,7 +84,7 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&args.suppression) {
         bail!("--suppression must be a fraction within 0..1 (0.05 = 5 %)");
     }
-    let table = Table::from_csv_path(&args.csv, delimiter)?;
+    let table = Table::from_csv_path(csv, delimiter)?;
     let config = AnonymizationConfig {
         qis,
         sensitive: args.sensitive.clone(),
@@ -93,20 +99,15 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = medinfra_anon::anonymize_with(&table, &config, mode)?;
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let csv_path = args.out.join("anonymized.csv");
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let csv_path = out.join("anonymized.csv");
     let file =
         File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
     outcome.table.write_csv(BufWriter::new(file), delimiter)?;
     let mut report = serde_json::to_value(&outcome.report)?;
     report["elapsed_ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1000.0);
-    report["input"] = serde_json::json!(
-        args.csv
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-    );
-    let json_path = args.out.join("report.json");
+    report["input"] = serde_json::json!(csv.file_name().map(|f| f.to_string_lossy().into_owned()));
+    let json_path = out.join("report.json");
     std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     let html = medinfra_anon::render_html(
@@ -116,7 +117,7 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
         &outcome.suppressed_rows,
         "Anonymization report",
     );
-    let html_path = args.out.join("report.html");
+    let html_path = out.join("report.html");
     std::fs::write(&html_path, html).with_context(|| format!("writing {}", html_path.display()))?;
 
     let r = &outcome.report;
@@ -142,6 +143,6 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
         r.risk.before.max,
         r.risk.after.max
     );
-    println!("  -> {}", args.out.display());
+    println!("  -> {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod anonymize;
+mod anonymize_dataset;
 mod datasets;
 mod demo;
 mod ingest;
@@ -17,7 +18,7 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Masters { files } => masters::run(&files),
-        Command::Anonymize(args) => anonymize::run(&args),
+        Command::Anonymize(args) if args.input.is_none() => anonymize::run(&args),
         command => {
             let store = Store::open(&cli.data_dir)
                 .await
@@ -27,7 +28,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Synth(args) => synth::run(&store, args).await.map(|_| ExitCode::SUCCESS),
                 Command::Datasets { command } => datasets::run(&store, command).await,
                 Command::Ingest(args) => ingest::run(&store, &args).await,
-                Command::Masters { .. } | Command::Anonymize(_) => unreachable!("handled above"),
+                Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
+                Command::Masters { .. } => unreachable!("handled above"),
             }
         }
     }
