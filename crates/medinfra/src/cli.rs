@@ -41,6 +41,10 @@ pub enum Command {
     /// Anonymize a table: optimal generalization under k-anonymity, l-diversity or
     /// t-closeness, with an auditor's report (JSON + HTML).
     Anonymize(AnonymizeArgs),
+    /// Re-identification risk of a dataset table on chosen quasi-identifiers, without changing
+    /// it: prosecutor (max, average, records at risk), marketer, sample uniques and
+    /// population-uniqueness estimates (Pitman, Zayatz, SNB, Dankar's rule).
+    Risk(RiskArgs),
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -185,6 +189,29 @@ pub struct IngestArgs {
     #[arg(long = "masters")]
     pub masters: Vec<PathBuf>,
     /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    /// Dataset to analyse (latest version unless --version).
+    #[arg(long)]
+    pub input: String,
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Table of the dataset.
+    #[arg(long, default_value = "persons")]
+    pub table: String,
+    /// Quasi-identifier columns, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub qi: Vec<String>,
+    /// Population size for the uniqueness estimates (default: Japan, 2020 census).
+    #[arg(long, default_value_t = 126_146_099)]
+    pub population: u64,
+    /// A record is "at risk" when its prosecutor risk exceeds this.
+    #[arg(long, default_value_t = 0.2)]
+    pub threshold: f64,
     #[arg(long)]
     pub json: bool,
 }

@@ -40,12 +40,20 @@ fn demo_runs_the_pipeline_and_reports_row_counts() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names[..2], ["demo-claims", "demo-claims-truth"]);
+    assert_eq!(
+        names[..3],
+        ["demo-claims", "demo-claims-anonymized", "demo-claims-truth"]
+    );
     assert!(
-        names.len() > 10 && names[2..].iter().all(|n| n.starts_with("provider-")),
+        names.len() > 10 && names[3..].iter().all(|n| n.starts_with("provider-")),
         "{names:?}"
     );
-    assert_eq!(list[0]["tier"], "identified");
+    let tiers: Vec<&str> = list.as_array().unwrap()[..3]
+        .iter()
+        .map(|d| d["tier"].as_str().unwrap())
+        .collect();
+    assert_eq!(tiers, ["identified", "anonymized", "identified"]);
+    assert!(out.contains("5^2-anonymous"), "{out}");
     assert!(out.contains("0 quarantined"), "{out}");
 
     let show = json(medinfra(dir.path()).args(["datasets", "show", "demo-claims", "--json"]));
@@ -578,6 +586,34 @@ fn anonymize_dataset_with_builtin_claims_configuration() {
     let report =
         std::fs::read_to_string(data.join("reports/anonymize-s-anon-v1/report.json")).unwrap();
     assert!(report.contains("\"diagnosis_sets\""));
+    // Risk before and after, read-only.
+    let before = json(medinfra(data).args([
+        "risk",
+        "--input",
+        "s",
+        "--qi",
+        "sex,birth_date,postcode",
+        "--json",
+    ]));
+    let after = json(medinfra(data).args([
+        "risk",
+        "--input",
+        "s-anon",
+        "--qi",
+        "sex,age,area,admission_month",
+        "--json",
+    ]));
+    assert_eq!(before["prosecutor"]["max"], 1.0);
+    assert!(
+        after["prosecutor"]["max"].as_f64().unwrap() <= 0.2 + 1e-9,
+        "{after}"
+    );
+    assert_eq!(after["population_uniqueness"]["sample_uniques"], 0);
+    let bad = medinfra(data)
+        .args(["risk", "--input", "s", "--qi", "nope"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));
     // Anonymizing an already anonymized dataset is refused.
     let again = medinfra(data)
         .args(["anonymize", "--input", "s-anon", "--output", "x"])

@@ -65,7 +65,11 @@ impl Default for ClaimsConfig {
     }
 }
 
-fn read_table(store: &Store, info: &VersionInfo, table: &str) -> anyhow::Result<Vec<RecordBatch>> {
+pub fn read_table(
+    store: &Store,
+    info: &VersionInfo,
+    table: &str,
+) -> anyhow::Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for path in store.table_files(info, table)? {
         let file =

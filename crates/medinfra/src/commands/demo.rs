@@ -35,7 +35,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if report.ok() { "ok" } else { "MISMATCH" }
     );
     println!();
-    println!("[2/2] ingest: every provider's electronic receipt files into the identified zone");
+    println!("[2/3] ingest: every provider's electronic receipt files into the identified zone");
     let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
     let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
     println!(
@@ -51,6 +51,27 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  -> datasets provider-<ID> (identified), reports under {}",
         store.root().join("reports").display()
     );
+    println!();
+    println!(
+        "[3/3] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
+    );
+    let anon = crate::cli::AnonymizeArgs {
+        csv: None,
+        input: Some(outcome.main.dataset.clone()),
+        output: Some(format!("{}-anonymized", outcome.main.dataset)),
+        config: None,
+        delimiter: ";".into(),
+        hierarchies: vec![],
+        sensitive: None,
+        k: None,
+        l_diversity: None,
+        t_closeness: None,
+        suppression: 0.0,
+        metric: "loss".into(),
+        heuristic: None,
+        out: None,
+    };
+    super::anonymize_dataset::run(store, &anon).await?;
     println!();
     println!("Outputs:");
     println!(

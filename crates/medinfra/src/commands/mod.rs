@@ -6,6 +6,7 @@ mod datasets;
 mod demo;
 mod ingest;
 mod masters;
+mod risk;
 mod synth;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Datasets { command } => datasets::run(&store, command).await,
                 Command::Ingest(args) => ingest::run(&store, &args).await,
                 Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
+                Command::Risk(args) => risk::run(&store, &args).await,
                 Command::Masters { .. } => unreachable!("handled above"),
             }
         }
