@@ -45,6 +45,11 @@ pub enum Command {
     /// it: prosecutor (max, average, records at risk), marketer, sample uniques and
     /// population-uniqueness estimates (Pitman, Zayatz, SNB, Dankar's rule).
     Risk(RiskArgs),
+    /// NDB-style released datasets from a claims dataset: `sampling` (one month per quarter,
+    /// high-cost claims dropped, rare codes replaced, stratified sample, identity fields
+    /// blanked) or `trial` (the same, plus records with codes occurring fewer than 10 times
+    /// removed), with a report of every rule applied.
+    Extract(ExtractArgs),
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -214,4 +219,20 @@ pub struct RiskArgs {
     pub threshold: f64,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// `sampling` or `trial`.
+    #[arg(long)]
+    pub kind: String,
+    /// Input claims dataset (identified, pseudonymized or sample tier).
+    #[arg(long)]
+    pub from: String,
+    /// Output dataset name (anonymized tier).
+    #[arg(long)]
+    pub output: String,
+    /// Seed of the stratified sample.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }

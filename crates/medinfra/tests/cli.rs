@@ -623,3 +623,81 @@ fn anonymize_dataset_with_builtin_claims_configuration() {
         String::from_utf8_lossy(&again.stderr).contains("starts from identified or pseudonymized")
     );
 }
+
+/// NDB-style extracts: anonymized-tier versions with a report, no names or card numbers, and
+/// the trial dataset never larger than the sampling dataset for the same seed.
+#[test]
+fn extract_sampling_and_trial_datasets() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    run_ok(medinfra(data).args([
+        "synth",
+        "--persons",
+        "4000",
+        "--years",
+        "1",
+        "--output",
+        "s",
+    ]));
+    run_ok(medinfra(data).args([
+        "extract",
+        "--kind",
+        "sampling",
+        "--from",
+        "s",
+        "--output",
+        "s-sampling",
+    ]));
+    run_ok(medinfra(data).args([
+        "extract", "--kind", "trial", "--from", "s", "--output", "s-trial",
+    ]));
+    let sampling = json(medinfra(data).args(["datasets", "show", "s-sampling", "--json"]));
+    let trial = json(medinfra(data).args(["datasets", "show", "s-trial", "--json"]));
+    assert_eq!(sampling["tier"], "anonymized");
+    assert_eq!(sampling["lineage"]["step"], "extract-sampling");
+    let claims_s = sampling["rows"]["claims"].as_i64().unwrap();
+    let source = json(medinfra(data).args(["datasets", "show", "s", "--json"]));
+    let claims_all = source["rows"]["claims"].as_i64().unwrap();
+    // One month per quarter, then at most 10 % of any kind: far below a tenth of all claims.
+    assert!(
+        claims_s > 0 && claims_s * 10 < claims_all,
+        "{claims_s} of {claims_all}"
+    );
+    for table in ["diagnoses", "procedures", "drugs"] {
+        assert!(
+            trial["rows"][table].as_i64().unwrap_or(0)
+                <= sampling["rows"][table].as_i64().unwrap_or(0),
+            "{table}"
+        );
+    }
+    let v = latest_dir(data, "s-sampling");
+    for e in std::fs::read_dir(v.join("claims")).unwrap() {
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+        let names: Vec<String> = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        for banned in [
+            "name_kanji",
+            "name_kana",
+            "card_number",
+            "card_symbol",
+            "patient_id",
+        ] {
+            assert!(
+                !names.iter().any(|n| n == banned),
+                "{banned} released: {names:?}"
+            );
+        }
+    }
+    assert!(
+        data.join("reports/extract-s-sampling-v1/report.json")
+            .exists()
+    );
+}

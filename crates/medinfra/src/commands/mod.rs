@@ -4,6 +4,7 @@ mod anonymize;
 mod anonymize_dataset;
 mod datasets;
 mod demo;
+mod extract;
 mod ingest;
 mod masters;
 mod risk;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Ingest(args) => ingest::run(&store, &args).await,
                 Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
                 Command::Risk(args) => risk::run(&store, &args).await,
+                Command::Extract(args) => extract::run(&store, &args).await,
                 Command::Masters { .. } => unreachable!("handled above"),
             }
         }

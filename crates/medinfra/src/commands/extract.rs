@@ -1,0 +1,131 @@
+//! `medinfra extract --kind sampling|trial --from DATASET --output NAME`: the NDB's releasable
+//! extracts (`formats/japan.md` §8.3) as anonymized-tier dataset versions with their report.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use medinfra_extract::{
+    BatchIter, ExtractConfig, ExtractError, ExtractKind, TableSink, TableSource,
+};
+use medinfra_model::{CanonicalTable, Tier};
+use medinfra_store::{Lineage, PartWriter, Store, VersionInfo, VersionWriter};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::cli::ExtractArgs;
+
+/// Streams a committed version's tables from their Parquet files (a fresh scan per call).
+struct StoreSource<'a> {
+    store: &'a Store,
+    info: &'a VersionInfo,
+}
+
+impl TableSource for StoreSource<'_> {
+    fn scan(&self, table: CanonicalTable) -> Result<Option<BatchIter<'_>>, ExtractError> {
+        let files = self
+            .store
+            .table_files(self.info, table.name())
+            .map_err(|e| ExtractError::Read {
+                table: table.name(),
+                batch: 0,
+                source: ArrowError::ExternalError(Box::new(e)),
+            })?;
+        if files.is_empty() {
+            return Ok(None);
+        }
+        let iter = files.into_iter().flat_map(move |path| {
+            let opened = std::fs::File::open(&path)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+                .and_then(|f| {
+                    ParquetRecordBatchReaderBuilder::try_new(f)
+                        .and_then(|b| b.with_batch_size(64 * 1024).build())
+                        .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+                });
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>> = match opened {
+                Ok(reader) => Box::new(reader),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            batches
+        });
+        Ok(Some(Box::new(iter)))
+    }
+}
+
+/// Writes released batches into part files of the new version.
+struct StoreSink<'a> {
+    writer: &'a VersionWriter,
+    parts: BTreeMap<CanonicalTable, PartWriter>,
+}
+
+impl TableSink for StoreSink<'_> {
+    fn write(&mut self, table: CanonicalTable, batch: RecordBatch) -> Result<(), ExtractError> {
+        let fail = |e: medinfra_store::StoreError| ExtractError::Sink {
+            table: table.name(),
+            reason: e.to_string(),
+        };
+        if !self.parts.contains_key(&table) {
+            let pw = self
+                .writer
+                .part_writer(table.name(), 0, batch.schema())
+                .map_err(fail)?;
+            self.parts.insert(table, pw);
+        }
+        if let Some(pw) = self.parts.get_mut(&table) {
+            pw.write(&batch).map_err(fail)?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(store: &Store, args: &ExtractArgs) -> anyhow::Result<ExitCode> {
+    let kind = match args.kind.as_str() {
+        "sampling" => ExtractKind::Sampling,
+        "trial" => ExtractKind::Trial,
+        other => bail!("--kind {other}: expected sampling or trial"),
+    };
+    let info = store.version(&args.from, None).await?;
+    if !matches!(
+        info.tier,
+        Tier::Identified | Tier::Pseudonymized | Tier::Sample
+    ) {
+        bail!(
+            "{} is {}: extracts start from claims-level data (identified, pseudonymized or sample)",
+            args.from,
+            info.tier
+        );
+    }
+    let config = ExtractConfig::new(kind, args.seed, info.tier);
+    let lineage = Lineage {
+        step: format!("extract-{}", args.kind),
+        parameters: serde_json::json!({ "kind": args.kind, "seed": args.seed, "quarter_months": config.quarter_months }),
+        inputs: vec![Store::input_ref(&info)],
+    };
+    let writer = store.begin(&args.output, Tier::Anonymized, lineage)?;
+    let source = StoreSource { store, info: &info };
+    let mut sink = StoreSink {
+        writer: &writer,
+        parts: BTreeMap::new(),
+    };
+    let report = medinfra_extract::extract(&source, &config, &mut sink)?;
+    for (_, pw) in std::mem::take(&mut sink.parts) {
+        writer.finish_part(pw)?;
+    }
+    let version = writer.commit().await?;
+    let dir = store
+        .root()
+        .join("reports")
+        .join(format!("extract-{}-v{}", version.dataset, version.version));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.json"), report.to_json()?)?;
+    println!(
+        "extract {} from {} v{} -> {} v{} (anonymized)",
+        args.kind, info.dataset, info.version, version.dataset, version.version
+    );
+    for t in &version.tables {
+        println!("  {:<18} {:>10} rows", t.name, t.rows);
+    }
+    println!("  -> report {}", dir.join("report.json").display());
+    Ok(ExitCode::SUCCESS)
+}
