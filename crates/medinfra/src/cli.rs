@@ -50,6 +50,11 @@ pub enum Command {
     /// blanked) or `trial` (the same, plus records with codes occurring fewer than 10 times
     /// removed), with a report of every rule applied.
     Extract(ExtractArgs),
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -235,4 +240,18 @@ pub struct ExtractArgs {
     /// Seed of the stratified sample.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exits 1 and names the first bad entry on any edit, deletion or
+    /// reordering.
+    Verify,
+    /// The latest entries.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "submissions",
         include_str!("../migrations/0002_submissions.sql"),
     ),
+    (3, "audit", include_str!("../migrations/0003_audit.sql")),
 ];
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;

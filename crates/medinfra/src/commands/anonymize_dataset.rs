@@ -164,6 +164,20 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         );
     }
 
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Read,
+        info.tier,
+        &format!("dataset {} v{}", info.dataset, info.version),
+    )
+    .await?;
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Write,
+        Tier::Anonymized,
+        &format!("dataset {output}"),
+    )
+    .await?;
     // Person level: one row per (provider, patient).
     let mut key_index: HashMap<(String, String), usize> = HashMap::new();
     let (mut sex, mut age, mut area) = (Vec::new(), Vec::new(), Vec::new());

@@ -96,6 +96,20 @@ pub async fn run(store: &Store, args: &ExtractArgs) -> anyhow::Result<ExitCode> 
             info.tier
         );
     }
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Read,
+        info.tier,
+        &format!("dataset {} v{}", info.dataset, info.version),
+    )
+    .await?;
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Write,
+        Tier::Anonymized,
+        &format!("dataset {}", args.output),
+    )
+    .await?;
     let config = ExtractConfig::new(kind, args.seed, info.tier);
     let lineage = Lineage {
         step: format!("extract-{}", args.kind),

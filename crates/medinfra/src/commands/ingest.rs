@@ -27,6 +27,13 @@ async fn ingest_one(
     if !(0.0..=1.0).contains(&args.max_quarantined_share) {
         bail!("--max-quarantined-share must be within 0..1");
     }
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Submit,
+        medinfra_model::Tier::Identified,
+        &format!("dataset provider-{provider}"),
+    )
+    .await?;
     let mut opts = IngestOptions::new(provider);
     opts.strict = args.strict;
     opts.max_quarantined_share = args.max_quarantined_share;

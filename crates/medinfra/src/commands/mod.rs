@@ -2,6 +2,7 @@
 
 mod anonymize;
 mod anonymize_dataset;
+mod audit;
 mod datasets;
 mod demo;
 mod extract;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Ingest(args) => ingest::run(&store, &args).await,
                 Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
                 Command::Risk(args) => risk::run(&store, &args).await,
+                Command::Audit { command } => audit::run(&store, command).await,
                 Command::Extract(args) => extract::run(&store, &args).await,
                 Command::Masters { .. } => unreachable!("handled above"),
             }

@@ -12,6 +12,16 @@ use crate::cli::RiskArgs;
 
 pub async fn run(store: &Store, args: &RiskArgs) -> anyhow::Result<ExitCode> {
     let info = store.version(&args.input, args.version).await?;
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Read,
+        info.tier,
+        &format!(
+            "dataset {} v{} table {}",
+            info.dataset, info.version, args.table
+        ),
+    )
+    .await?;
     let batches = super::anonymize_dataset::read_table(store, &info, &args.table)?;
     if batches.is_empty() {
         bail!(

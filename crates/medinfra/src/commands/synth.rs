@@ -105,6 +105,13 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
         parameters: serde_json::to_value(&config)?,
         inputs: vec![],
     };
+    super::audit::check(
+        store,
+        medinfra_govern::Action::Write,
+        tier,
+        &format!("dataset {}", args.output),
+    )
+    .await?;
     let truth_name = format!("{}-truth", args.output);
     let sink = StoreSink {
         main: store.begin(&args.output, tier, lineage.clone())?,

@@ -1,0 +1,105 @@
+//! `medinfra audit verify|list`, and the access check + audit record every data-touching
+//! command makes before it reads or writes.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use medinfra_govern::{Action, Actor, AuditLog, Resource, Role, can};
+use medinfra_model::Tier;
+use medinfra_store::Store;
+
+use crate::cli::AuditCommand;
+
+/// The actor of a CLI command: the operator at the machine (accounts and sign-in arrive with
+/// the server; the access function and the audit record are the same either way).
+fn cli_actor() -> Actor {
+    Actor {
+        user: "cli:operator".into(),
+        role: Role::Operator,
+        authorization: None,
+        memberships: vec![],
+    }
+}
+
+fn today() -> i32 {
+    let now = time::OffsetDateTime::now_utc().date();
+    now.to_julian_day() - 2_440_588
+}
+
+/// Decide, record, and refuse when denied. If the record cannot be written the action does
+/// not happen (the error propagates before any data is touched).
+pub async fn check(
+    store: &Store,
+    action: Action,
+    tier: Tier,
+    resource: &str,
+) -> anyhow::Result<()> {
+    let actor = cli_actor();
+    let decision = can(
+        &actor,
+        action,
+        &Resource {
+            tier,
+            project: None,
+        },
+        today(),
+    );
+    let outcome = if decision.allowed {
+        "allowed"
+    } else {
+        "denied"
+    };
+    let action_name = format!("{action:?}").to_lowercase();
+    AuditLog::new(store)
+        .append(
+            &actor.user,
+            &action_name,
+            &format!("{resource} ({tier})"),
+            outcome,
+            &format!("rule {}", decision.rule),
+        )
+        .await?;
+    if !decision.allowed {
+        bail!(
+            "access denied: {action_name} of {resource} ({tier}) by rule {}",
+            decision.rule
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(store: &Store, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    let log = AuditLog::new(store);
+    match command {
+        AuditCommand::Verify => {
+            let (n, problem) = log.verify().await?;
+            match problem {
+                None => {
+                    println!("audit log intact: {n} entries, hash chain verified");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(p) => {
+                    println!(
+                        "audit log BROKEN at entry {}: {} ({n} entries before it verified)",
+                        p.seq, p.reason
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCommand::List { limit, json } => {
+            let entries = log.entries(Some(limit)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!(
+                        "{:>6} {} {} {} {} {} ({})",
+                        e.seq, e.at, e.actor, e.action, e.resource, e.outcome, e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
