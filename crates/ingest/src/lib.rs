@@ -13,8 +13,11 @@
 //! This crate must never put an identifier in clear into a report or error (findings carry
 //! masked values), never read another provider's dataset, and never write outside the store.
 
+mod checkup_map;
+mod inputs;
 mod report;
 mod run;
+mod ssmix2_map;
 mod uke_map;
 
 pub use report::{FileOutcome, FileStatus, IngestOutcome, Problem};

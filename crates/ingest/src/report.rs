@@ -49,6 +49,27 @@ pub struct FileOutcome {
     pub findings: Vec<Finding>,
 }
 
+impl FileOutcome {
+    /// An accepted outcome with nothing counted yet.
+    pub(crate) fn new(file: &str, sha256: &str, bytes: u64, kind: &str) -> Self {
+        FileOutcome {
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            bytes,
+            kind: kind.to_string(),
+            billing_month: None,
+            status: FileStatus::Accepted,
+            receipts: 0,
+            receipts_accepted: 0,
+            receipts_quarantined: 0,
+            rows: BTreeMap::new(),
+            rejection: None,
+            problems: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+}
+
 /// The outcome of one `ingest` run.
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestOutcome {

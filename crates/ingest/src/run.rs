@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
+
+use crate::inputs::{Input, InputKind, discover, expand, hash_input, io_err};
 use std::path::{Path, PathBuf};
 
 use medinfra_formats::FindingKind;
@@ -13,7 +15,6 @@ use medinfra_model::buffers::{BATCH_ROWS, TableBuf};
 use medinfra_model::masters::CodeMaster;
 use medinfra_model::{CanonicalTable, Tier};
 use medinfra_store::{Lineage, PartWriter, Store, Submission, VersionWriter};
-use sha2::{Digest, Sha256};
 
 use crate::IngestError;
 use crate::report::{FileOutcome, FileStatus, IngestOutcome};
@@ -46,32 +47,6 @@ impl IngestOptions {
 /// The dataset that holds a provider's ingested data.
 pub fn dataset_name(provider_id: &str) -> String {
     format!("provider-{provider_id}")
-}
-
-fn io_err(path: &Path, source: std::io::Error) -> IngestError {
-    IngestError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-/// Files under the given paths (directories recursively), sorted for a stable order.
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
-    let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = paths.to_vec();
-    while let Some(p) = stack.pop() {
-        let meta = std::fs::metadata(&p).map_err(|e| io_err(&p, e))?;
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(&p).map_err(|e| io_err(&p, e))? {
-                stack.push(entry.map_err(|e| io_err(&p, e))?.path());
-            }
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// Files per provider id, and the files whose provider could not be read.
@@ -116,31 +91,15 @@ pub fn group_by_provider(paths: &[PathBuf]) -> Result<ProviderGroups, IngestErro
     Ok((groups, unknown))
 }
 
-fn sha256_file(path: &Path) -> Result<(String, u64), IngestError> {
-    let mut f = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf).map_err(|e| io_err(path, e))?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((hex::encode(h.finalize()), n))
-}
-
 /// The part files of one input file, opened on first use.
 #[derive(Default)]
-struct FileParts {
+pub(crate) struct FileParts {
     parts: BTreeMap<&'static str, PartWriter>,
     rows: BTreeMap<String, u64>,
 }
 
 impl FileParts {
-    fn flush<B: TableBuf>(
+    pub(crate) fn flush<B: TableBuf>(
         &mut self,
         writer: &VersionWriter,
         key: &str,
@@ -184,14 +143,17 @@ impl FileParts {
         self.flush(writer, key, &mut rows.insurance, "insurance_periods", force)
     }
 
-    fn finish(self, writer: &VersionWriter) -> Result<BTreeMap<String, u64>, IngestError> {
+    pub(crate) fn finish(
+        self,
+        writer: &VersionWriter,
+    ) -> Result<BTreeMap<String, u64>, IngestError> {
         for (_, pw) in self.parts {
             writer.finish_part(pw)?;
         }
         Ok(self.rows)
     }
 
-    fn abandon(self, writer: &VersionWriter) -> Result<(), IngestError> {
+    pub(crate) fn abandon(self, writer: &VersionWriter) -> Result<(), IngestError> {
         for (_, pw) in self.parts {
             writer.abandon_part(pw)?;
         }
@@ -220,7 +182,28 @@ fn kind_name(kind: FileKind) -> &'static str {
     }
 }
 
-/// Stream one file into part files. Returns its outcome; on rejection nothing of it is kept.
+/// Stream one unit through the reader of its kind.
+fn ingest_input(
+    writer: &VersionWriter,
+    opts: &IngestOptions,
+    input: &Input,
+    sha256: &str,
+    bytes: u64,
+    progress: &dyn Fn(u64),
+) -> Result<FileOutcome, IngestError> {
+    match input.kind {
+        InputKind::Uke => ingest_file(writer, opts, &input.path, sha256, bytes, progress),
+        InputKind::Ssmix2Tree | InputKind::Hl7Message => {
+            crate::ssmix2_map::ingest_ssmix2(writer, opts, input, sha256, bytes, progress)
+        }
+        InputKind::CheckupArchiveDir | InputKind::CheckupZip | InputKind::CheckupDocument => {
+            crate::checkup_map::ingest_checkups(writer, opts, input, sha256, bytes, progress)
+        }
+    }
+}
+
+/// Stream one receipt file into part files. Returns its outcome; on rejection nothing of it is
+/// kept.
 fn ingest_file(
     writer: &VersionWriter,
     opts: &IngestOptions,
@@ -331,15 +314,8 @@ fn ingest_file(
     {
         rejection = Some("GO totals disagree with the receipts (--strict)".into());
     }
-    if rejection.is_none() && outcome.receipts > 0 {
-        let share = outcome.receipts_quarantined as f64 / outcome.receipts as f64;
-        if share > opts.max_quarantined_share {
-            rejection = Some(format!(
-                "{:.0} % of receipts quarantined, above the limit of {:.0} %",
-                share * 100.0,
-                opts.max_quarantined_share * 100.0
-            ));
-        }
+    if rejection.is_none() {
+        rejection = quarantine_rejection(&outcome, opts);
     }
     if rejection.is_none() && outcome.receipts_accepted == 0 {
         rejection = Some("no receipt could be accepted".into());
@@ -358,6 +334,22 @@ fn ingest_file(
         }
     }
     Ok(outcome)
+}
+
+/// The rejection when more than the allowed share of a file's receipts (messages,
+/// documents) was quarantined.
+pub(crate) fn quarantine_rejection(outcome: &FileOutcome, opts: &IngestOptions) -> Option<String> {
+    if outcome.receipts == 0 {
+        return None;
+    }
+    let share = outcome.receipts_quarantined as f64 / outcome.receipts as f64;
+    (share > opts.max_quarantined_share).then(|| {
+        format!(
+            "{:.0} % of receipts quarantined, above the limit of {:.0} %",
+            share * 100.0,
+            opts.max_quarantined_share * 100.0
+        )
+    })
 }
 
 struct CountingReader<'a, R> {
@@ -414,7 +406,7 @@ pub async fn ingest(
     if opts.provider_id.len() != 10 || !opts.provider_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(IngestError::BadProviderId);
     }
-    let files = expand(paths)?;
+    let files = discover(paths)?;
     if files.is_empty() {
         return Err(IngestError::NoFiles);
     }
@@ -442,9 +434,9 @@ pub async fn ingest(
     let mut hashed = Vec::new();
     let mut total = 0u64;
     for f in &files {
-        let (sha, bytes) = sha256_file(f)?;
+        let (sha, bytes) = hash_input(f)?;
         total += bytes;
-        hashed.push((f.clone(), sha, bytes));
+        hashed.push((f, sha, bytes));
     }
     let done = std::sync::atomic::AtomicU64::new(0);
     let report = |n: u64| {
@@ -453,7 +445,8 @@ pub async fn ingest(
     };
     let mut outcomes: Vec<FileOutcome> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (path, sha, bytes) in &hashed {
+    for (input, sha, bytes) in &hashed {
+        let path = &input.path;
         let already = earlier
             .iter()
             .any(|s| &s.file_sha256 == sha && s.status == "accepted")
@@ -478,7 +471,7 @@ pub async fn ingest(
             continue;
         }
         seen.insert(sha.clone(), outcomes.len());
-        let outcome = ingest_file(&writer, opts, path, sha, *bytes, &report)?;
+        let outcome = ingest_input(&writer, opts, input, sha, *bytes, &report)?;
         outcomes.push(outcome);
     }
 

@@ -19,6 +19,18 @@ fn date32(y: i32, m: u8, d: u8) -> Option<i32> {
     Some(date.to_julian_day() - 2_440_588)
 }
 
+/// Date32 of a `YYYYMMDD` string.
+pub(crate) fn yyyymmdd(s: &str) -> Option<i32> {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    date32(
+        s[..4].parse().ok()?,
+        s[4..6].parse().ok()?,
+        s[6..].parse().ok()?,
+    )
+}
+
 fn uke_date(d: &UkeDate) -> Option<i32> {
     date32(d.year as i32, d.month, d.day)
 }

@@ -54,7 +54,23 @@ fn demo_runs_the_pipeline_and_reports_row_counts() {
         .collect();
     assert_eq!(tiers, ["identified", "anonymized", "identified"]);
     assert!(out.contains("5^2-anonymous"), "{out}");
-    assert!(out.contains("0 quarantined"), "{out}");
+    // Every receipt, lab message and checkup written as a provider file came back.
+    let line = out
+        .lines()
+        .find(|l| l.contains("reconciled:"))
+        .expect("reconciliation line");
+    let numbers: Vec<u64> = line
+        .replace("SS-MIX2", "")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 6, "{line}");
+    assert!(
+        numbers.chunks(2).all(|p| p[0] == p[1] && p[0] > 0),
+        "{line}"
+    );
+    assert!(out.contains("0 units quarantined"), "{out}");
 
     let show = json(medinfra(dir.path()).args(["datasets", "show", "demo-claims", "--json"]));
     let rows = show["rows"].as_object().unwrap();

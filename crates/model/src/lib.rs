@@ -7,6 +7,7 @@
 //! storage, keys, or users.
 
 pub mod buffers;
+pub mod checkup_items;
 pub mod masters;
 pub mod tables;
 pub mod tier;

@@ -47,8 +47,9 @@ pub struct SynthConfig {
     pub start_year: i32,
     pub seed: u64,
     pub noise: NoiseRates,
-    /// Also write medical and DPC claims as electronic receipt files under this directory
-    /// (`PROVIDER/YYYYMM/RECEIPTC_NN.UKE`).
+    /// Also write the providers' files under this directory: medical and DPC claims as
+    /// electronic receipt files (`PROVIDER/YYYYMM/RECEIPTC.UKE`), lab results as an SS-MIX2
+    /// storage (`PROVIDER/ssmix2/…`) and checkups as 特定健診 archives (`FACILITY/checkup/*.zip`).
     #[serde(default)]
     pub provider_files: Option<std::path::PathBuf>,
 }

@@ -44,10 +44,29 @@ pub struct SynthSummary {
     pub provider_records: u64,
     /// Receipts (RE records) written to those files: the medical and DPC claims.
     pub provider_receipts: u64,
+    /// SS-MIX2 OUL^R22 messages written (one per lab visit; 0 without `provider_files`).
+    pub provider_lab_messages: u64,
+    /// OBX lab results in those messages: every `lab_results` row.
+    pub provider_lab_results: u64,
+    /// 特定健診 zip archives written.
+    pub provider_checkup_archives: u64,
+    /// Checkup documents in those archives: every `checkups` row.
+    pub provider_checkups: u64,
     pub chunks: usize,
     pub providers: usize,
     /// Rows per table.
     pub rows: BTreeMap<String, u64>,
+}
+
+/// What one chunk wrote as providers' files.
+#[derive(Default)]
+struct ProviderCounts {
+    records: u64,
+    receipts: u64,
+    lab_messages: u64,
+    lab_results: u64,
+    checkup_archives: u64,
+    checkups: u64,
 }
 
 struct Month {
@@ -87,7 +106,7 @@ pub fn generate<S: TableSink>(
     let chunk = config.chunk_persons();
     let n_chunks = config.persons.div_ceil(chunk) as usize;
     let done = AtomicU64::new(0);
-    let results: Vec<(BTreeMap<String, u64>, u64, u64, u64)> = (0..n_chunks)
+    let results: Vec<(BTreeMap<String, u64>, ProviderCounts)> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
             let start = c as u64 * chunk;
@@ -103,16 +122,21 @@ pub fn generate<S: TableSink>(
         Some(root) if root.exists() => crate::uke_out::merge_volumes(root)?,
         _ => 0,
     };
+    let sum = |f: fn(&ProviderCounts) -> u64| results.iter().map(|r| f(&r.1)).sum();
     let mut summary = SynthSummary {
         persons: config.persons,
         provider_files,
-        provider_records: results.iter().map(|r| r.2).sum(),
-        provider_receipts: results.iter().map(|r| r.3).sum(),
+        provider_records: sum(|c| c.records),
+        provider_receipts: sum(|c| c.receipts),
+        provider_lab_messages: sum(|c| c.lab_messages),
+        provider_lab_results: sum(|c| c.lab_results),
+        provider_checkup_archives: sum(|c| c.checkup_archives),
+        provider_checkups: sum(|c| c.checkups),
         chunks: n_chunks,
         providers: ctx.providers.all.len(),
         rows: BTreeMap::new(),
     };
-    for (r, _, _, _) in results {
+    for (r, _) in results {
         for (k, v) in r {
             *summary.rows.entry(k).or_default() += v;
         }
@@ -397,6 +421,8 @@ struct ChunkGen<'c, 'a, P: PartSink> {
     id_key: u64,
     s: String,
     uke: Option<crate::uke_out::UkeOut>,
+    ssmix2: Option<crate::ssmix2_out::Ssmix2Out>,
+    checkup_files: Option<crate::checkup_out::CheckupOut>,
 }
 
 fn run_chunk<S: TableSink>(
@@ -405,7 +431,7 @@ fn run_chunk<S: TableSink>(
     chunk: usize,
     start: u64,
     end: u64,
-) -> Result<(BTreeMap<String, u64>, u64, u64, u64), SynthError> {
+) -> Result<(BTreeMap<String, u64>, ProviderCounts), SynthError> {
     use CanonicalTable as T;
     let out = Outs {
         persons: Out::open(sink, T::Persons, chunk)?,
@@ -436,6 +462,16 @@ fn run_chunk<S: TableSink>(
             .provider_files
             .as_deref()
             .map(|root| crate::uke_out::UkeOut::new(root, chunk)),
+        ssmix2: ctx
+            .config
+            .provider_files
+            .as_deref()
+            .map(|root| crate::ssmix2_out::Ssmix2Out::new(root, chunk)),
+        checkup_files: ctx
+            .config
+            .provider_files
+            .as_deref()
+            .map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
     };
     let mut prev: Option<Person> = None;
     for i in start..end {
@@ -479,14 +515,18 @@ fn run_chunk<S: TableSink>(
         prev = Some(p);
         g.out.flush()?;
     }
-    let (files, records, receipts) = match g.uke.take() {
-        Some(u) => {
-            let records = u.rows_written;
-            let (files, receipts) = u.finish()?;
-            (files as u64, records, receipts)
-        }
-        None => (0, 0, 0),
-    };
+    let mut counts = ProviderCounts::default();
+    if let Some(u) = g.uke.take() {
+        counts.records = u.rows_written;
+        counts.receipts = u.finish()?.1;
+    }
+    if let Some(s) = g.ssmix2.take() {
+        counts.lab_messages = s.messages;
+        counts.lab_results = s.results;
+    }
+    if let Some(c) = g.checkup_files.take() {
+        (counts.checkup_archives, counts.checkups) = c.finish()?;
+    }
     let Outs {
         persons,
         insurance,
@@ -519,7 +559,7 @@ fn run_chunk<S: TableSink>(
     put(deaths.close(sink)?);
     put(truth.close(sink)?);
     put(population.close(sink)?);
-    Ok((rows, files, records, receipts))
+    Ok((rows, counts))
 }
 
 /// The three item tables share one buffer type; name them by the table they were opened for.
@@ -1310,7 +1350,7 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             for t in triggers {
                 items.extend(self.proc_item(t, day));
             }
-            self.lab_results(st, provider, date, &conds);
+            self.lab_results(st, provider, date, &conds)?;
         }
         // Prescriptions: 28 days for chronic drugs, 5 for acute ones.
         let mut rx = Vec::new();
@@ -1357,7 +1397,13 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         Ok(())
     }
 
-    fn lab_results(&mut self, st: &PersonState, provider: usize, date: i32, conds: &[usize]) {
+    fn lab_results(
+        &mut self,
+        st: &PersonState,
+        provider: usize,
+        date: i32,
+        conds: &[usize],
+    ) -> Result<(), SynthError> {
         let ctx = self.ctx;
         let prov = &ctx.providers.all[provider];
         let mut wanted: Vec<usize> = Vec::new();
@@ -1375,8 +1421,10 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         }
         wanted.sort_unstable();
         let patient_id = prov.chart_number(st.p.index);
+        let mut lines = Vec::new();
         for l in wanted {
             let v = self.lab_value(l, conds);
+            lines.push((l, v));
             let lab = &ctx.reference.labs[l];
             let b = &mut self.out.labs.buf;
             b.provider_id.append_value(&prov.id);
@@ -1388,6 +1436,33 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             b.result_date.append_value(date);
             b.rows += 1;
         }
+        if let Some(out) = self.ssmix2.as_mut() {
+            let (kanji, kana) = st.p.canonical_names(ctx.reference);
+            let (by, bm, bd) = st.p.birth_ymd;
+            let birth = format!("{by:04}{bm:02}{bd:02}");
+            let patient = crate::ssmix2_out::LabPatient {
+                chart: &patient_id,
+                kanji: &kanji,
+                kana: &kana,
+                sex: st.p.sex,
+                birth: &birth,
+                postcode: &st.p.postcode,
+            };
+            let lines: Vec<crate::ssmix2_out::LabLine<'_>> = lines
+                .iter()
+                .map(|&(l, value)| {
+                    let lab = &ctx.reference.labs[l];
+                    crate::ssmix2_out::LabLine {
+                        jlac10: &lab.jlac10,
+                        analyte: &lab.analyte,
+                        value,
+                        unit: &lab.unit,
+                    }
+                })
+                .collect();
+            out.add(&prov.id, &patient, &ymd(date), &lines)?;
+        }
+        Ok(())
     }
 
     /// A lab value from the condition's distribution if the person has it, else the healthy one.
@@ -1601,33 +1676,87 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         b.birth_date.append_value(st.p.birth);
         b.postcode.append_value(&st.p.postcode);
         b.checkup_date.append_value(date);
-        b.height_cm.append_value(round1(height));
-        b.weight_kg.append_value(round1(weight));
-        b.bmi.append_value(round1(bmi));
+        let numbers = [
+            ("height_cm", Some(round1(height))),
+            ("weight_kg", Some(round1(weight))),
+            ("bmi", Some(round1(bmi))),
+            ("waist_cm", waist),
+            ("sbp", sbp.map(f64::round)),
+            ("dbp", dbp.map(f64::round)),
+            ("tg", tg.map(f64::round)),
+            ("hdl", hdl.map(f64::round)),
+            ("ldl", ldl.map(f64::round)),
+            ("ast", ast.map(f64::round)),
+            ("alt", alt.map(f64::round)),
+            ("ggt", ggt.map(f64::round)),
+            ("fpg", fpg.map(f64::round)),
+            ("hba1c", hba1c.map(round1)),
+        ];
+        let [h, w, bm, wa, sb, db, t, hd, ld, a, al, gg, fp, hb] = numbers.map(|(_, v)| v);
         for (builder, value) in [
-            (&mut b.waist_cm, waist),
-            (&mut b.sbp, sbp.map(f64::round)),
-            (&mut b.dbp, dbp.map(f64::round)),
-            (&mut b.tg, tg.map(f64::round)),
-            (&mut b.hdl, hdl.map(f64::round)),
-            (&mut b.ldl, ldl.map(f64::round)),
-            (&mut b.ast, ast.map(f64::round)),
-            (&mut b.alt, alt.map(f64::round)),
-            (&mut b.ggt, ggt.map(f64::round)),
-            (&mut b.fpg, fpg.map(f64::round)),
-            (&mut b.hba1c, hba1c.map(round1)),
+            (&mut b.height_cm, h),
+            (&mut b.weight_kg, w),
+            (&mut b.bmi, bm),
+            (&mut b.waist_cm, wa),
+            (&mut b.sbp, sb),
+            (&mut b.dbp, db),
+            (&mut b.tg, t),
+            (&mut b.hdl, hd),
+            (&mut b.ldl, ld),
+            (&mut b.ast, a),
+            (&mut b.alt, al),
+            (&mut b.ggt, gg),
+            (&mut b.fpg, fp),
+            (&mut b.hba1c, hb),
         ] {
             builder.append_option(value);
         }
-        b.urine_glucose
-            .append_value(if glucose_positive { "+" } else { "-" });
-        b.urine_protein
-            .append_value(if protein_positive { "+" } else { "-" });
-        b.med_bp.append_value(has("hypertension"));
-        b.med_glucose.append_value(has("t2dm"));
-        b.med_lipid.append_value(has("dyslipidemia"));
-        b.smoking.append_value(st.smoker);
+        let urine_glucose = if glucose_positive { "+" } else { "-" };
+        let urine_protein = if protein_positive { "+" } else { "-" };
+        let flags = [
+            ("med_bp", has("hypertension")),
+            ("med_glucose", has("t2dm")),
+            ("med_lipid", has("dyslipidemia")),
+            ("smoking", st.smoker),
+        ];
+        b.urine_glucose.append_value(urine_glucose);
+        b.urine_protein.append_value(urine_protein);
+        b.med_bp.append_value(flags[0].1);
+        b.med_glucose.append_value(flags[1].1);
+        b.med_lipid.append_value(flags[2].1);
+        b.smoking.append_value(flags[3].1);
         b.rows += 1;
+        if let Some(out) = self.checkup_files.as_mut() {
+            use crate::checkup_out::ItemValue;
+            let mut values: Vec<(&str, ItemValue<'_>)> = numbers
+                .iter()
+                .filter_map(|(c, v)| v.map(|v| (*c, ItemValue::Number(v))))
+                .collect();
+            values.push(("urine_glucose", ItemValue::Symbol(urine_glucose)));
+            values.push(("urine_protein", ItemValue::Symbol(urine_protein)));
+            values.extend(flags.iter().map(|(c, f)| (*c, ItemValue::Flag(*f))));
+            let (by, bm, bd) = st.p.birth_ymd;
+            let doc = medinfra_formats::checkup::CheckupDocument {
+                report_kind: "10".into(),
+                created: ymd(date),
+                insurer_number: st.p.card.insurer_number.clone(),
+                card_symbol: symbol.clone(),
+                card_number: number.clone(),
+                card_branch: if month.y >= 2021 {
+                    format!("{:02}", st.p.card.branch)
+                } else {
+                    String::new()
+                },
+                postal_code: st.p.postcode.clone(),
+                name: kana.clone(),
+                sex: st.p.sex.to_string(),
+                birth_date: format!("{by:04}{bm:02}{bd:02}"),
+                facility_number: prov.id.clone(),
+                checkup_date: ymd(date),
+                observations: crate::checkup_out::observations(&values),
+            };
+            out.add(doc)?;
+        }
         let t = &mut self.out.truth.buf;
         t.record_kind.append_value("checkup");
         t.provider_id.append_value(&prov.id);

@@ -10,6 +10,7 @@
 //! number and code it emits is synthetic (invented codes are marked as samples in the
 //! sample masters).
 
+mod checkup_out;
 mod config;
 mod generate;
 mod insurance;
@@ -17,6 +18,7 @@ pub mod kana;
 mod people;
 mod providers;
 mod reference;
+mod ssmix2_out;
 mod uke_out;
 
 pub use config::{NoiseRates, SynthConfig};

@@ -188,8 +188,20 @@ pub fn merge_volumes(root: &Path) -> Result<u64, SynthError> {
     let providers = std::fs::read_dir(root).map_err(|e| io(root, e))?;
     for p in providers {
         let p = p.map_err(|e| io(root, e))?.path();
+        if !p.is_dir() {
+            continue;
+        }
         for m in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
-            dirs.push(m.map_err(|e| io(&p, e))?.path());
+            let m = m.map_err(|e| io(&p, e))?.path();
+            // Only the care-month folders (`YYYYMM`) hold receipt volumes;
+            // `ssmix2/` and `checkup/` beside them are other formats.
+            let is_month = m.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit())
+            });
+            if is_month && m.is_dir() {
+                dirs.push(m);
+            }
         }
     }
     dirs.sort();

@@ -35,17 +35,24 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if report.ok() { "ok" } else { "MISMATCH" }
     );
     println!();
-    println!("[2/3] ingest: every provider's electronic receipt files into the identified zone");
+    println!(
+        "[2/3] ingest: every provider's files (receipts, SS-MIX2 lab results, checkup archives) into the identified zone"
+    );
     let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
     let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
+    let s = &outcome.summary;
     println!(
-        "  -> {} providers, {} files accepted, {} rejected; {} of {} receipts ingested, {} quarantined",
-        ingested.providers,
-        ingested.accepted,
-        ingested.rejected,
+        "  -> {} providers, {} submissions accepted, {} rejected, {} units quarantined",
+        ingested.providers, ingested.accepted, ingested.rejected, ingested.quarantined
+    );
+    println!(
+        "  -> reconciled: {} of {} receipts (UKE), {} of {} lab messages (SS-MIX2), {} of {} checkups (CDA)",
         ingested.receipts,
-        outcome.summary.provider_receipts,
-        ingested.quarantined
+        s.provider_receipts,
+        ingested.lab_messages,
+        s.provider_lab_messages,
+        ingested.checkups,
+        s.provider_checkups
     );
     println!(
         "  -> datasets provider-<ID> (identified), reports under {}",
@@ -101,7 +108,10 @@ struct IngestTotals {
     providers: usize,
     accepted: usize,
     rejected: usize,
+    /// Accepted units by input kind: UKE receipts, SS-MIX2 lab messages, checkup documents.
     receipts: u64,
+    lab_messages: u64,
+    checkups: u64,
     quarantined: u64,
 }
 
@@ -134,7 +144,13 @@ async fn ingest_all(
                 medinfra_ingest::FileStatus::Rejected => totals.rejected += 1,
                 medinfra_ingest::FileStatus::Duplicate => {}
             }
-            totals.receipts += f.receipts_accepted;
+            if f.kind.starts_with("uke") {
+                totals.receipts += f.receipts_accepted;
+            } else if f.kind == "ssmix2" || f.kind == "hl7-message" {
+                totals.lab_messages += f.receipts_accepted;
+            } else if f.kind.starts_with("checkup") {
+                totals.checkups += f.receipts_accepted;
+            }
             totals.quarantined += f.receipts_quarantined;
         }
         let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
