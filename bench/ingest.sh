@@ -13,7 +13,7 @@ cargo build --release -p medinfra --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/medinfra"
 work="$(mktemp -d /tmp/medinfra-bench-ingest.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-"$bin" --data-dir "$work/gen" synth --persons "$persons" --years 1 --format provider --output s >/dev/null
+"$bin" --data-dir "$work/gen" synth --persons "$persons" --years 1 --format provider --receipts-only --output s >/dev/null
 mapfile -t files < <(find "$work/gen/provider-files/s" -path "*/$month/*" -name '*.UKE' | sort)
 records=$(bench/.venv/bin/python bench/py/uke_to_csv.py "$work/flat.csv" "${files[@]}")
 bytes=$(cat "${files[@]}" | wc -c)

@@ -100,6 +100,9 @@ pub struct SynthArgs {
     /// electronic receipt files per provider and month under DATA_DIR/provider-files/NAME/).
     #[arg(long, default_value = "parquet")]
     pub format: String,
+    /// With `--format provider`: only the electronic receipt files (no SS-MIX2, no checkups).
+    #[arg(long)]
+    pub receipts_only: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -52,6 +52,10 @@ pub struct SynthConfig {
     /// storage (`PROVIDER/ssmix2/…`) and checkups as 特定健診 archives (`FACILITY/checkup/*.zip`).
     #[serde(default)]
     pub provider_files: Option<std::path::PathBuf>,
+    /// With `provider_files`: write only the electronic receipt files (no SS-MIX2 or checkup
+    /// archives), e.g. for the ingest benchmark.
+    #[serde(default)]
+    pub receipts_only: bool,
 }
 
 impl Default for SynthConfig {
@@ -63,6 +67,7 @@ impl Default for SynthConfig {
             seed: 42,
             noise: NoiseRates::default(),
             provider_files: None,
+            receipts_only: false,
         }
     }
 }

@@ -466,11 +466,13 @@ fn run_chunk<S: TableSink>(
             .config
             .provider_files
             .as_deref()
+            .filter(|_| !ctx.config.receipts_only)
             .map(|root| crate::ssmix2_out::Ssmix2Out::new(root, chunk)),
         checkup_files: ctx
             .config
             .provider_files
             .as_deref()
+            .filter(|_| !ctx.config.receipts_only)
             .map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
     };
     let mut prev: Option<Person> = None;

@@ -22,6 +22,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         output: "demo-claims".into(),
         tier: "identified".into(),
         format: "provider".into(),
+        receipts_only: false,
         json: false,
     };
     let outcome = super::synth::generate(store, &synth).await?;

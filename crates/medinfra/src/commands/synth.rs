@@ -97,6 +97,7 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
         start_year: args.start_year,
         seed: args.seed,
         provider_files,
+        receipts_only: args.receipts_only,
         ..SynthConfig::default()
     };
     config.validate()?;
