@@ -19,6 +19,9 @@ pub struct NoiseRates {
     pub surname_change_per_year: f64,
     /// Chance a provider writes a patient's name in a style other than its usual one.
     pub name_variant: f64,
+    /// Chance that a provider's record of a person's kana name carries a keying typo
+    /// (シ/ツ, ソ/ン, ...).
+    pub kana_typo: f64,
     /// Share of persons who are given the same name, birth date and sex as another person.
     pub same_name_birthday: f64,
     /// Share of persons who are a same-sex twin of another person (same birth date and card).
@@ -33,6 +36,7 @@ impl Default for NoiseRates {
             move_per_year: 0.02,
             surname_change_per_year: 0.04,
             name_variant: 0.05,
+            kana_typo: 0.01,
             same_name_birthday: 0.002,
             twins: 0.005,
         }
@@ -99,6 +103,7 @@ impl SynthConfig {
             ("move_per_year", n.move_per_year),
             ("surname_change_per_year", n.surname_change_per_year),
             ("name_variant", n.name_variant),
+            ("kana_typo", n.kana_typo),
             ("same_name_birthday", n.same_name_birthday),
             ("twins", n.twins),
         ] {

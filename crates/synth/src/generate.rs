@@ -856,6 +856,7 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                         ctx.reference,
                         prov,
                         ctx.config.noise.name_variant,
+                        ctx.config.noise.kana_typo,
                         ctx.config.seed,
                     );
                 }
@@ -869,6 +870,7 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                         ctx.reference,
                         prov,
                         ctx.config.noise.name_variant,
+                        ctx.config.noise.kana_typo,
                         ctx.config.seed,
                     ),
                     segments: Vec::new(),
@@ -1067,7 +1069,11 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         ];
         re.push(cp932_or(name, kana));
         re.push(st.p.sex.to_string());
-        re.push(format!("{by:04}{bm:02}{bd:02}"));
+        re.push(if prov.era_birth_dates {
+            crate::people::era_date(by, bm, bd)
+        } else {
+            format!("{by:04}{bm:02}{bd:02}")
+        });
         re.push(String::new());
         re.push(admission.map(ymd).unwrap_or_default());
         re.extend(empty(4));

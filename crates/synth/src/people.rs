@@ -302,6 +302,7 @@ impl Person {
         r: &Reference,
         provider: &Provider,
         variant_rate: f64,
+        typo_rate: f64,
         seed: u64,
     ) -> (String, String) {
         let (kanji, kana) = self.canonical_names(r);
@@ -322,6 +323,12 @@ impl Person {
             to_old_forms(&kanji)
         } else {
             kanji
+        };
+        // Keying typos in the kana name, per (person, provider).
+        let kana = if unit_hash(seed ^ 0x7970, self.index, provider.id.as_bytes()) < typo_rate {
+            kana_typo(&kana, mix(seed ^ self.index))
+        } else {
+            kana
         };
         match style {
             NameStyle::KanjiSpaced => (kanji, kana),
@@ -345,6 +352,65 @@ impl Person {
             (self.card.symbol.clone(), self.card.number.clone())
         }
     }
+}
+
+/// A date in the receipt's era form GYYMMDD (era digit 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和),
+/// with the era chosen by the date it began.
+pub fn era_date(y: i32, m: u8, d: u8) -> String {
+    const ERAS: [(u8, (i32, u8, u8)); 5] = [
+        (5, (2019, 5, 1)),
+        (4, (1989, 1, 8)),
+        (3, (1926, 12, 25)),
+        (2, (1912, 7, 30)),
+        (1, (1868, 1, 25)),
+    ];
+    for (digit, start) in ERAS {
+        if (y, m, d) >= start {
+            return format!("{digit}{:02}{m:02}{d:02}", y - start.0 + 1);
+        }
+    }
+    format!("{y:04}{m:02}{d:02}")
+}
+
+/// Pairs of katakana that are mistaken for each other when names are keyed in (シ/ツ, ソ/ン,
+/// ク/ワ, ...): the typos that split one person's kana name across records.
+const KANA_TYPOS: &[(char, char)] = &[
+    ('シ', 'ツ'),
+    ('ソ', 'ン'),
+    ('ク', 'ワ'),
+    ('ヘ', 'ペ'),
+    ('ハ', 'バ'),
+    ('ウ', 'ワ'),
+];
+
+/// Apply one typo to a katakana name, if it holds a confusable character.
+pub fn kana_typo(kana: &str, pick: u64) -> String {
+    let positions: Vec<(usize, char)> = kana
+        .char_indices()
+        .filter_map(|(i, c)| {
+            KANA_TYPOS
+                .iter()
+                .find_map(|&(a, b)| {
+                    if c == a {
+                        Some(b)
+                    } else if c == b {
+                        Some(a)
+                    } else {
+                        None
+                    }
+                })
+                .map(|r| (i, r))
+        })
+        .collect();
+    if positions.is_empty() {
+        return kana.to_string();
+    }
+    let (at, replacement) = positions[(pick % positions.len() as u64) as usize];
+    let mut out = String::with_capacity(kana.len());
+    for (i, c) in kana.char_indices() {
+        out.push(if i == at { replacement } else { c });
+    }
+    out
 }
 
 /// Common new-form → traditional-form kanji pairs seen in Japanese surnames (異体字).
@@ -395,6 +461,23 @@ pub fn unit_hash(seed: u64, person: u64, bytes: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn era_dates_follow_era_starts() {
+        assert_eq!(era_date(1980, 1, 15), "3550115");
+        assert_eq!(era_date(1989, 1, 7), "3640107");
+        assert_eq!(era_date(1989, 1, 8), "4010108");
+        assert_eq!(era_date(2019, 4, 30), "4310430");
+        assert_eq!(era_date(2019, 5, 1), "5010501");
+        assert_eq!(era_date(1926, 12, 24), "2151224");
+    }
+
+    #[test]
+    fn typos_swap_one_confusable_kana() {
+        assert_eq!(kana_typo("スズキ　シンジ", 0), "スズキ　ツンジ");
+        assert_eq!(kana_typo("スズキ　シンジ", 1), "スズキ　シソジ");
+        assert_eq!(kana_typo("タナカ", 3), "タナカ");
+    }
 
     #[test]
     fn old_forms() {

@@ -44,6 +44,9 @@ pub struct Provider {
     pub name_style: NameStyle,
     /// Writes card symbols/numbers with full-width digits.
     pub fullwidth_card_digits: bool,
+    /// Writes birth dates in the Japanese era form (GYYMMDD) on receipts, as older systems do
+    /// (one of the reasons claims and checkups disagree, `formats/japan.md` §1.2).
+    pub era_birth_dates: bool,
     /// Writes kanji in their traditional/variant forms (髙, 﨑, 邊, 齋, ...) where registered so.
     pub old_kanji_forms: bool,
     /// Dispenses in house instead of issuing prescriptions to a pharmacy.
@@ -128,6 +131,7 @@ impl Providers {
                         kind,
                         name_style,
                         fullwidth_card_digits: rng.random_bool(0.6),
+                        era_birth_dates: rng.random_bool(0.1),
                         old_kanji_forms: rng.random_bool(0.15),
                         in_house_dispensing: kind != ProviderKind::Pharmacy
                             && rng.random_bool(0.25),
