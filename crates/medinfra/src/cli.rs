@@ -178,6 +178,10 @@ pub struct AnonymizeArgs {
     /// Use the heuristic search with at most N node evaluations (not proven optimal).
     #[arg(long)]
     pub heuristic: Option<usize>,
+    /// Population size: adds population-uniqueness estimates (Pitman, Zayatz, SNB, Dankar's
+    /// rule) before and after to the report (CSV mode).
+    #[arg(long)]
+    pub population: Option<u64>,
     /// Output directory (CSV mode): anonymized.csv, report.json, report.html.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -334,6 +334,8 @@ fn anonymize_csv_reproduces_arx_on_adult() {
         "0.05",
         "--metric",
         "loss",
+        "--population",
+        "32000000",
         "--out",
     ])
     .arg(dir.path().join("out"));
@@ -358,6 +360,12 @@ fn anonymize_csv_reproduces_arx_on_adult() {
     .collect();
     assert_eq!(levels, vec![0, 3, 0, 0, 2, 1, 1, 0]);
     assert_eq!(report["suppressed"], 1346);
+    let pu = &report["population_uniqueness"];
+    assert!(pu["before"]["sample_uniques"].as_u64().unwrap() > 0, "{pu}");
+    assert_eq!(
+        pu["after"]["sample_uniques"], 0,
+        "k=5 leaves no sample uniques"
+    );
     assert_eq!(format!("{:.4}", report["loss"].as_f64().unwrap()), "0.1701");
     assert!(report["elapsed_ms"].as_f64().unwrap() > 0.0);
     assert!(

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use medinfra_anon::{AnonymizationConfig, Hierarchy, Metric, PrivacyModel, SearchMode, Table};
+use medinfra_anon::{
+    AnonymizationConfig, Hierarchy, Metric, PopulationUniqueness, PrivacyModel, SearchMode, Table,
+};
 
 use crate::cli::AnonymizeArgs;
 
@@ -107,6 +109,16 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     let mut report = serde_json::to_value(&outcome.report)?;
     report["elapsed_ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1000.0);
     report["input"] = serde_json::json!(csv.file_name().map(|f| f.to_string_lossy().into_owned()));
+    if let Some(population) = args.population {
+        let qi_names: Vec<&str> = config.qis.iter().map(|(n, _)| n.as_str()).collect();
+        let before = class_sizes(&table, &qi_names, None);
+        let after = class_sizes(&outcome.table, &qi_names, Some(&outcome.suppressed_rows));
+        let n = table.len() as u64;
+        report["population_uniqueness"] = serde_json::json!({
+            "before": PopulationUniqueness::from_class_sizes(before, population.max(n))?,
+            "after": PopulationUniqueness::from_class_sizes(after, population.max(n))?,
+        });
+    }
     let json_path = out.join("report.json");
     std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
@@ -145,4 +157,19 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     );
     println!("  -> {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Equivalence class sizes of `table` over `columns`, skipping rows marked in `skip`.
+fn class_sizes(table: &Table, columns: &[&str], skip: Option<&[bool]>) -> Vec<u64> {
+    let cols: Vec<&medinfra_anon::Column> =
+        columns.iter().filter_map(|c| table.column(c)).collect();
+    let mut counts: std::collections::HashMap<Vec<u32>, u64> = std::collections::HashMap::new();
+    for row in 0..table.len() {
+        if skip.is_some_and(|s| s.get(row).copied().unwrap_or(false)) {
+            continue;
+        }
+        let key: Vec<u32> = cols.iter().map(|c| c.codes()[row]).collect();
+        *counts.entry(key).or_default() += 1;
+    }
+    counts.into_values().collect()
 }

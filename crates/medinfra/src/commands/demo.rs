@@ -77,6 +77,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         suppression: 0.0,
         metric: "loss".into(),
         heuristic: None,
+        population: None,
         out: None,
     };
     super::anonymize_dataset::run(store, &anon).await?;
