@@ -454,6 +454,7 @@ fn ingest_of_synth_provider_files_reconciles_with_its_parquet_output() {
         "1",
         "--format",
         "provider",
+        "--receipts-only",
         "--output",
         "s",
         "--json",

@@ -52,6 +52,14 @@ pub struct SynthSummary {
     pub provider_checkup_archives: u64,
     /// Checkup documents in those archives: every `checkups` row.
     pub provider_checkups: u64,
+    /// DPC survey files written (EF and 様式1, one each per DPC hospital and month with data).
+    pub provider_dpc_files: u64,
+    /// EF rows written: one per action detail and day of every DPC stay.
+    pub provider_dpc_ef_rows: u64,
+    /// 様式1 rows written.
+    pub provider_dpc_ff1_rows: u64,
+    /// DPC stays written to 様式1: every `admissions` row.
+    pub provider_dpc_stays: u64,
     pub chunks: usize,
     pub providers: usize,
     /// Rows per table.
@@ -67,6 +75,9 @@ struct ProviderCounts {
     lab_results: u64,
     checkup_archives: u64,
     checkups: u64,
+    dpc_ef_rows: u64,
+    dpc_ff1_rows: u64,
+    dpc_stays: u64,
 }
 
 struct Month {
@@ -122,6 +133,12 @@ pub fn generate<S: TableSink>(
         Some(root) if root.exists() => crate::uke_out::merge_volumes(root)?,
         _ => 0,
     };
+    let provider_dpc_files = match &config.provider_files {
+        Some(root) if root.exists() && !config.receipts_only => {
+            crate::dpc_out::merge_volumes(root)?
+        }
+        _ => 0,
+    };
     let sum = |f: fn(&ProviderCounts) -> u64| results.iter().map(|r| f(&r.1)).sum();
     let mut summary = SynthSummary {
         persons: config.persons,
@@ -132,6 +149,10 @@ pub fn generate<S: TableSink>(
         provider_lab_results: sum(|c| c.lab_results),
         provider_checkup_archives: sum(|c| c.checkup_archives),
         provider_checkups: sum(|c| c.checkups),
+        provider_dpc_files,
+        provider_dpc_ef_rows: sum(|c| c.dpc_ef_rows),
+        provider_dpc_ff1_rows: sum(|c| c.dpc_ff1_rows),
+        provider_dpc_stays: sum(|c| c.dpc_stays),
         chunks: n_chunks,
         providers: ctx.providers.all.len(),
         rows: BTreeMap::new(),
@@ -423,6 +444,7 @@ struct ChunkGen<'c, 'a, P: PartSink> {
     uke: Option<crate::uke_out::UkeOut>,
     ssmix2: Option<crate::ssmix2_out::Ssmix2Out>,
     checkup_files: Option<crate::checkup_out::CheckupOut>,
+    dpc: Option<crate::dpc_out::DpcOut>,
 }
 
 fn run_chunk<S: TableSink>(
@@ -474,6 +496,12 @@ fn run_chunk<S: TableSink>(
             .as_deref()
             .filter(|_| !ctx.config.receipts_only)
             .map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
+        dpc: ctx
+            .config
+            .provider_files
+            .as_deref()
+            .filter(|_| !ctx.config.receipts_only)
+            .map(|root| crate::dpc_out::DpcOut::new(root, chunk)),
     };
     let mut prev: Option<Person> = None;
     for i in start..end {
@@ -528,6 +556,9 @@ fn run_chunk<S: TableSink>(
     }
     if let Some(c) = g.checkup_files.take() {
         (counts.checkup_archives, counts.checkups) = c.finish()?;
+    }
+    if let Some(d) = g.dpc.take() {
+        (counts.dpc_ef_rows, counts.dpc_ff1_rows, counts.dpc_stays) = d.finish()?;
     }
     let Outs {
         persons,
@@ -1622,10 +1653,178 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                 &diags,
                 Some(&stay),
             )?;
+            if self.dpc.is_some() {
+                let rows = self.dpc_ef_rows(st, hospital, m, adm, stay.discharge, &items);
+                if let Some(d) = self.dpc.as_mut() {
+                    d.add_ef(&prov.id, &month.ym, rows)?;
+                }
+            }
             st.inpatient_until = m as i32;
             m += 1;
         }
+        if self.dpc.is_some() && m > mi {
+            let last = &ctx.months[m - 1];
+            let discharged = dis < last.start + last.days as i32;
+            let rows = self.dpc_ff1_rows(st, hospital, cond, adm, discharged.then_some(dis), died);
+            if let Some(d) = self.dpc.as_mut() {
+                d.add_stay(&prov.id, &last.ym, rows)?;
+            }
+        }
         Ok(())
+    }
+
+    /// The EF rows of one DPC stay-month (japan.md §3.1, 32-column layout): one row per
+    /// item and day it was given, so daily items (bed days, drugs) expand to one row per day.
+    /// Code values the generator has no model for (円・点区分, 病棟, 医師) are placeholders,
+    /// as §10.2 allows.
+    #[allow(clippy::too_many_arguments)]
+    fn dpc_ef_rows(
+        &self,
+        st: &PersonState,
+        hospital: usize,
+        mi: usize,
+        adm: i32,
+        discharge: Option<i32>,
+        items: &[Item],
+    ) -> Vec<medinfra_formats::ef::EfRow> {
+        let ctx = self.ctx;
+        let r = ctx.reference;
+        let month = &ctx.months[mi];
+        let prov = &ctx.providers.all[hospital];
+        let facility = crate::dpc_out::facility_code(&prov.id);
+        let patient = prov.chart_number(st.p.index);
+        let age = st.p.age_on(month.y, month.m, 1);
+        let rt = self.receipt_type(st, age, true, false);
+        let discharge = discharge.map(ymd).unwrap_or_else(|| "00000000".into());
+        let admission = ymd(adm);
+        let first_day = (adm.max(month.start) - month.start + 1) as u8;
+        let mut order: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for it in items {
+            let name = match it.table {
+                ItemTable::Procedure => r
+                    .procedures
+                    .iter()
+                    .find(|p| p.procedure_code == it.code)
+                    .map(|p| p.name_en.as_str()),
+                ItemTable::Drug => r
+                    .drugs
+                    .iter()
+                    .find(|d| d.drug_code == it.code)
+                    .map(|d| d.name_en.as_str()),
+                ItemTable::Device => Some("film"),
+            };
+            let name = cp932_or(name.unwrap_or_default(), "");
+            let start = if it.day == 0 { first_day } else { it.day };
+            let (days, per_day_count) = if it.span > 1 {
+                (it.span, 1)
+            } else {
+                (1, it.count)
+            };
+            let (proc_pts, drug_pts, dev_pts) = match it.table {
+                ItemTable::Procedure => (it.points, 0, 0),
+                ItemTable::Drug => (0, it.points, 0),
+                ItemTable::Device => (0, 0, it.points),
+            };
+            let quantity = format!("{:011.3}", it.quantity.unwrap_or(0.0));
+            for day in start..start.saturating_add(days).min(month.days + 1) {
+                let seq = order.entry(it.category).or_default();
+                *seq += 1;
+                let columns = vec![
+                    facility.clone(),
+                    patient.clone(),
+                    discharge.clone(),
+                    admission.clone(),
+                    it.category.to_string(),
+                    format!("{seq:04}"),
+                    "001".into(),
+                    it.code.clone(),
+                    it.code.clone(),
+                    String::new(),
+                    name.clone(),
+                    quantity.clone(),
+                    "000".into(),
+                    it.points.to_string(),
+                    "0".into(),
+                    (it.points * per_day_count as i64).to_string(),
+                    "0".into(),
+                    proc_pts.to_string(),
+                    drug_pts.to_string(),
+                    dev_pts.to_string(),
+                    "0".into(),
+                    per_day_count.to_string(),
+                    st.p.card.insurer_number.clone(),
+                    rt.clone(),
+                    ymd(month.start + day as i32 - 1),
+                    "1".into(),
+                    "01".into(),
+                    String::new(),
+                    "W01".into(),
+                    "1".into(),
+                    "1".into(),
+                    "1".into(),
+                ];
+                rows.push(medinfra_formats::ef::EfRow { line: 0, columns });
+            }
+        }
+        rows
+    }
+
+    /// The 様式1 rows of one DPC stay (japan.md §3.3): 患者属性, 入院情報, 退院情報 (when
+    /// discharged within the simulated period) and 主傷病, as whole-stay parent records.
+    fn dpc_ff1_rows(
+        &self,
+        st: &PersonState,
+        hospital: usize,
+        cond: usize,
+        adm: i32,
+        discharge: Option<i32>,
+        died: bool,
+    ) -> Vec<medinfra_formats::ff1::Ff1Row> {
+        let ctx = self.ctx;
+        let prov = &ctx.providers.all[hospital];
+        let code = &ctx.reference.disease_codes[cond];
+        let (by, bm, bd) = st.p.birth_ymd;
+        let discharge_ymd = discharge.map(ymd);
+        let row = |item: &str, payloads: Vec<String>| {
+            let mut p: [String; medinfra_formats::ff1::PAYLOADS] = Default::default();
+            for (slot, v) in p.iter_mut().zip(payloads) {
+                *slot = v;
+            }
+            medinfra_formats::ff1::Ff1Row {
+                line: 0,
+                facility_code: crate::dpc_out::facility_code(&prov.id),
+                patient_id: prov.chart_number(st.p.index),
+                discharge_date: Some(discharge_ymd.clone().unwrap_or_else(|| "00000000".into())),
+                admission_date: ymd(adm),
+                count_no: "1".into(),
+                unified_no: "0".into(),
+                code: item.into(),
+                version: "1".into(),
+                seq: "1".into(),
+                payloads: p,
+            }
+        };
+        let mut rows = vec![
+            row(
+                "A000010",
+                vec![
+                    format!("{by:04}{bm:02}{bd:02}"),
+                    st.p.sex.to_string(),
+                    st.p.postcode.clone(),
+                ],
+            ),
+            row("A000020", vec![ymd(adm)]),
+        ];
+        if let Some(d) = &discharge_ymd {
+            let outcome = if died { "6" } else { "1" };
+            rows.push(row("A000030", vec![d.clone(), "1".into(), outcome.into()]));
+        }
+        let mut main = vec![String::new(); 9];
+        main[1] = code.icd10.clone();
+        main[8] = cp932_or(&code.name, "");
+        rows.push(row("A006010", main));
+        rows
     }
 
     fn checkup(&mut self, st: &mut PersonState, mi: usize) -> Result<(), SynthError> {

@@ -12,6 +12,7 @@
 
 mod checkup_out;
 mod config;
+mod dpc_out;
 mod generate;
 mod insurance;
 pub mod kana;

@@ -196,4 +196,16 @@ pub fn print_outcome(store: &Store, o: &SynthOutcome) {
             provider_files_dir(store, &o.main.dataset).display()
         );
     }
+    if o.summary.provider_dpc_files > 0 {
+        println!(
+            "  -> {} DPC survey files ({} EF rows, {} 様式1 rows for {} stays), {} SS-MIX2 lab messages, {} checkups in {} archives",
+            o.summary.provider_dpc_files,
+            o.summary.provider_dpc_ef_rows,
+            o.summary.provider_dpc_ff1_rows,
+            o.summary.provider_dpc_stays,
+            o.summary.provider_lab_messages,
+            o.summary.provider_checkups,
+            o.summary.provider_checkup_archives
+        );
+    }
 }
