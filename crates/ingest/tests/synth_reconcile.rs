@@ -49,6 +49,10 @@ async fn synth_provider_files_reconcile_lab_results_and_checkups() {
     let mut kinds = std::collections::BTreeSet::new();
     for dir in dirs {
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if id.as_bytes()[2] == b'4' {
+            // Pharmacies' files (調剤): layout unverified, not ingested yet.
+            continue;
+        }
         // DPC survey files (dpc/) are not mapped by ingest yet; everything else is.
         let mut paths: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()

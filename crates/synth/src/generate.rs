@@ -44,6 +44,9 @@ pub struct SynthSummary {
     pub provider_records: u64,
     /// Receipts (RE records) written to those files: the medical and DPC claims.
     pub provider_receipts: u64,
+    /// Pharmacy (調剤) receipts written, in pharmacies' files (field order assumed, see
+    /// `uke_out.rs`; ingest does not take them yet).
+    pub provider_pharmacy_receipts: u64,
     /// SS-MIX2 OUL^R22 messages written (one per lab visit; 0 without `provider_files`).
     pub provider_lab_messages: u64,
     /// OBX lab results in those messages: every `lab_results` row.
@@ -71,6 +74,7 @@ pub struct SynthSummary {
 struct ProviderCounts {
     records: u64,
     receipts: u64,
+    pharmacy_receipts: u64,
     lab_messages: u64,
     lab_results: u64,
     checkup_archives: u64,
@@ -145,6 +149,7 @@ pub fn generate<S: TableSink>(
         provider_files,
         provider_records: sum(|c| c.records),
         provider_receipts: sum(|c| c.receipts),
+        provider_pharmacy_receipts: sum(|c| c.pharmacy_receipts),
         provider_lab_messages: sum(|c| c.lab_messages),
         provider_lab_results: sum(|c| c.lab_results),
         provider_checkup_archives: sum(|c| c.checkup_archives),
@@ -442,6 +447,8 @@ struct ChunkGen<'c, 'a, P: PartSink> {
     id_key: u64,
     s: String,
     uke: Option<crate::uke_out::UkeOut>,
+    /// Pharmacy receipts written by this chunk (counted apart from medical/DPC receipts).
+    pharmacy_receipts: u64,
     ssmix2: Option<crate::ssmix2_out::Ssmix2Out>,
     checkup_files: Option<crate::checkup_out::CheckupOut>,
     dpc: Option<crate::dpc_out::DpcOut>,
@@ -479,6 +486,7 @@ fn run_chunk<S: TableSink>(
         counter: 0,
         id_key: mix(seed ^ 0x1D5),
         s: String::new(),
+        pharmacy_receipts: 0,
         uke: ctx
             .config
             .provider_files
@@ -548,7 +556,8 @@ fn run_chunk<S: TableSink>(
     let mut counts = ProviderCounts::default();
     if let Some(u) = g.uke.take() {
         counts.records = u.rows_written;
-        counts.receipts = u.finish()?.1;
+        counts.receipts = u.finish()?.1 - g.pharmacy_receipts;
+        counts.pharmacy_receipts = g.pharmacy_receipts;
     }
     if let Some(s) = g.ssmix2.take() {
         counts.lab_messages = s.messages;
@@ -1058,7 +1067,7 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             }
             b.rows += 1;
         }
-        if self.uke.is_some() && (kind == "outpatient" || kind == "dpc") {
+        if self.uke.is_some() && matches!(kind, "outpatient" | "dpc" | "pharmacy") {
             self.uke_receipt(
                 st, provider, mi, &rt, admission, days, total, items, diags, dpc,
             )?;
@@ -1176,7 +1185,26 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             ]);
         }
         let mut last_category = "";
+        let pharmacy = prov.kind == crate::providers::ProviderKind::Pharmacy;
         for it in items {
+            if pharmacy && it.table == ItemTable::Drug {
+                // 調剤: each drug is dispensed under a prescription (SH 処方基本: 剤形, 用法,
+                // 特別指示) and a dispensing (CZ 調剤: 調剤月日, 処方月日, 調剤数量). japan.md §2.5
+                // names these fields but not their order: the order here is an assumption,
+                // kept in this one place.
+                let day = format!("{:02}", it.day.max(1));
+                lines.push(vec![
+                    "SH".into(),
+                    if it.category == "21" {
+                        "1".into()
+                    } else {
+                        "9".into()
+                    },
+                    String::new(),
+                    String::new(),
+                ]);
+                lines.push(vec!["CZ".into(), day.clone(), day, it.count.to_string()]);
+            }
             let mut per_day = vec![String::new(); 31];
             if it.span > 1 {
                 let from = it.day.max(1) as usize;
@@ -1235,12 +1263,18 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             format!("{y:04}{m:02}")
         };
         let volume = format!("{:02}", self.chunk + 1);
+        let pharmacy = prov.kind == crate::providers::ProviderKind::Pharmacy;
+        if pharmacy {
+            self.pharmacy_receipts += 1;
+        }
+        let fee_schedule = prov.id[2..3].to_string();
         let header = || {
             vec![
-                "IR".into(),
+                // 調剤 files open with YK (薬局情報), the others with IR (japan.md §2.5).
+                if pharmacy { "YK".into() } else { "IR".into() },
                 "1".into(),
                 pref,
-                "1".into(),
+                fee_schedule,
                 facility,
                 String::new(),
                 "サンプル医療機関".into(),

@@ -3,8 +3,10 @@
 //! so each chunk first writes its own volume per provider and care month; [`merge_volumes`]
 //! then joins them into one `RECEIPTC.UKE` per provider and month.
 //!
-//! Pharmacy (調剤) claims stay in the Parquet output only: the pharmacy record field order is
-//! not specified in `formats/japan.md` §2.5.
+//! Pharmacy (調剤) claims are written as pharmacies' files (YK header; RE, HO, SN, then SH, CZ
+//! and IY per drug). `formats/japan.md` §2.5 lists these records and their field names but not
+//! the field order, so the order used in `generate.rs` (`uke_receipt`) is an assumption; the
+//! format reader keeps pharmacy records raw and ingest does not take them yet.
 //!
 //! Memory: encoded lines are buffered per file and appended to disk whenever the chunk's
 //! buffers exceed [`FLUSH_BYTES`], so memory does not grow with the population.
@@ -231,7 +233,7 @@ fn merge_dir(dir: &Path) -> Result<(), SynthError> {
             if line.is_empty() {
                 continue;
             }
-            if line.starts_with(b"IR,") {
+            if line.starts_with(b"IR,") || line.starts_with(b"YK,") {
                 if i == 0 {
                     let mut fields: Vec<&[u8]> = line.split(|b| *b == b',').collect();
                     if fields.len() > 8 {
