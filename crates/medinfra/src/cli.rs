@@ -103,6 +103,11 @@ pub struct SynthArgs {
     /// With `--format provider`: only the electronic receipt files (no SS-MIX2, no checkups).
     #[arg(long)]
     pub receipts_only: bool,
+    /// TOML with identity-noise rates overriding the defaults (job_change_per_year,
+    /// retirement_per_year, move_per_year, surname_change_per_year, name_variant, kana_typo,
+    /// same_name_birthday, twins).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::SynthError;
 
-/// Identity noise: how often the things that break NDB's ID1/ID2 happen.
+/// Identity noise: how often the things that break NDB's ID1/ID2 happen. Missing fields in a
+/// configuration file keep their defaults; unknown fields are refused.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct NoiseRates {
     /// Employees changing jobs (new insurer and card) per person-year, under 60.
     pub job_change_per_year: f64,

@@ -23,6 +23,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         tier: "identified".into(),
         format: "provider".into(),
         receipts_only: false,
+        noise: None,
         json: false,
     };
     let outcome = super::synth::generate(store, &synth).await?;

@@ -98,7 +98,15 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
         seed: args.seed,
         provider_files,
         receipts_only: args.receipts_only,
-        ..SynthConfig::default()
+        noise: match &args.noise {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("{}: invalid noise rates", path.display()))?
+            }
+            None => medinfra_synth::NoiseRates::default(),
+        },
     };
     config.validate()?;
     let lineage = Lineage {
