@@ -578,6 +578,13 @@ fn anonymize_dataset_with_builtin_claims_configuration() {
     let show = json(medinfra(data).args(["datasets", "show", "s-anon", "--json"]));
     assert_eq!(show["tier"], "anonymized");
     assert_eq!(show["lineage"]["inputs"][0]["dataset"], "s");
+    assert_eq!(
+        show["lineage"]["parameters"]["config_sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
     let v = latest_dir(data, "s-anon");
     let mut classes: std::collections::HashMap<String, u32> = Default::default();
     let mut columns = Vec::new();

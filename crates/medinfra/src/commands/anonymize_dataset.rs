@@ -350,9 +350,19 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         ],
     )?;
 
+    let config_sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(serde_json::to_vec(&config)?))
+    };
     let lineage = Lineage {
         step: "anonymize".into(),
-        parameters: serde_json::json!({ "configuration": "builtin:claims", "settings": config }),
+        parameters: serde_json::json!({
+            "configuration": "builtin:claims",
+            "settings": config,
+            // SHA-256 of the settings as JSON: two versions made with the same configuration
+            // carry the same hash.
+            "config_sha256": config_sha256,
+        }),
         inputs: vec![Store::input_ref(&info)],
     };
     let writer = store.begin(output, Tier::Anonymized, lineage)?;
