@@ -478,6 +478,10 @@ fn run_chunk<S: TableSink>(
         population: Out::open(sink, T::Population, chunk)?,
     };
     let seed = ctx.config.seed;
+    // Receipt files whenever provider files are asked for; the other formats unless
+    // `receipts_only`.
+    let files = ctx.config.provider_files.as_deref();
+    let other_files = files.filter(|_| !ctx.config.receipts_only);
     let mut g = ChunkGen {
         ctx,
         rng: ChaCha8Rng::seed_from_u64(mix(seed ^ mix(chunk as u64 + 1))),
@@ -487,29 +491,10 @@ fn run_chunk<S: TableSink>(
         id_key: mix(seed ^ 0x1D5),
         s: String::new(),
         pharmacy_receipts: 0,
-        uke: ctx
-            .config
-            .provider_files
-            .as_deref()
-            .map(|root| crate::uke_out::UkeOut::new(root, chunk)),
-        ssmix2: ctx
-            .config
-            .provider_files
-            .as_deref()
-            .filter(|_| !ctx.config.receipts_only)
-            .map(|root| crate::ssmix2_out::Ssmix2Out::new(root, chunk)),
-        checkup_files: ctx
-            .config
-            .provider_files
-            .as_deref()
-            .filter(|_| !ctx.config.receipts_only)
-            .map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
-        dpc: ctx
-            .config
-            .provider_files
-            .as_deref()
-            .filter(|_| !ctx.config.receipts_only)
-            .map(|root| crate::dpc_out::DpcOut::new(root, chunk)),
+        uke: files.map(|root| crate::uke_out::UkeOut::new(root, chunk)),
+        ssmix2: other_files.map(|root| crate::ssmix2_out::Ssmix2Out::new(root, chunk)),
+        checkup_files: other_files.map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
+        dpc: other_files.map(|root| crate::dpc_out::DpcOut::new(root, chunk)),
     };
     let mut prev: Option<Person> = None;
     for i in start..end {

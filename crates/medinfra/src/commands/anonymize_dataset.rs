@@ -26,8 +26,7 @@ use medinfra_anon::{
     anonymize, km_anonymize, render_html,
 };
 use medinfra_model::Tier;
-use medinfra_store::{Lineage, Store, VersionInfo};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use medinfra_store::{Lineage, Store};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -63,25 +62,6 @@ impl Default for ClaimsConfig {
             seed: 1,
         }
     }
-}
-
-pub fn read_table(
-    store: &Store,
-    info: &VersionInfo,
-    table: &str,
-) -> anyhow::Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for path in store.table_files(info, table)? {
-        let file =
-            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
-            .with_batch_size(64 * 1024)
-            .build()?;
-        for batch in reader {
-            out.push(batch?);
-        }
-    }
-    Ok(out)
 }
 
 fn col<'a>(b: &'a RecordBatch, name: &str) -> anyhow::Result<&'a Arc<dyn Array>> {
@@ -181,7 +161,7 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
     // Person level: one row per (provider, patient).
     let mut key_index: HashMap<(String, String), usize> = HashMap::new();
     let (mut sex, mut age, mut area) = (Vec::new(), Vec::new(), Vec::new());
-    for b in read_table(store, &info, "persons")? {
+    for b in super::read_table(store, &info, "persons")? {
         let prov = col(&b, "provider_id")?.as_string::<i32>();
         let pid = col(&b, "patient_id")?.as_string::<i32>();
         let s = col(&b, "sex")?.as_primitive::<Int32Type>();
@@ -207,7 +187,7 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
     }
     let n = sex.len();
     let mut admission = vec!["none".to_string(); n];
-    for b in read_table(store, &info, "admissions")? {
+    for b in super::read_table(store, &info, "admissions")? {
         let prov = col(&b, "provider_id")?.as_string::<i32>();
         let pid = col(&b, "patient_id")?.as_string::<i32>();
         let adm = col(&b, "admission_date")?.as_primitive::<Date32Type>();
@@ -224,7 +204,7 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         }
     }
     let mut diag_sets: Vec<Vec<String>> = vec![Vec::new(); n];
-    for b in read_table(store, &info, "diagnoses")? {
+    for b in super::read_table(store, &info, "diagnoses")? {
         let prov = col(&b, "provider_id")?.as_string::<i32>();
         let pid = col(&b, "patient_id")?.as_string::<i32>();
         let icd = col(&b, "icd10")?.as_string::<i32>();

@@ -173,17 +173,7 @@ async fn ingest_all(
             }
             totals.quarantined += f.receipts_quarantined;
         }
-        let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
-        let report_dir = store
-            .root()
-            .join("reports")
-            .join(format!("ingest-{provider}-{stamp}"));
-        std::fs::create_dir_all(&report_dir)?;
-        std::fs::write(
-            report_dir.join("quarantine.json"),
-            serde_json::to_vec_pretty(&out)?,
-        )?;
-        std::fs::write(report_dir.join("quarantine.txt"), out.to_text())?;
+        super::ingest::write_report(store, &provider, &out)?;
         done += out.files.len() as u64;
         progress.set(done);
     }

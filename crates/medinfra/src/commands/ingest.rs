@@ -55,6 +55,16 @@ async fn ingest_one(
     if let Ok(p) = progress.lock() {
         p.finish();
     }
+    let dir = write_report(store, provider, &outcome)?;
+    Ok((outcome, dir))
+}
+
+/// Write the quarantine report (JSON + text) of one ingest under DATA_DIR/reports/.
+pub fn write_report(
+    store: &Store,
+    provider: &str,
+    outcome: &IngestOutcome,
+) -> anyhow::Result<std::path::PathBuf> {
     let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
     let dir = store
         .root()
@@ -63,10 +73,10 @@ async fn ingest_one(
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(
         dir.join("quarantine.json"),
-        serde_json::to_vec_pretty(&outcome)?,
+        serde_json::to_vec_pretty(outcome)?,
     )?;
     std::fs::write(dir.join("quarantine.txt"), outcome.to_text())?;
-    Ok((outcome, dir))
+    Ok(dir)
 }
 
 pub async fn run(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> {

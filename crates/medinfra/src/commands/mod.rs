@@ -40,3 +40,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// All record batches of one table of a committed version, streamed from its Parquet files.
+pub fn read_table(
+    store: &Store,
+    info: &medinfra_store::VersionInfo,
+    table: &str,
+) -> anyhow::Result<Vec<arrow::record_batch::RecordBatch>> {
+    let mut out = Vec::new();
+    for path in store.table_files(info, table)? {
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?
+            .with_batch_size(64 * 1024)
+            .build()?;
+        for batch in reader {
+            out.push(batch?);
+        }
+    }
+    Ok(out)
+}

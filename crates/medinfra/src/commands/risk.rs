@@ -22,7 +22,7 @@ pub async fn run(store: &Store, args: &RiskArgs) -> anyhow::Result<ExitCode> {
         ),
     )
     .await?;
-    let batches = super::anonymize_dataset::read_table(store, &info, &args.table)?;
+    let batches = super::read_table(store, &info, &args.table)?;
     if batches.is_empty() {
         bail!(
             "{} v{} has no table {:?}",
