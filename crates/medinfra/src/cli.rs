@@ -20,6 +20,11 @@ pub struct Cli {
     )]
     pub data_dir: PathBuf,
 
+    /// The key directory (0700; key files 0600; reverse maps). Defaults to DATA_DIR/keys.
+    /// Keep it on another volume than the data in production.
+    #[arg(long, global = true, env = "MEDINFRA_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +42,16 @@ pub enum Command {
     Datasets {
         #[command(subcommand)]
         command: DatasetsCommand,
+    },
+    /// Pseudonymize an identified-zone dataset (仮名加工医療情報) by a per-column policy (drop,
+    /// keep, keyed token, per-project token, date shift, date truncation, generalization,
+    /// free-text scrubbing, keyed NDB ID1/ID2) into a new pseudonymized-tier dataset.
+    Pseudonymize(PseudonymizeArgs),
+    /// Secret keys for tokens: create, list (metadata only), rotate, retire; look up a
+    /// pseudonym in a reverse map (operator only, audited).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Anonymize a table: optimal generalization under k-anonymity, l-diversity or
     /// t-closeness, with an auditor's report (JSON + HTML).
@@ -136,6 +151,70 @@ pub enum DatasetsCommand {
         version: Option<i64>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PseudonymizeArgs {
+    /// Input dataset (identified zone).
+    #[arg(long, required_unless_present = "print_default_policy")]
+    pub input: Option<String>,
+    /// Input version (default: the latest).
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Output dataset name (pseudonymized tier); a new version if it exists.
+    #[arg(long, required_unless_present = "print_default_policy")]
+    pub output: Option<String>,
+    /// Policy TOML (default: the built-in policy, see --print-default-policy).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Recipient project, for `project_token` columns.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only these tables (comma-separated); the others are left out of the output.
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Option<Vec<String>>,
+    /// Do not keep the reverse map even where the policy asks for it.
+    #[arg(long)]
+    pub no_map: bool,
+    /// Print the built-in policy (TOML, with its reasons) and exit.
+    #[arg(long)]
+    pub print_default_policy: bool,
+    /// Print the run's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new active key for a purpose (`pseudonym` is what policies use by default).
+    New {
+        #[arg(long, default_value = "pseudonym")]
+        purpose: String,
+    },
+    /// Keys' metadata (id, purpose, created, status); never key material.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// New active key for the purpose; the previous one is retired (kept for verification).
+    /// Re-run `pseudonymize` to re-tokenize into a new version under the new key.
+    Rotate {
+        #[arg(long, default_value = "pseudonym")]
+        purpose: String,
+    },
+    /// Retire a key by id.
+    Retire { id: String },
+    /// Look pseudonyms up in the reverse map of a pseudonymized version (operator only).
+    Reveal {
+        /// Pseudonymized dataset.
+        #[arg(long)]
+        dataset: String,
+        /// Its version (default: latest).
+        #[arg(long)]
+        version: Option<i64>,
+        /// Tokens to look up.
+        tokens: Vec<String>,
     },
 }
 

@@ -41,18 +41,26 @@ fn demo_runs_the_pipeline_and_reports_row_counts() {
         .map(|d| d["name"].as_str().unwrap())
         .collect();
     assert_eq!(
-        names[..3],
-        ["demo-claims", "demo-claims-anonymized", "demo-claims-truth"]
+        names[..4],
+        [
+            "demo-claims",
+            "demo-claims-anonymized",
+            "demo-claims-pseudonymized",
+            "demo-claims-truth"
+        ]
     );
     assert!(
-        names.len() > 10 && names[3..].iter().all(|n| n.starts_with("provider-")),
+        names.len() > 10 && names[4..].iter().all(|n| n.starts_with("provider-")),
         "{names:?}"
     );
-    let tiers: Vec<&str> = list.as_array().unwrap()[..3]
+    let tiers: Vec<&str> = list.as_array().unwrap()[..4]
         .iter()
         .map(|d| d["tier"].as_str().unwrap())
         .collect();
-    assert_eq!(tiers, ["identified", "anonymized", "identified"]);
+    assert_eq!(
+        tiers,
+        ["identified", "anonymized", "pseudonymized", "identified"]
+    );
     assert!(out.contains("5^2-anonymous"), "{out}");
     // Every receipt, lab message and checkup written as a provider file came back.
     let line = out
@@ -816,4 +824,126 @@ fn synth_noise_rates_from_a_file() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid noise rates"));
+}
+
+/// Issue "Pseudonymization": keys are never printed, logged, or written outside the key
+/// directory. A full run (synth, key creation, pseudonymize with the reverse map, key listing,
+/// rotation, re-tokenization, reveal, audit) with trace logging; then every byte of output and
+/// every file of the data directory is searched for each key in raw, hex and base64 form.
+#[test]
+fn key_material_never_leaves_the_key_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key_dir = dir.path().join("keys");
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut run = |args: &[&str]| -> String {
+        let out = medinfra(&data)
+            .arg("--key-dir")
+            .arg(&key_dir)
+            .env("RUST_LOG", "trace")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(out.stdout.clone());
+        outputs.push(out.stderr.clone());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["synth", "--persons", "300", "--years", "1", "--output", "s"]);
+    run(&["keys", "new"]);
+    let report = run(&["pseudonymize", "--input", "s", "--output", "p", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["output"]["tier"], "pseudonymized");
+    run(&["keys", "list"]);
+    run(&["keys", "list", "--json"]);
+    run(&["keys", "rotate"]);
+    run(&[
+        "pseudonymize",
+        "--input",
+        "s",
+        "--output",
+        "p",
+        "--tables",
+        "persons,claims",
+    ]);
+    run(&["datasets", "show", "p", "--json"]);
+    run(&["audit", "list", "--limit", "100"]);
+    let shown = run(&[
+        "keys",
+        "reveal",
+        "--dataset",
+        "p",
+        "--version",
+        "1",
+        "nonexistent-token",
+    ]);
+    assert!(shown.contains("not in the map"), "{shown}");
+
+    let keys: Vec<Vec<u8>> = std::fs::read_dir(&key_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "key"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(keys.len() >= 3, "pseudonym ×2 and reverse-map keys");
+    // The audit log names the keys used, by id.
+    let audit = run(&["audit", "list", "--limit", "100"]);
+    assert!(audit.contains("key pseudonym-"), "{audit}");
+    let mut haystacks = outputs;
+    let mut stack = vec![data.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                haystacks.push(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    use base64_engine::encode as b64;
+    for k in &keys {
+        let forms = [
+            k.clone(),
+            hex::encode(k).into_bytes(),
+            hex::encode_upper(k).into_bytes(),
+            b64(k).into_bytes(),
+        ];
+        for h in &haystacks {
+            for f in &forms {
+                assert!(
+                    !h.windows(f.len()).any(|w| w == f.as_slice()),
+                    "key material found in output"
+                );
+            }
+        }
+    }
+}
+
+/// Standard base64 (RFC 4648), for the leak search only.
+mod base64_engine {
+    pub fn encode(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
 }

@@ -7,11 +7,15 @@ use medinfra_store::Store;
 
 use crate::cli::{DemoArgs, SynthArgs};
 
-pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    store: &Store,
+    key_dir: &std::path::Path,
+    args: DemoArgs,
+) -> anyhow::Result<ExitCode> {
     println!("medinfra demo — data directory {}", store.root().display());
     println!();
     println!(
-        "[1/1] sample data: synthetic population of {} persons, 5 years",
+        "[1/4] sample data: synthetic population of {} persons, 5 years",
         args.persons
     );
     let synth = SynthArgs {
@@ -38,7 +42,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!();
     println!(
-        "[2/3] ingest: every provider's files (receipts, SS-MIX2 lab results, checkup archives) into the identified zone"
+        "[2/4] ingest: every provider's files (receipts, SS-MIX2 lab results, checkup archives) into the identified zone"
     );
     let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
     let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
@@ -65,8 +69,27 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<ExitCode> {
         store.root().join("reports").display()
     );
     println!();
+    println!("[3/4] pseudonymize: the sample claims with the built-in policy (仮名加工医療情報)");
+    let keys = medinfra_pseudo::keys::KeyStore::open(key_dir)?;
+    if keys.active("pseudonym").is_err() {
+        let meta = keys.new_key("pseudonym")?;
+        println!("  created key {} in {}", meta.id, key_dir.display());
+    }
+    let pseudo = crate::cli::PseudonymizeArgs {
+        input: Some(outcome.main.dataset.clone()),
+        version: None,
+        output: Some(format!("{}-pseudonymized", outcome.main.dataset)),
+        policy: None,
+        project: None,
+        tables: None,
+        no_map: false,
+        print_default_policy: false,
+        json: false,
+    };
+    super::pseudonymize::run(store, key_dir, &pseudo).await?;
+    println!();
     println!(
-        "[3/3] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
+        "[4/4] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
     );
     let anon = crate::cli::AnonymizeArgs {
         csv: None,

@@ -7,7 +7,9 @@ mod datasets;
 mod demo;
 mod extract;
 mod ingest;
+mod keys;
 mod masters;
+mod pseudonymize;
 mod risk;
 mod synth;
 
@@ -22,16 +24,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Masters { files } => masters::run(&files),
         Command::Anonymize(args) if args.input.is_none() => anonymize::run(&args),
+        Command::Pseudonymize(args) if args.print_default_policy => {
+            print!("{}", medinfra_pseudonymize::DEFAULT_POLICY_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
         command => {
             let store = Store::open(&cli.data_dir)
                 .await
                 .with_context(|| format!("opening data directory {}", cli.data_dir.display()))?;
             match command {
-                Command::Demo(args) => demo::run(&store, args).await,
+                Command::Demo(args) => {
+                    demo::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), args).await
+                }
                 Command::Synth(args) => synth::run(&store, args).await.map(|_| ExitCode::SUCCESS),
                 Command::Datasets { command } => datasets::run(&store, command).await,
                 Command::Ingest(args) => ingest::run(&store, &args).await,
                 Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
+                Command::Pseudonymize(args) => {
+                    pseudonymize::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+                }
+                Command::Keys { command } => {
+                    keys::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), command).await
+                }
                 Command::Risk(args) => risk::run(&store, &args).await,
                 Command::Audit { command } => audit::run(&store, command).await,
                 Command::Extract(args) => extract::run(&store, &args).await,
@@ -39,6 +53,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// The key directory: `--key-dir`, else DATA_DIR/keys.
+pub fn key_dir(
+    data_dir: &std::path::Path,
+    key_dir: &Option<std::path::PathBuf>,
+) -> std::path::PathBuf {
+    key_dir.clone().unwrap_or_else(|| data_dir.join("keys"))
 }
 
 /// All record batches of one table of a committed version, streamed from its Parquet files.

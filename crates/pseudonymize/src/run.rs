@@ -1,0 +1,451 @@
+//! The pipeline: identified-zone version in, pseudonymized-tier version out.
+//!
+//! Every table's plan is compiled (and every policy error found) before a row is read. Then each
+//! input part file becomes one output part file, in parallel (rayon), streamed batch by batch:
+//! memory holds one batch per worker, plus the person index when free text is scrubbed and the
+//! reverse map when one is kept (both grow with persons, not rows). Nothing is visible until
+//! the store's commit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type};
+use medinfra_model::Tier;
+use medinfra_pseudo::keys::{KeyId, KeyStore};
+use medinfra_pseudo::ndb::NdbHashConfig;
+use medinfra_pseudo::token::Tokenizer;
+use medinfra_store::{Lineage, Store, VersionInfo};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::apply::{Applier, PersonIndex, RunKeys, TableStats, TextColumns, person_key, yyyymmdd};
+use crate::error::PseudonymizeError;
+use crate::plan::{TablePlan, compile};
+use crate::policy::{ColumnRule, Policy};
+use crate::reverse_map;
+
+/// What to pseudonymize, and how.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub input: String,
+    /// The input version (latest when `None`).
+    pub input_version: Option<i64>,
+    pub output: String,
+    pub policy: Policy,
+    /// Where the policy came from (`builtin:default` or a path), for the lineage.
+    pub policy_source: String,
+    /// Recipient project, for `project_token` columns.
+    pub project: Option<String>,
+    /// Only these tables (all the input's tables when `None`).
+    pub tables: Option<Vec<String>>,
+    /// Keep the reverse map of `keep_map` token columns (in the key directory, encrypted).
+    pub keep_map: bool,
+    pub ndb: NdbHashConfig,
+}
+
+/// The run's account, written as the version's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub input: VersionRef,
+    pub output: VersionRef,
+    pub policy_source: String,
+    pub policy_sha256: String,
+    pub key_id: String,
+    pub project: Option<String>,
+    pub tables: BTreeMap<String, TableReport>,
+    pub omitted_tables: Vec<String>,
+    pub reverse_map: Option<PathBuf>,
+    pub rows: u64,
+    pub elapsed_ms: f64,
+    pub rows_per_second: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRef {
+    pub dataset: String,
+    pub version: i64,
+    pub tier: Tier,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub columns: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub stats: TableStats,
+}
+
+/// Runs the pipeline; `progress` is called with the number of rows done so far.
+pub async fn pseudonymize(
+    store: &Store,
+    keys: &KeyStore,
+    request: &Request,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<(VersionInfo, Report), PseudonymizeError> {
+    let started = Instant::now();
+    let info = store.version(&request.input, request.input_version).await?;
+    if info.tier != Tier::Identified {
+        return Err(PseudonymizeError::Dataset {
+            dataset: info.dataset.clone(),
+            reason: format!(
+                "is {}: pseudonymization starts from identified-zone data",
+                info.tier
+            ),
+        });
+    }
+    let manifest = store.read_manifest(&info)?;
+
+    // Which tables, each checked against the policy before anything is read.
+    let mut plans: Vec<TablePlan> = Vec::new();
+    let mut omitted = Vec::new();
+    if let Some(wanted) = &request.tables {
+        for t in wanted {
+            if manifest.table(t).is_none() {
+                return Err(PseudonymizeError::Dataset {
+                    dataset: info.dataset.clone(),
+                    reason: format!("has no table {t}"),
+                });
+            }
+        }
+    }
+    for entry in &manifest.tables {
+        if let Some(wanted) = &request.tables
+            && !wanted.contains(&entry.name)
+        {
+            omitted.push(entry.name.clone());
+            continue;
+        }
+        let Some(table_policy) = request.policy.tables.get(&entry.name) else {
+            return Err(PseudonymizeError::Table {
+                table: entry.name.clone(),
+                reason: "the policy does not name this table (deny by default: add it, or `omit = true`)".into(),
+            });
+        };
+        if table_policy.omit {
+            omitted.push(entry.name.clone());
+            continue;
+        }
+        let schema = table_schema(store, &info, &entry.name)?;
+        plans.push(compile(&entry.name, table_policy, &schema)?);
+    }
+    if plans.is_empty() {
+        return Err(PseudonymizeError::Dataset {
+            dataset: info.dataset.clone(),
+            reason: "no table left to pseudonymize".into(),
+        });
+    }
+
+    let key = keys.active(&request.policy.key_purpose)?;
+    let needs_project = plans.iter().any(|p| p.needs_project_key);
+    let project = match (&request.project, needs_project) {
+        (Some(p), _) => Some(Tokenizer::for_project(&key, p)?),
+        (None, true) => {
+            return Err(PseudonymizeError::Policy {
+                source_name: request.policy_source.clone(),
+                reason:
+                    "the policy has project_token columns: name the recipient project (--project)"
+                        .into(),
+            });
+        }
+        (None, false) => None,
+    };
+    let run_keys = RunKeys {
+        key: &key,
+        main: Tokenizer::new(&key)?,
+        project,
+        ndb: request.ndb.clone(),
+    };
+
+    let person_indexes = build_person_indexes(store, &info, &manifest, &plans)?;
+
+    let lineage = Lineage {
+        step: "pseudonymize".into(),
+        parameters: serde_json::json!({
+            "policy_source": request.policy_source,
+            "policy_sha256": request.policy.sha256(),
+            "policy": request.policy,
+            "key_id": key.id().as_str(),
+            "key_purpose": request.policy.key_purpose,
+            "project": request.project,
+            "tables": plans.iter().map(|p| p.table.clone()).collect::<Vec<_>>(),
+            "omitted_tables": omitted,
+        }),
+        inputs: vec![Store::input_ref(&info)],
+    };
+    let writer = store.begin(&request.output, Tier::Pseudonymized, lineage)?;
+
+    // One job per input part file.
+    let mut jobs = Vec::new();
+    for (p, plan) in plans.iter().enumerate() {
+        for path in store.table_files(&info, &plan.table)? {
+            jobs.push((p, path));
+        }
+    }
+    let total_rows: u64 = plans
+        .iter()
+        .filter_map(|p| manifest.table(&p.table).map(|t| t.rows))
+        .sum();
+    let done = AtomicU64::new(0);
+    let stats: Mutex<BTreeMap<String, TableStats>> = Mutex::new(BTreeMap::new());
+    let reverse: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    let results: Vec<Result<(), PseudonymizeError>> = jobs
+        .par_iter()
+        .enumerate()
+        .map(|(n, (p, path))| {
+            let plan = &plans[*p];
+            let persons = person_indexes.get(&plan.table);
+            let mut applier = Applier::new(plan, &run_keys, persons)?;
+            let file = std::fs::File::open(path).map_err(|e| PseudonymizeError::file(path, e))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| PseudonymizeError::file(path, e))?
+                .with_batch_size(16 * 1024)
+                .build()
+                .map_err(|e| PseudonymizeError::file(path, e))?;
+            let mut out = writer.named_part_writer(
+                &plan.table,
+                &format!("{n:05}"),
+                plan.output_schema.clone(),
+            )?;
+            for batch in reader {
+                let batch = batch.map_err(|e| PseudonymizeError::file(path, e))?;
+                let rows = batch.num_rows() as u64;
+                out.write(&applier.apply(&batch)?)?;
+                let so_far = done.fetch_add(rows, Ordering::Relaxed) + rows;
+                progress(so_far, total_rows);
+            }
+            writer.finish_part(out)?;
+            if let Ok(mut s) = stats.lock() {
+                s.entry(plan.table.clone())
+                    .or_default()
+                    .merge(applier.stats);
+            }
+            if request.keep_map
+                && !applier.reverse_map.is_empty()
+                && let Ok(mut m) = reverse.lock()
+            {
+                m.extend(applier.reverse_map);
+            }
+            Ok(())
+        })
+        .collect();
+    for r in results {
+        r?;
+    }
+    // Tables whose input had no part files still get their (empty) table in the output.
+    for plan in &plans {
+        if store.table_files(&info, &plan.table)?.is_empty() {
+            writer.write_table(&plan.table, plan.output_schema.clone(), [])?;
+        }
+    }
+    let version = writer.commit().await?;
+
+    let reverse_map_path = if request.keep_map {
+        let map = reverse.into_inner().unwrap_or_default();
+        Some(reverse_map::write(
+            keys,
+            &format!("{}-v{}", version.dataset, version.version),
+            key.id(),
+            &map,
+        )?)
+    } else {
+        None
+    };
+
+    let mut stats = stats.into_inner().unwrap_or_default();
+    let tables = plans
+        .iter()
+        .map(|p| {
+            (
+                p.table.clone(),
+                TableReport {
+                    columns: p.summary.iter().cloned().collect(),
+                    stats: stats.remove(&p.table).unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    let rows = done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = Report {
+        input: VersionRef {
+            dataset: info.dataset.clone(),
+            version: info.version,
+            tier: info.tier,
+        },
+        output: VersionRef {
+            dataset: version.dataset.clone(),
+            version: version.version,
+            tier: version.tier,
+        },
+        policy_source: request.policy_source.clone(),
+        policy_sha256: request.policy.sha256(),
+        key_id: key.id().as_str().to_string(),
+        project: request.project.clone(),
+        tables,
+        omitted_tables: omitted,
+        reverse_map: reverse_map_path,
+        rows,
+        elapsed_ms: elapsed * 1000.0,
+        rows_per_second: if elapsed > 0.0 {
+            rows as f64 / elapsed
+        } else {
+            0.0
+        },
+    };
+    Ok((version, report))
+}
+
+/// The Arrow schema of a table of a version (from its first file, else the canonical model).
+fn table_schema(
+    store: &Store,
+    info: &VersionInfo,
+    table: &str,
+) -> Result<arrow::datatypes::Schema, PseudonymizeError> {
+    if let Some(path) = store.table_files(info, table)?.first() {
+        let file = std::fs::File::open(path).map_err(|e| PseudonymizeError::file(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| PseudonymizeError::file(path, e))?;
+        return Ok(builder.schema().as_ref().clone());
+    }
+    medinfra_model::CanonicalTable::from_name(table)
+        .map(|t| t.schema().as_ref().clone())
+        .ok_or_else(|| PseudonymizeError::Table {
+            table: table.to_string(),
+            reason: "has no files and is not a canonical table".into(),
+        })
+}
+
+/// For every table that scrubs free text: the identified-zone identifiers of each person, read
+/// from the input tables that carry the same person columns and names (persons, claims, ...).
+fn build_person_indexes(
+    store: &Store,
+    info: &VersionInfo,
+    manifest: &medinfra_store::Manifest,
+    plans: &[TablePlan],
+) -> Result<HashMap<String, PersonIndex>, PseudonymizeError> {
+    let mut out = HashMap::new();
+    // Indexes are shared between tables with the same person columns.
+    let mut by_columns: HashMap<Vec<String>, PersonIndex> = HashMap::new();
+    for plan in plans.iter().filter(|p| p.needs_person_index) {
+        let schema = table_schema(store, info, &plan.table)?;
+        let person_cols: Vec<String> = plan
+            .person
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect();
+        if !by_columns.contains_key(&person_cols) {
+            let mut index = PersonIndex::new();
+            for entry in &manifest.tables {
+                let names: Vec<&str> = entry.schema.iter().map(|c| c.name.as_str()).collect();
+                if !person_cols.iter().all(|c| names.contains(&c.as_str())) {
+                    continue;
+                }
+                let identity: Vec<&str> = [
+                    "name_kanji",
+                    "name_kana",
+                    "patient_id",
+                    "card_symbol",
+                    "card_number",
+                    "birth_date",
+                ]
+                .into_iter()
+                .filter(|c| names.contains(c))
+                .collect();
+                if !identity.iter().any(|c| c.starts_with("name_")) {
+                    continue;
+                }
+                index_table(
+                    store,
+                    info,
+                    &entry.name,
+                    &person_cols,
+                    &identity,
+                    &mut index,
+                )?;
+            }
+            by_columns.insert(person_cols.clone(), index);
+        }
+        if let Some(index) = by_columns.get(&person_cols) {
+            out.insert(plan.table.clone(), index.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn index_table(
+    store: &Store,
+    info: &VersionInfo,
+    table: &str,
+    person_cols: &[String],
+    identity: &[&str],
+    index: &mut PersonIndex,
+) -> Result<(), PseudonymizeError> {
+    for path in store.table_files(info, table)? {
+        let file = std::fs::File::open(&path).map_err(|e| PseudonymizeError::file(&path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| PseudonymizeError::file(&path, e))?
+            .build()
+            .map_err(|e| PseudonymizeError::file(&path, e))?;
+        for batch in reader {
+            let batch: RecordBatch = batch.map_err(|e| PseudonymizeError::file(&path, e))?;
+            let schema = batch.schema();
+            let person: Vec<usize> = person_cols
+                .iter()
+                .filter_map(|c| schema.index_of(c).ok())
+                .collect();
+            let texts = TextColumns::new(&batch);
+            for r in 0..batch.num_rows() {
+                let key = person_key(&batch, &texts, &person, r);
+                let entry = index.entry(key).or_default();
+                for &col in identity {
+                    let Ok(c) = schema.index_of(col) else {
+                        continue;
+                    };
+                    let array = batch.column(c);
+                    if array.is_null(r) {
+                        continue;
+                    }
+                    let value = match array.data_type() {
+                        DataType::Utf8 => array.as_string::<i32>().value(r).to_string(),
+                        DataType::Date32 => yyyymmdd(array.as_primitive::<Date32Type>().value(r)),
+                        _ => continue,
+                    };
+                    if value.is_empty() {
+                        continue;
+                    }
+                    let list = match col {
+                        "name_kanji" | "name_kana" => &mut entry.names,
+                        "birth_date" => &mut entry.birth_dates,
+                        _ => &mut entry.numbers,
+                    };
+                    if !list.contains(&value) {
+                        list.push(value);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key id recorded in a version's lineage (for re-tokenization checks and audits).
+pub fn key_id_of(lineage: &Lineage) -> Option<KeyId> {
+    lineage
+        .parameters
+        .get("key_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| KeyId::parse(s).ok())
+}
+
+/// Whether any rule of the policy keeps a reverse map.
+pub fn keeps_map(policy: &Policy) -> bool {
+    policy.tables.values().any(|t| {
+        t.columns
+            .values()
+            .any(|c| matches!(c.rule(), ColumnRule::Token { keep_map: true, .. }))
+    })
+}
