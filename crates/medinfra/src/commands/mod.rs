@@ -8,6 +8,7 @@ mod demo;
 mod extract;
 mod ingest;
 mod keys;
+mod link;
 mod masters;
 mod pseudonymize;
 mod risk;
@@ -24,6 +25,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Masters { files } => masters::run(&files),
         Command::Anonymize(args) if args.input.is_none() => anonymize::run(&args),
+        Command::Link(args) if !link::needs_store(&args) => {
+            link::run(None, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+        }
         Command::Pseudonymize(args) if args.print_default_policy => {
             print!("{}", medinfra_pseudonymize::DEFAULT_POLICY_TOML);
             Ok(ExitCode::SUCCESS)
@@ -42,6 +46,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Anonymize(args) => anonymize_dataset::run(&store, &args).await,
                 Command::Pseudonymize(args) => {
                     pseudonymize::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+                }
+                Command::Link(args) => {
+                    link::run(Some(&store), &key_dir(&cli.data_dir, &cli.key_dir), &args).await
                 }
                 Command::Keys { command } => {
                     keys::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), command).await
