@@ -840,7 +840,7 @@ fn key_material_never_leaves_the_key_directory() {
         let out = medinfra(&data)
             .arg("--key-dir")
             .arg(&key_dir)
-            .env("RUST_LOG", "trace")
+            .env("MEDINFRA_LOG", "trace")
             .args(args)
             .output()
             .unwrap();

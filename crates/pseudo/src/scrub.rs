@@ -9,7 +9,8 @@
 //!   part of two or more characters (family or given name alone) are searched;
 //! - **names before honorifics** (様 さん 殿 君 くん ちゃん 氏): the run of kanji/katakana (up to
 //!   6 characters) before the honorific, unless it ends with a common noun (患者様, 看護師さん,
-//!   お母さん ...); the honorific itself is kept;
+//!   お母さん ...) or the honorific character is part of an anatomical word (毛様体, 大殿筋);
+//!   the honorific itself is kept;
 //! - **phone numbers**: 10–11 digits starting with 0, with or without - ( ) separators, ASCII
 //!   or full-width;
 //! - **postcodes**: 3+4 digits `123-4567`, or 7 digits after 〒 / 郵便番号;
@@ -17,12 +18,19 @@
 //!   to the person's birth date, or labelled 生年月日 / 誕生日 / DOB, or followed by 生まれ / 生;
 //!   other dates (dates of care) are kept;
 //! - **chart/card numbers**: the person's own numbers wherever they occur, and any number after a
-//!   label (カルテ番号, 患者ID, 診察券番号, 被保険者番号, 記号, 番号, ID, No. ...).
+//!   label (カルテ番号, 患者ID, 診察券番号, 被保険者番号, 記号, 番号, ID, No. ...);
+//! - **other people's names** from the embedded name lists, in context (full names, family
+//!   name + 医師/先生..., 妻の/長男/主治医 + name): see [`names`];
+//! - **addresses**: prefecture / 市区町村郡 / town / 丁目・番地・号 and hyphenated numbers: see
+//!   [`address`].
 //!
 //! Hand-written rather than using `regex`: the patterns need full-width digit handling and
 //! normalization-aware offsets that regexes would not give, and the crate stays small.
 
 use crate::normalize::{normalize_card, normalize_date, normalize_name};
+
+mod address;
+mod names;
 
 /// Kind of identifier found, and its placeholder text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +40,7 @@ pub enum Placeholder {
     Postcode,
     BirthDate,
     Number,
+    Address,
 }
 
 impl Placeholder {
@@ -42,6 +51,7 @@ impl Placeholder {
             Placeholder::Postcode => "<POSTCODE>",
             Placeholder::BirthDate => "<DOB>",
             Placeholder::Number => "<ID>",
+            Placeholder::Address => "<ADDRESS>",
         }
     }
 }
@@ -94,6 +104,8 @@ pub fn find_identifiers(text: &str, person: &PersonIdentifiers) -> Vec<Finding> 
     let ctx = Context::new(text, &chars);
     let mut found = Vec::new();
     find_own_names(&ctx, person, &mut found);
+    names::find_other_names(&ctx, &mut found);
+    address::find_addresses(&ctx, &mut found);
     find_honorific_names(&ctx, &mut found);
     find_dates_of_birth(&ctx, person, &mut found);
     find_digit_runs(&ctx, person, &mut found);
@@ -104,11 +116,21 @@ pub fn find_identifiers(text: &str, person: &PersonIdentifiers) -> Vec<Finding> 
 struct Context<'a> {
     text: &'a str,
     chars: &'a [(usize, char)],
+    /// The text normalized like a name (see [`mapped_normalized`]) and, per normalized char,
+    /// its source char range.
+    norm: Vec<char>,
+    origin: Vec<(usize, usize)>,
 }
 
 impl<'a> Context<'a> {
     fn new(text: &'a str, chars: &'a [(usize, char)]) -> Self {
-        Self { text, chars }
+        let (norm, origin) = mapped_normalized(chars);
+        Self {
+            text,
+            chars,
+            norm,
+            origin,
+        }
     }
 
     /// Byte offset where char `i` starts (or the text length past the end).
@@ -203,10 +225,7 @@ fn find_own_names(ctx: &Context<'_>, person: &PersonIdentifiers, found: &mut Vec
             }
         }
     }
-    if variants.is_empty() {
-        return;
-    }
-    let (norm, origin) = mapped_normalized(ctx.chars);
+    let (norm, origin) = (&ctx.norm, &ctx.origin);
     for v in &variants {
         let mut i = 0;
         while i + v.len() <= norm.len() {
@@ -273,6 +292,10 @@ const NOT_NAMES: &[&str] = &[
     "王",
     "同",
     "貴",
+    // "-like" and eponyms: リウマチ様, 猩紅熱様, チン氏帯.
+    "リウマチ",
+    "猩紅熱",
+    "チン",
 ];
 
 fn is_name_char(c: char) -> bool {
@@ -287,7 +310,13 @@ fn find_honorific_names(ctx: &Context<'_>, found: &mut Vec<Finding>) {
         };
         // 様子/様式/様態 and 氏名 are words, not honorifics.
         let after = i + h.chars().count();
-        if (*h == "様" && matches!(ctx.char_at(after), Some('子' | '式' | '態' | '々')))
+        // 様 as "-like" (リウマチ様筋, 毛様体, 湿疹様変化) and 殿 as buttock (殿筋, 殿部) are
+        // anatomy, not honorifics.
+        if (*h == "様"
+            && ctx
+                .char_at(after)
+                .is_some_and(|c| "子式態々筋体症変陰物疹構化関".contains(c)))
+            || (*h == "殿" && ctx.char_at(after).is_some_and(|c| "筋部溝裂".contains(c)))
             || (*h == "氏" && ctx.char_at(after) == Some('名'))
         {
             continue;
@@ -729,6 +758,64 @@ mod tests {
             ),
             ("WBC 8500/μL", "WBC 8500/μL"),
             ("COVID-19 PCR", "COVID-19 PCR"),
+        ] {
+            assert_eq!(scrubbed(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn other_peoples_names() {
+        for (input, want) in [
+            ("妻の鈴木花子が付き添い", "妻の<NAME>が付き添い"),
+            ("田中医師に紹介", "<NAME>医師に紹介"),
+            ("主治医 林先生", "主治医 <NAME>先生"),
+            ("Dr.佐藤の指示", "Dr.<NAME>の指示"),
+            ("長男 中村 一郎 と同居", "長男 <NAME> と同居"),
+            ("連絡者 スズキ ハナコ（娘）", "連絡者 <NAME>（娘）"),
+            ("妻の恵子が面会", "妻の<NAME>が面会"),
+            ("スズキ看護師より", "<NAME>看護師より"),
+            // Kept: surnames in words, one-kanji names inside words, common words.
+            (
+                "父 関節リウマチ、母 原発性胆汁性胆管炎",
+                "父 関節リウマチ、母 原発性胆汁性胆管炎",
+            ),
+            (
+                "橋本病、川崎病、長谷川式 20点",
+                "橋本病、川崎病、長谷川式 20点",
+            ),
+            ("東大病院、妻の希望で退院", "東大病院、妻の希望で退院"),
+            ("東医療センター", "東医療センター"),
+            ("担当医の指示", "担当医の指示"),
+            (
+                "大殿筋、毛様体、リウマチ様関節痛",
+                "大殿筋、毛様体、リウマチ様関節痛",
+            ),
+        ] {
+            assert_eq!(scrubbed(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        for (input, want) in [
+            ("東京都千代田区丸の内1-2-3在住", "<ADDRESS>在住"),
+            ("大阪市北区梅田二丁目の病院", "<ADDRESS>の病院"),
+            ("千代田区丸の内１－２－３。", "<ADDRESS>。"),
+            ("住所：函館市松風町5番地", "住所：<ADDRESS>"),
+            ("北海道札幌市中央区北1条西2丁目", "<ADDRESS>"),
+            ("東京都中野区在住の娘", "<ADDRESS>在住の娘"),
+            ("常滑市長田三丁目12番17号", "<ADDRESS>"),
+            ("たつの市龍野町1-2", "<ADDRESS>"),
+            // Kept: prefecture alone, hospitals, clinical words with 市区町村.
+            ("大阪府出身", "大阪府出身"),
+            ("東京都立墨東病院", "東京都立墨東病院"),
+            ("大阪市立総合医療センター3階", "大阪市立総合医療センター3階"),
+            ("肝S6区域に10mm", "肝S6区域に10mm"),
+            (
+                "市販薬、町内会、市区町村の助成",
+                "市販薬、町内会、市区町村の助成",
+            ),
+            ("新宿区在住", "新宿区在住"),
         ] {
             assert_eq!(scrubbed(input), want, "{input}");
         }

@@ -8,7 +8,16 @@
 //! of which must survive) with identifiers of the note's person written the ways providers
 //! write them (kanji, spaced, kana, half-width kana, hiragana, 異体字, family or given name
 //! alone with an honorific; era and Gregorian birth dates; phones, postcodes, chart and card
-//! numbers in ASCII and full-width) and other people's names before honorifics.
+//! numbers in ASCII and full-width), other people's names before honorifics, other people's
+//! names drawn from the embedded name lists in context (妻の鈴木花子が, 田中医師に紹介, kana full
+//! names), and addresses (from `data/corpus_addresses.csv`, with and without the prefecture,
+//! with 丁目/番地/号 or hyphenated block numbers in ASCII, full-width or kanji numerals).
+//!
+//! Clinical text that must survive is mixed in: disease and drug names, anatomy (大殿筋, 毛様体),
+//! eponyms that are surnames (橋本病, 長谷川式), kinship words before diseases (父 大腸癌), and
+//! place-like clinical words (肝S6区域, 市販薬, 町内会, 大阪府出身, 市立病院).
+
+use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -38,6 +47,8 @@ pub struct ScrubReport {
     pub replaced_planted_bytes: usize,
     /// Per kind: (planted, recalled).
     pub per_kind: Vec<(Placeholder, usize, usize)>,
+    /// Per kind of finding: (findings, findings overlapping any planted identifier).
+    pub per_kind_findings: Vec<(Placeholder, usize, usize)>,
 }
 
 impl ScrubReport {
@@ -68,10 +79,12 @@ pub fn evaluate(notes: &[PlantedNote]) -> ScrubReport {
         Placeholder::Postcode,
         Placeholder::BirthDate,
         Placeholder::Number,
+        Placeholder::Address,
     ];
     let mut report = ScrubReport {
         notes: notes.len(),
         per_kind: kinds.iter().map(|k| (*k, 0, 0)).collect(),
+        per_kind_findings: kinds.iter().map(|k| (*k, 0, 0)).collect(),
         ..ScrubReport::default()
     };
     for note in notes {
@@ -92,12 +105,18 @@ pub fn evaluate(notes: &[PlantedNote]) -> ScrubReport {
         for f in &found {
             report.findings += 1;
             report.replaced_bytes += f.end - f.start;
-            if note
+            let hit = note
                 .planted
                 .iter()
-                .any(|&(_, s, e)| f.start < e && s < f.end)
-            {
+                .any(|&(_, s, e)| f.start < e && s < f.end);
+            if hit {
                 report.true_findings += 1;
+            }
+            if let Some(k) = report.per_kind_findings.iter_mut().find(|k| k.0 == f.kind) {
+                k.1 += 1;
+                if hit {
+                    k.2 += 1;
+                }
             }
             report.replaced_planted_bytes += (f.start..f.end)
                 .filter(|b| note.planted.iter().any(|&(_, s, e)| s <= *b && *b < e))
@@ -224,6 +243,41 @@ const FILLER: &[&str] = &[
     "ご家族様へ病状説明を行った。",
     "本人の希望により自宅療養。",
     "MRI: T2強調像で高信号域なし。",
+    // Clinical text that must survive the name and address rules.
+    "家族歴: 父 大腸癌、母 乳癌、兄 高血圧。",
+    "母 橋本病、父 川崎病の既往。",
+    "長谷川式 24点、MMSE 26点。",
+    "田中ビネー知能検査を予定。",
+    "石原式色覚検査で異常なし。",
+    "高安動脈炎の疑い。",
+    "菊池病として経過観察。",
+    "肝S6区域に低吸収域。",
+    "右大殿筋の筋力低下、中殿筋は保たれる。",
+    "毛様体の炎症所見なし。",
+    "リウマチ様関節痛あり。",
+    "市販薬を3日間内服していた。",
+    "町内会の健診で指摘され受診。",
+    "大阪府出身、東京都内の会社に勤務。",
+    "市区町村の助成制度を案内。",
+    "大阪市立総合医療センターへ紹介。",
+    "東京都立病院での加療歴あり。",
+    "上行結腸、S状結腸に憩室。",
+    "第3腰椎圧迫骨折。",
+    "中心静脈カテーテル抜去、出口部の発赤なし。",
+    "左下葉S10に結節影。",
+    "妻の希望で退院調整。",
+    "夫の付き添いあり。",
+    "主治医より病状説明。",
+    "担当医の指示で点滴継続。",
+    "Dr.指示によりラシックス20mg静注。",
+    "看護師より申し送り。",
+    "大腿骨頸部骨折術後、回復期病棟へ転棟。",
+    "メトホルミン500mg、シタグリプチン50mg内服中。",
+    "北海道大学病院で手術歴あり。",
+    "アトルバスタチン10mg追加。",
+    "区の検診で心電図異常を指摘。",
+    "中等度の僧帽弁閉鎖不全。",
+    "上腕二頭筋長頭腱炎。",
 ];
 
 struct Builder {
@@ -336,13 +390,15 @@ fn generate_note(rng: &mut Rng) -> PlantedNote {
             b.plain(rng.pick_str(FILLER));
             continue;
         }
-        match rng.below(7) {
+        match rng.below(11) {
             0 | 1 => own_name(rng, &mut b, fam, fam_kana, fam_variant, given, given_kana),
             2 => birth_date(rng, &mut b, y, m, d),
             3 => phone(rng, &mut b),
             4 => postcode(rng, &mut b),
             5 => number(rng, &mut b, &chart, &card_number, &card_symbol),
-            _ => other_person(rng, &mut b),
+            6 => other_person(rng, &mut b),
+            7 | 8 => listed_person(rng, &mut b),
+            _ => address(rng, &mut b),
         }
         if rng.below(2) == 0 {
             b.plain(rng.pick_str(FILLER));
@@ -501,6 +557,165 @@ fn other_person(rng: &mut Rng, b: &mut Builder) {
     b.plant(Placeholder::Name, &name);
     b.plain(honorific);
     b.plain(rng.pick_str(&["が付き添い。", "。", "より情報提供あり。"]));
+}
+
+const FAMILY_CSV: &str = include_str!("../data/names_family.csv");
+const GIVEN_CSV: &str = include_str!("../data/names_given.csv");
+const GIVEN_COMMON_CSV: &str = include_str!("../data/names_given_common.csv");
+const ADDRESSES_CSV: &str = include_str!("../data/corpus_addresses.csv");
+
+/// Name lists (kanji, katakana) and addresses (prefecture, city, town) to plant.
+struct Lists {
+    family: Vec<(&'static str, &'static str)>,
+    given: Vec<(&'static str, &'static str)>,
+    addresses: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+static LISTS: LazyLock<Lists> = LazyLock::new(|| {
+    let rows = |csv: &'static str| {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    Lists {
+        family: rows(FAMILY_CSV)
+            .into_iter()
+            .filter_map(|r| Some((*r.first()?, *r.get(1)?)))
+            .collect(),
+        given: rows(GIVEN_CSV)
+            .into_iter()
+            .chain(rows(GIVEN_COMMON_CSV))
+            .filter_map(|r| Some((*r.first()?, *r.get(1)?)))
+            .collect(),
+        addresses: rows(ADDRESSES_CSV)
+            .into_iter()
+            .filter_map(|r| Some((*r.first()?, *r.get(1)?, *r.get(2)?)))
+            .collect(),
+    }
+});
+
+/// Someone else from the name lists, written the way notes mention relatives and staff.
+fn listed_person(rng: &mut Rng, b: &mut Builder) {
+    let lists = &*LISTS;
+    let &(fam, fam_kana) = rng.pick(&lists.family);
+    let &(given, given_kana) = rng.pick(&lists.given);
+    match rng.below(12) {
+        0 => {
+            b.plain("妻の");
+            b.plant(Placeholder::Name, &format!("{fam}{given}"));
+            b.plain("が付き添い。");
+        }
+        1 => {
+            b.plant(Placeholder::Name, fam);
+            b.plain("医師に紹介。");
+        }
+        2 => {
+            b.plain("長男 ");
+            b.plant(Placeholder::Name, &format!("{fam} {given}"));
+            b.plain(" と同居。");
+        }
+        3 => {
+            b.plain("主治医 ");
+            b.plant(Placeholder::Name, fam);
+            b.plain("先生へ報告。");
+        }
+        4 => {
+            b.plain("Dr.");
+            b.plant(Placeholder::Name, fam);
+            b.plain("の指示で採血。");
+        }
+        5 => {
+            b.plain("キーパーソンは長女の");
+            b.plant(Placeholder::Name, &format!("{fam}{given}"));
+            b.plain("。");
+        }
+        6 => {
+            b.plain("連絡者: ");
+            b.plant(Placeholder::Name, &format!("{fam_kana} {given_kana}"));
+            b.plain("（娘）。");
+        }
+        7 => {
+            let name = if rng.below(2) == 0 { fam } else { fam_kana };
+            b.plant(Placeholder::Name, name);
+            b.plain("看護師より申し送り。");
+        }
+        8 => {
+            b.plain("紹介元: ");
+            b.plant(Placeholder::Name, fam);
+            b.plain("医師（内科）。");
+        }
+        9 => {
+            b.plain("妻の");
+            b.plant(Placeholder::Name, given);
+            b.plain("が面会。");
+        }
+        10 => {
+            b.plain("夫 ");
+            b.plant(
+                Placeholder::Name,
+                &format!("{}{}", hiragana(fam_kana), hiragana(given_kana)),
+            );
+            b.plain("さんが来院。");
+        }
+        _ => {
+            b.plant(
+                Placeholder::Name,
+                &format!("{} {}", half_width(fam_kana), half_width(given_kana)),
+            );
+            b.plain("(父)より電話。");
+        }
+    }
+}
+
+fn kanji_number(n: usize) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0..=9 => DIGITS[n].to_owned(),
+        10 => "十".to_owned(),
+        _ => format!(
+            "{}十{}",
+            if n / 10 == 1 { "" } else { DIGITS[n / 10] },
+            DIGITS[n % 10]
+        ),
+    }
+}
+
+/// An address from the list, with and without the prefecture and block number.
+fn address(rng: &mut Rng, b: &mut Builder) {
+    let &(pref, city, town) = rng.pick(&LISTS.addresses);
+    let (x, y, z) = (1 + rng.below(9), 1 + rng.below(30), 1 + rng.below(20));
+    let block = match rng.below(7) {
+        0 => format!("{x}-{y}-{z}"),
+        1 => full_width_digits(&format!("{x}-{y}-{z}")),
+        2 => format!("{}丁目{y}番{z}号", kanji_number(x)),
+        3 => format!("{x}丁目{y}-{z}"),
+        4 => format!("{}番地", 1 + rng.below(999)),
+        5 => format!("{}丁目", kanji_number(x)),
+        _ => String::new(),
+    };
+    // Units as the scrubber reads them: 四日市市 is one unit (a unit char right after another
+    // unit char ends the same name).
+    let chars: Vec<char> = city.chars().collect();
+    let is_unit = |c: &char| "市区町村郡".contains(*c);
+    let units = (0..chars.len())
+        .filter(|&k| is_unit(&chars[k]) && k > 0 && chars.get(k + 1).is_none_or(|c| !is_unit(c)))
+        .count();
+    let with_pref = rng.below(2) == 0 || (block.is_empty() && units < 2);
+    let text = if with_pref {
+        format!("{pref}{city}{town}{block}")
+    } else {
+        format!("{city}{town}{block}")
+    };
+    b.plain(rng.pick_str(&["住所：", "自宅は", "現住所 ", "", "転居先 "]));
+    b.plant(Placeholder::Address, &text);
+    b.plain(rng.pick_str(&[
+        "在住。",
+        "。",
+        " に独居。",
+        "から来院。",
+        "（施設入所中）。",
+    ]));
 }
 
 #[cfg(test)]
