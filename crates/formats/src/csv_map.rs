@@ -44,6 +44,9 @@ struct MappingFile {
     delimiter: Option<String>,
     #[serde(default)]
     identifiers: Vec<String>,
+    /// The canonical table the rows go to; read by ingest ([`Mapping::from_toml_with_table`]).
+    #[serde(default)]
+    table: Option<String>,
     columns: BTreeMap<String, String>,
 }
 
@@ -54,6 +57,12 @@ pub struct MappingError(pub String);
 
 impl Mapping {
     pub fn from_toml(text: &str) -> Result<Mapping, MappingError> {
+        Self::from_toml_with_table(text).map(|(m, _)| m)
+    }
+
+    /// As [`Mapping::from_toml`], plus the optional top-level `table = "…"` key naming the
+    /// canonical table the rows are meant for (this module does not interpret it).
+    pub fn from_toml_with_table(text: &str) -> Result<(Mapping, Option<String>), MappingError> {
         let f: MappingFile =
             toml::from_str(text).map_err(|e| MappingError(e.message().to_owned()))?;
         let encoding = match f.encoding.as_deref().unwrap_or("utf-8") {
@@ -93,12 +102,15 @@ impl Mapping {
                 )));
             }
         }
-        Ok(Mapping {
-            encoding,
-            delimiter,
-            columns: f.columns,
-            identifiers: f.identifiers,
-        })
+        Ok((
+            Mapping {
+                encoding,
+                delimiter,
+                columns: f.columns,
+                identifiers: f.identifiers,
+            },
+            f.table,
+        ))
     }
 
     /// The mapping file text (readable back by [`Mapping::from_toml`]).

@@ -8,13 +8,16 @@
 //!   only inside the workspace and never download row-level pseudonymized data;
 //! * anonymized data only for members of an active project;
 //! * statistics and sample data are public;
-//! * the audit log is read by auditors (and operators).
+//! * the audit log is read by auditors (and operators);
+//! * catalog metadata (names, versions, manifests, lineage; never rows) of the non-identified
+//!   tiers is visible to every signed-in role, of the public tiers to anyone;
+//! * operators administer the registry, applicants apply, reviewers review.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use medinfra_model::Tier;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Public,
@@ -26,7 +29,7 @@ pub enum Role {
     Auditor,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Read rows inside the system (query, inspect, derive).
@@ -39,14 +42,98 @@ pub enum Action {
     Submit,
     /// Read the audit log.
     ReadAudit,
+    /// Read catalog metadata (dataset names, versions, manifests, lineage; never rows).
+    ReadCatalog,
+    /// Change the registry: organizations, users, government authorizations.
+    Administer,
+    /// Submit or revise an application for data.
+    Apply,
+    /// Decide on applications.
+    Review,
+}
+
+impl Role {
+    /// Every role, in the order of the BRIEF's table.
+    pub const ALL: [Role; 7] = [
+        Role::Public,
+        Role::Provider,
+        Role::Operator,
+        Role::Reviewer,
+        Role::AuthorizedUser,
+        Role::Researcher,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Public => "public",
+            Role::Provider => "provider",
+            Role::Operator => "operator",
+            Role::Reviewer => "reviewer",
+            Role::AuthorizedUser => "authorized_user",
+            Role::Researcher => "researcher",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Parse the snake_case name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl Action {
+    pub const ALL: [Action; 9] = [
+        Action::Read,
+        Action::Download,
+        Action::Write,
+        Action::Submit,
+        Action::ReadAudit,
+        Action::ReadCatalog,
+        Action::Administer,
+        Action::Apply,
+        Action::Review,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Download => "download",
+            Action::Write => "write",
+            Action::Submit => "submit",
+            Action::ReadAudit => "read_audit",
+            Action::ReadCatalog => "read_catalog",
+            Action::Administer => "administer",
+            Action::Apply => "apply",
+            Action::Review => "review",
+        }
+    }
 }
 
 /// Type I users may receive pseudonymized extracts into their own environment; type II users
 /// work only inside the remote analysis workspace (`formats/japan.md` §7.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AuthorizationKind {
     TypeI,
     TypeII,
+}
+
+impl AuthorizationKind {
+    /// The catalog's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationKind::TypeI => "type_i",
+            AuthorizationKind::TypeII => "type_ii",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuthorizationKind> {
+        match s {
+            "type_i" | "TypeI" | "I" => Some(AuthorizationKind::TypeI),
+            "type_ii" | "TypeII" | "II" => Some(AuthorizationKind::TypeII),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,10 +215,13 @@ fn authorized(actor: &Actor, today: i32) -> Option<AuthorizationKind> {
 pub const RULES: &[Rule] = &[
     Rule {
         name: "public-tiers",
-        description: "anyone may read and download statistics and sample data",
+        description: "anyone may read and download statistics and sample data (and see their catalog entries)",
         allows: true,
         matches: |_, action, r, _| {
-            matches!(action, Action::Read | Action::Download) && r.tier.is_public()
+            matches!(
+                action,
+                Action::Read | Action::Download | Action::ReadCatalog
+            ) && r.tier.is_public()
         },
     },
     Rule {
@@ -148,7 +238,10 @@ pub const RULES: &[Rule] = &[
         allows: true,
         matches: |a, action, _, _| {
             a.role == Role::Operator
-                && matches!(action, Action::Read | Action::Write | Action::Submit)
+                && matches!(
+                    action,
+                    Action::Read | Action::Write | Action::Submit | Action::ReadCatalog
+                )
         },
     },
     Rule {
@@ -156,6 +249,12 @@ pub const RULES: &[Rule] = &[
         description: "nobody else touches the identified zone",
         allows: false,
         matches: |_, _, r, _| r.tier == Tier::Identified,
+    },
+    Rule {
+        name: "catalog-metadata-signed-in",
+        description: "every signed-in role sees catalog metadata (never rows) of the non-identified tiers",
+        allows: true,
+        matches: |a, action, _, _| action == Action::ReadCatalog && a.role != Role::Public,
     },
     Rule {
         name: "pseudonymized-type-ii-no-download",
@@ -198,7 +297,45 @@ pub const RULES: &[Rule] = &[
             action == Action::ReadAudit && matches!(a.role, Role::Auditor | Role::Operator)
         },
     },
+    Rule {
+        name: "operator-administers",
+        description: "operators manage organizations, users and government authorizations",
+        allows: true,
+        matches: |a, action, _, _| action == Action::Administer && a.role == Role::Operator,
+    },
+    Rule {
+        name: "applicants-apply",
+        description: "authorized users apply for pseudonymized or anonymized data, researchers for anonymized data",
+        allows: true,
+        matches: |a, action, r, _| {
+            action == Action::Apply
+                && match a.role {
+                    Role::AuthorizedUser => {
+                        matches!(r.tier, Tier::Pseudonymized | Tier::Anonymized)
+                    }
+                    Role::Researcher => r.tier == Tier::Anonymized,
+                    _ => false,
+                }
+        },
+    },
+    Rule {
+        name: "reviewers-review",
+        description: "reviewers (the data committee) decide on applications",
+        allows: true,
+        matches: |a, action, _, _| action == Action::Review && a.role == Role::Reviewer,
+    },
 ];
+
+/// The rules table as Markdown (the table in ARCHITECTURE.md is generated from this).
+pub fn rules_markdown() -> String {
+    let mut out = String::from("| rule | allows | when |\n|---|---|---|\n");
+    for r in RULES {
+        let allows = if r.allows { "yes" } else { "**no**" };
+        out.push_str(&format!("| {} | {allows} | {} |\n", r.name, r.description));
+    }
+    out.push_str("| deny-by-default | **no** | everything else |\n");
+    out
+}
 
 /// The access decision. `today` is days since 1970-01-01.
 pub fn can(actor: &Actor, action: Action, resource: &Resource, today: i32) -> Decision {
@@ -399,6 +536,52 @@ mod tests {
                 a.role, action, tier, d.rule
             );
         }
+    }
+
+    #[test]
+    fn registry_and_catalog_actions() {
+        use Role::*;
+        let meta = |role, tier| {
+            can(
+                &actor(role, None, None),
+                Action::ReadCatalog,
+                &res(tier),
+                TODAY,
+            )
+        };
+        // Catalog metadata: public tiers for anyone, other tiers for signed-in roles, the
+        // identified zone for operators only.
+        assert!(meta(Public, Tier::Sample).allowed);
+        assert!(!meta(Public, Tier::Anonymized).allowed);
+        assert!(meta(Researcher, Tier::Pseudonymized).allowed);
+        assert!(!meta(Researcher, Tier::Identified).allowed);
+        assert!(!meta(Provider, Tier::Identified).allowed);
+        assert!(meta(Operator, Tier::Identified).allowed);
+        for role in Role::ALL {
+            let a = actor(role, None, None);
+            let admin = can(&a, Action::Administer, &res(Tier::Statistics), TODAY);
+            assert_eq!(admin.allowed, role == Operator, "{role:?}");
+            let review = can(&a, Action::Review, &res(Tier::Statistics), TODAY);
+            assert_eq!(review.allowed, role == Reviewer, "{role:?}");
+            for tier in [
+                Tier::Identified,
+                Tier::Pseudonymized,
+                Tier::Anonymized,
+                Tier::Sample,
+            ] {
+                let apply = can(&a, Action::Apply, &res(tier), TODAY).allowed;
+                let expected = match role {
+                    AuthorizedUser => matches!(tier, Tier::Pseudonymized | Tier::Anonymized),
+                    Researcher => tier == Tier::Anonymized,
+                    _ => false,
+                };
+                assert_eq!(apply, expected, "{role:?} apply {tier:?}");
+            }
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
     }
 
     #[test]

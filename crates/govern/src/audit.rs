@@ -1,6 +1,14 @@
 //! The tamper-evident audit log: an append-only table in the catalog where every entry
 //! carries the SHA-256 of the previous entry's hash and its own content, so editing, deleting
 //! or reordering any entry breaks the chain at that entry. `verify` names the first bad entry.
+//!
+//! A bare hash chain can be recomputed by whoever can write the database, and its tail can be
+//! cut off. Signed checkpoints close both holes: every [`CHECKPOINT_EVERY`] entries (and on
+//! demand) the chain head is signed with HMAC-SHA-256 under a key kept outside the database
+//! (`DATA_DIR/audit/checkpoint.key`, 0600), each checkpoint's MAC also covering the previous
+//! one; the latest checkpoint is mirrored in `DATA_DIR/audit/checkpoint-head.json` so deleting
+//! checkpoint rows is seen too. Entries after the latest checkpoint can still be cut off
+//! unseen; checkpoint often (the server checkpoints on a timer and on shutdown).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,6 +23,32 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 pub enum AuditError {
     #[error("audit log: {0}")]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Key(#[from] crate::checkpoint::KeyError),
+    #[error("audit writer: {0}")]
+    Writer(String),
+}
+
+/// Entries between automatic checkpoints.
+pub const CHECKPOINT_EVERY: i64 = 100;
+
+/// One record to append (owned, so it can cross to the writer task).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+/// A signed checkpoint of the chain head at `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub at: String,
+    pub mac: String,
 }
 
 /// One audit record. `detail` names datasets, versions and rules; never data values.
@@ -71,13 +105,38 @@ fn entry_hash(
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     store: Store,
+    checkpoint_every: i64,
+}
+
+fn entry_of(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        resource: r.try_get("resource")?,
+        outcome: r.try_get("outcome")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
 }
 
 impl AuditLog {
     pub fn new(store: &Store) -> Self {
+        AuditLog::with_checkpoint_interval(store, CHECKPOINT_EVERY)
+    }
+
+    /// A log that signs a checkpoint every `every` entries (at least 1).
+    pub fn with_checkpoint_interval(store: &Store, every: i64) -> Self {
         AuditLog {
             store: store.clone(),
+            checkpoint_every: every.max(1),
         }
+    }
+
+    fn key_dir(&self) -> std::path::PathBuf {
+        self.store.root().join("audit")
     }
 
     /// Append an entry; the caller must not perform the action if this fails.
@@ -89,43 +148,147 @@ impl AuditLog {
         outcome: &str,
         detail: &str,
     ) -> Result<AuditEntry, AuditError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut v = self
+            .append_batch(&[AuditRecord {
+                actor: actor.into(),
+                action: action.into(),
+                resource: resource.into(),
+                outcome: outcome.into(),
+                detail: detail.into(),
+            }])
+            .await?;
+        v.pop()
+            .ok_or_else(|| AuditError::Writer("nothing appended".into()))
+    }
+
+    /// Append records in one transaction (one fsync for all of them), signing a checkpoint
+    /// whenever a multiple of the interval is reached. `BEGIN IMMEDIATE` takes the write lock
+    /// before the head is read, so appenders in other processes cannot fork the chain.
+    pub async fn append_batch(
+        &self,
+        records: &[AuditRecord],
+    ) -> Result<Vec<AuditEntry>, AuditError> {
+        if records.is_empty() {
+            return Ok(vec![]);
+        }
+        let key = crate::checkpoint::load_or_create_key(&self.key_dir())?;
+        let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
-        let (seq, prev) = match last {
-            Some(r) => (
-                r.try_get::<i64, _>("seq")? + 1,
-                r.try_get::<String, _>("hash")?,
-            ),
-            None => (1, GENESIS.to_string()),
+        let (mut seq, mut prev) = match last {
+            Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
+            None => (0, GENESIS.to_string()),
         };
-        let at = medinfra_store::now_rfc3339();
-        let hash = entry_hash(&prev, seq, &at, actor, action, resource, outcome, detail);
-        sqlx::query("INSERT INTO audit_log (seq, at, actor, action, resource, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(seq)
-            .bind(&at)
-            .bind(actor)
-            .bind(action)
-            .bind(resource)
-            .bind(outcome)
-            .bind(detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
+        let mut out = Vec::with_capacity(records.len());
+        let mut due = Vec::new();
+        for rec in records {
+            seq += 1;
+            let at = medinfra_store::now_rfc3339();
+            let hash = entry_hash(
+                &prev,
+                seq,
+                &at,
+                &rec.actor,
+                &rec.action,
+                &rec.resource,
+                &rec.outcome,
+                &rec.detail,
+            );
+            if seq % self.checkpoint_every == 0 {
+                due.push((seq, hash.clone()));
+            }
+            out.push(AuditEntry {
+                seq,
+                at,
+                actor: rec.actor.clone(),
+                action: rec.action.clone(),
+                resource: rec.resource.clone(),
+                outcome: rec.outcome.clone(),
+                detail: rec.detail.clone(),
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            });
+        }
+        // Many rows per statement: one round trip to SQLite per 100 entries, not per entry.
+        for chunk in out.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, actor, action, resource, outcome, detail, prev_hash, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?,?,?,?,?,?,?,?,?)"
+                } else {
+                    ",(?,?,?,?,?,?,?,?,?)"
+                });
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(&e.at)
+                    .bind(&e.actor)
+                    .bind(&e.action)
+                    .bind(&e.resource)
+                    .bind(&e.outcome)
+                    .bind(&e.detail)
+                    .bind(&e.prev_hash)
+                    .bind(&e.hash);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut signed = None;
+        for (seq, hash) in due {
+            signed = Some(sign_in(&mut tx, &key, seq, &hash).await?);
+        }
         tx.commit().await?;
-        Ok(AuditEntry {
-            seq,
-            at,
-            actor: actor.into(),
-            action: action.into(),
-            resource: resource.into(),
-            outcome: outcome.into(),
-            detail: detail.into(),
-            prev_hash: prev,
-            hash,
-        })
+        if let Some(cp) = signed {
+            crate::checkpoint::write_head(&self.key_dir(), &cp)?;
+        }
+        Ok(out)
+    }
+
+    /// Sign the current chain head now (no-op when it is already signed or the log is empty).
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
+        let key = crate::checkpoint::load_or_create_key(&self.key_dir())?;
+        let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let Some(last) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let seq: i64 = last.try_get("seq")?;
+        let done = sqlx::query("SELECT 1 FROM audit_checkpoints WHERE seq = ?")
+            .bind(seq)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if done {
+            return Ok(None);
+        }
+        let cp = sign_in(&mut tx, &key, seq, &last.try_get::<String, _>("hash")?).await?;
+        tx.commit().await?;
+        crate::checkpoint::write_head(&self.key_dir(), &cp)?;
+        Ok(Some(cp))
+    }
+
+    /// Checkpoints, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, AuditError> {
+        sqlx::query("SELECT seq, hash, at, mac FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(self.store.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq: r.try_get("seq")?,
+                    hash: r.try_get("hash")?,
+                    at: r.try_get("at")?,
+                    mac: r.try_get("mac")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(AuditError::from)
     }
 
     /// Entries, oldest first (the last `limit` when given).
@@ -137,67 +300,168 @@ impl AuditLog {
         .fetch_all(self.store.pool())
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    resource: r.try_get("resource")?,
-                    outcome: r.try_get("outcome")?,
-                    detail: r.try_get("detail")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
+            .map(entry_of)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(AuditError::from)
     }
 
-    /// Walk the chain; returns the number of entries checked and the first problem, if any.
+    /// Walk the chain and the signed checkpoints; returns the number of entries that verified
+    /// before the first problem, and the first bad entry, if any.
     pub async fn verify(&self) -> Result<(u64, Option<AuditProblem>), AuditError> {
         let entries = self.entries(None).await?;
-        let mut prev = GENESIS.to_string();
-        for (i, e) in entries.iter().enumerate() {
-            let expected_seq = i as i64 + 1;
-            let problem = |reason: &str| {
-                Some(AuditProblem {
-                    seq: e.seq,
-                    reason: reason.into(),
-                })
-            };
-            if e.seq != expected_seq {
-                return Ok((
-                    i as u64,
-                    problem(&format!("entry {expected_seq} is missing (deleted)")),
-                ));
-            }
-            if e.prev_hash != prev {
-                return Ok((
-                    i as u64,
-                    problem(
-                        "does not chain to the previous entry (deleted, inserted or reordered)",
-                    ),
-                ));
-            }
-            let h = entry_hash(
-                &e.prev_hash,
-                e.seq,
-                &e.at,
-                &e.actor,
-                &e.action,
-                &e.resource,
-                &e.outcome,
-                &e.detail,
-            );
-            if h != e.hash {
-                return Ok((
-                    i as u64,
-                    problem("content does not match its hash (edited)"),
-                ));
-            }
-            prev = e.hash.clone();
-        }
-        Ok((entries.len() as u64, None))
+        let chain = verify_chain(&entries);
+        let checkpoints = self.checkpoints().await?;
+        let key = crate::checkpoint::load_key(&self.key_dir())?;
+        let head = crate::checkpoint::read_head(&self.key_dir());
+        let signed = verify_checkpoints(&entries, &checkpoints, key.as_ref(), head);
+        // The first bad entry is the lower of what the chain and the checkpoints found.
+        let problem = match (chain, signed) {
+            (Some(a), Some(b)) => Some(if b.seq < a.seq { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        let ok = match &problem {
+            Some(p) => entries.iter().take_while(|e| e.seq < p.seq).count() as u64,
+            None => entries.len() as u64,
+        };
+        Ok((ok, problem))
     }
+}
+
+async fn sign_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    key: &crate::checkpoint::CheckpointKey,
+    seq: i64,
+    hash: &str,
+) -> Result<Checkpoint, AuditError> {
+    let prev_mac: String =
+        sqlx::query("SELECT mac FROM audit_checkpoints WHERE seq < ? ORDER BY seq DESC LIMIT 1")
+            .bind(seq)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get("mac"))
+            .transpose()?
+            .unwrap_or_default();
+    let at = medinfra_store::now_rfc3339();
+    let mac = key.mac(seq, hash, &at, &prev_mac);
+    sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES (?, ?, ?, ?)")
+        .bind(seq)
+        .bind(hash)
+        .bind(&at)
+        .bind(&mac)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Checkpoint {
+        seq,
+        hash: hash.into(),
+        at,
+        mac,
+    })
+}
+
+fn verify_chain(entries: &[AuditEntry]) -> Option<AuditProblem> {
+    let mut prev = GENESIS.to_string();
+    for (i, e) in entries.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        let problem = |reason: String| Some(AuditProblem { seq: e.seq, reason });
+        if e.seq != expected_seq {
+            return problem(format!("entry {expected_seq} is missing (deleted)"));
+        }
+        if e.prev_hash != prev {
+            return problem(
+                "does not chain to the previous entry (deleted, inserted or reordered)".into(),
+            );
+        }
+        let h = entry_hash(
+            &e.prev_hash,
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.resource,
+            &e.outcome,
+            &e.detail,
+        );
+        if h != e.hash {
+            return problem("content does not match its hash (edited)".into());
+        }
+        prev = e.hash.clone();
+    }
+    None
+}
+
+fn verify_checkpoints(
+    entries: &[AuditEntry],
+    checkpoints: &[Checkpoint],
+    key: Option<&crate::checkpoint::CheckpointKey>,
+    head: Option<Checkpoint>,
+) -> Option<AuditProblem> {
+    let last_seq = entries.last().map(|e| e.seq).unwrap_or(0);
+    let problem = |seq: i64, reason: String| Some(AuditProblem { seq, reason });
+    // The head file names the newest checkpoint ever signed: the table must still hold it.
+    if let Some(h) = &head
+        && !checkpoints.iter().any(|c| c == h)
+    {
+        let after = checkpoints
+            .iter()
+            .filter(|c| c.seq < h.seq)
+            .map(|c| c.seq)
+            .max()
+            .unwrap_or(0);
+        return problem(
+            after + 1,
+            format!(
+                "signed checkpoint at entry {} was deleted or altered (the checkpoint head file still holds it)",
+                h.seq
+            ),
+        );
+    }
+    if checkpoints.is_empty() {
+        return None;
+    }
+    let Some(key) = key else {
+        return problem(
+            checkpoints[0].seq,
+            "checkpoints exist but the checkpoint key is missing".into(),
+        );
+    };
+    let mut prev_mac = String::new();
+    let mut prev_seq = 0;
+    for c in checkpoints {
+        if !key.verify(c.seq, &c.hash, &c.at, &prev_mac, &c.mac) {
+            return problem(
+                prev_seq + 1,
+                format!(
+                    "signed checkpoint at entry {} is forged or altered (its MAC does not verify)",
+                    c.seq
+                ),
+            );
+        }
+        if c.seq > last_seq {
+            return problem(
+                last_seq + 1,
+                format!(
+                    "entry {} is missing: the log was truncated (a signed checkpoint covers entry {})",
+                    last_seq + 1,
+                    c.seq
+                ),
+            );
+        }
+        match entries.iter().find(|e| e.seq == c.seq) {
+            Some(e) if e.hash == c.hash => {}
+            _ => {
+                return problem(
+                    prev_seq + 1,
+                    format!(
+                        "entries {}..={} were rewritten: entry {} differs from its signed checkpoint",
+                        prev_seq + 1,
+                        c.seq,
+                        c.seq
+                    ),
+                );
+            }
+        }
+        prev_mac = c.mac.clone();
+        prev_seq = c.seq;
+    }
+    None
 }

@@ -1,17 +1,43 @@
-//! Governance: the one access decision function ([`can`]) and the tamper-evident audit log
-//! ([`AuditLog`]).
+//! Governance: the one access decision function ([`can`]), the registry of organizations,
+//! users, government authorizations, applications and projects ([`Registry`]), and the
+//! tamper-evident audit log ([`AuditLog`], with signed checkpoints and a group-commit
+//! [`AuditWriter`]), and patients' opt-outs ([`Registry::apply_optout`]).
 //!
 //! Every read and write in every interface asks [`can`] first and records the decision in the
 //! audit log; an action whose audit record cannot be written does not happen. This crate must
 //! never grant by default (anything not matched by a rule is denied), never log data values,
-//! keys or identifiers (audit details name datasets, versions and rules only), and never
-//! rewrite or delete audit entries.
+//! keys, passwords or credential secrets (audit details name datasets, versions and rules
+//! only; credentials are stored as hashes), and never rewrite or delete audit entries.
 
 mod access;
+mod admin;
+mod applications;
 mod audit;
+mod checkpoint;
+mod optout;
+mod registry;
+mod secret;
+mod writer;
 
 pub use access::{
     Action, Actor, AuthorizationKind, Decision, GovernmentAuthorization, Membership, RULES,
-    Resource, Role, Rule, can,
+    Resource, Role, Rule, can, rules_markdown,
 };
-pub use audit::{AuditEntry, AuditError, AuditLog, AuditProblem};
+pub use admin::{
+    AdminError, DemoAccount, audited, cli_admin, create_demo_accounts, create_org, create_user,
+    grant_authorization, revoke_authorization,
+};
+pub use applications::{
+    Application, ApplicationStatus, Grant, NewApplication, Project, ReviewDecision, ReviewEvent,
+};
+pub use audit::{
+    AuditEntry, AuditError, AuditLog, AuditProblem, AuditRecord, CHECKPOINT_EVERY, Checkpoint,
+};
+pub use checkpoint::KeyError;
+pub use optout::{OptOut, OptOutError, OptOutReport};
+pub use registry::{
+    Authorization, LOCK_SECONDS, MAX_FAILED_LOGINS, NewSession, NewUser, Organization, Registry,
+    RegistryError, Session, User, now_unix, today,
+};
+pub use secret::{PasswordCost, SecretError, random_secret};
+pub use writer::AuditWriter;

@@ -6,7 +6,10 @@
 //! file that starts with `MSH|` and sits at the depth and names the storage rules give —
 //! japan.md §4.1); a lone HL7 message file; a 特定健診 archive folder (the folder holding
 //! `ix08_V08.xml`); a zip (read as a checkup archive); a lone CDA document (`<ClinicalDocument`
-//! near the start of an XML file). Files inside a storage root or an archive folder belong to
+//! near the start of an XML file); FHIR JSON (`{` … `"resourceType"`: a Bundle, or NDJSON when
+//! the first line is a whole non-Bundle resource); DPC survey files (tab-separated first line:
+//! 31/32 columns EF, 17/18 様式1, 29 D file); Parquet (`PAR1`, needs the run's mapping); a CSV
+//! whose header holds every source column of the run's mapping file. Files inside a storage root or an archive folder belong to
 //! that unit and are not units of their own.
 //!
 //! A folder unit's hash is SHA-256 over its files in sorted order, each as relative path,
@@ -33,6 +36,13 @@ pub(crate) enum InputKind {
     CheckupArchiveDir,
     CheckupZip,
     CheckupDocument,
+    FhirBundle,
+    FhirNdjson,
+    DpcEf,
+    DpcFf1,
+    DpcD,
+    MappedCsv,
+    MappedParquet,
 }
 
 /// One ingest unit: a file or a folder.
@@ -75,6 +85,12 @@ enum Sniff {
     Zip,
     Index,
     Document,
+    FhirBundle,
+    FhirNdjson,
+    Parquet,
+    Csv,
+    /// Tab-separated with this many columns on the first line (DPC survey files).
+    Tsv(usize),
     Other,
 }
 
@@ -86,18 +102,57 @@ fn head(path: &Path) -> Result<Vec<u8>, IngestError> {
     Ok(buf)
 }
 
-fn sniff(path: &Path, head: &[u8]) -> Sniff {
+/// FHIR JSON: a Bundle (one document) or bulk NDJSON (one resource per line), told apart by
+/// whether the first line is a whole JSON object that is not a Bundle.
+fn sniff_json(path: &Path, text: &[u8]) -> Result<Sniff, IngestError> {
+    if !text.windows(14).any(|w| w == b"\"resourceType\"") {
+        return Ok(Sniff::Other);
+    }
+    use std::io::BufRead;
+    let mut first = Vec::new();
+    let file = File::open(path).map_err(|e| io_err(path, e))?;
+    std::io::BufReader::new(file)
+        .take(medinfra_formats::fhir::MAX_JSON_LINE_BYTES)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| io_err(path, e))?;
+    let first = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first);
+    Ok(match serde_json::from_slice::<serde_json::Value>(first) {
+        Ok(v) if v.get("resourceType").and_then(|t| t.as_str()) != Some("Bundle") => {
+            Sniff::FhirNdjson
+        }
+        _ => Sniff::FhirBundle,
+    })
+}
+
+fn sniff(path: &Path, head: &[u8]) -> Result<Sniff, IngestError> {
     if head.starts_with(b"MSH|") {
-        return Sniff::Hl7;
+        return Ok(Sniff::Hl7);
     }
     if head.starts_with(b"PK\x03\x04") {
-        return Sniff::Zip;
+        return Ok(Sniff::Zip);
+    }
+    if head.starts_with(b"PAR1") {
+        return Ok(Sniff::Parquet);
+    }
+    // DPC survey files: tab-separated (0x09 is never part of a CP932 character).
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    if first_line.contains(&b'\t') && !head.starts_with(b"IR,") && !head.starts_with(b"YK,") {
+        return Ok(Sniff::Tsv(
+            first_line.iter().filter(|b| **b == b'\t').count() + 1,
+        ));
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let text = match text.iter().position(|b| !b.is_ascii_whitespace()) {
         Some(i) => &text[i..],
-        None => return Sniff::Other,
+        None => return Ok(Sniff::Other),
     };
+    if text.starts_with(b"{") {
+        return sniff_json(path, text);
+    }
+    Ok(sniff_xml(path, text))
+}
+
+fn sniff_xml(path: &Path, text: &[u8]) -> Sniff {
     if !text.starts_with(b"<") {
         return Sniff::Other;
     }
@@ -121,14 +176,44 @@ fn storage_root(path: &Path) -> Option<PathBuf> {
     path.ancestors().nth(6).map(Path::to_path_buf)
 }
 
-/// The ingest units under `paths`, sorted by path.
-pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, IngestError> {
+/// Whether the first line of a text file is a header naming a mapped source column (the
+/// reader then rejects a header that lacks any of them).
+fn mapped_header(head: &[u8], mapping: &medinfra_formats::csv_map::Mapping) -> bool {
+    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let text = match mapping.encoding {
+        medinfra_formats::ef::TextEncoding::Utf8 => String::from_utf8_lossy(line).into_owned(),
+        medinfra_formats::ef::TextEncoding::Cp932 => {
+            encoding_rs::SHIFT_JIS.decode(line).0.into_owned()
+        }
+    };
+    let cells: Vec<&str> = text
+        .trim_end_matches(['\r', '\n'])
+        .split(mapping.delimiter as char)
+        .map(|c| c.trim().trim_matches('"'))
+        .collect();
+    mapping.columns.keys().any(|k| cells.contains(&k.as_str()))
+}
+
+/// The ingest units under `paths`, sorted by path. `mapping` (the run's mapping file) lets
+/// a CSV export be recognised by its header.
+pub(crate) fn discover(
+    paths: &[PathBuf],
+    mapping: Option<&medinfra_formats::csv_map::Mapping>,
+) -> Result<Vec<Input>, IngestError> {
     let files = expand(paths)?;
     let mut sniffed = Vec::with_capacity(files.len());
     let mut trees = BTreeSet::new();
     let mut archives = BTreeSet::new();
     for f in files {
-        let kind = sniff(&f, &head(&f)?);
+        let head = head(&f)?;
+        let mut kind = sniff(&f, &head)?;
+        if let Some(m) = mapping
+            && matches!(kind, Sniff::Other | Sniff::Tsv(_))
+            && mapped_header(&head, m)
+        {
+            kind = Sniff::Csv;
+        }
         match kind {
             Sniff::Hl7 => {
                 if let Some(root) = storage_root(&f) {
@@ -156,7 +241,15 @@ pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, IngestError> {
                 Sniff::Hl7 => InputKind::Hl7Message,
                 Sniff::Zip => InputKind::CheckupZip,
                 Sniff::Document => InputKind::CheckupDocument,
-                Sniff::Index | Sniff::Other => InputKind::Uke,
+                Sniff::FhirBundle => InputKind::FhirBundle,
+                Sniff::FhirNdjson => InputKind::FhirNdjson,
+                Sniff::Parquet => InputKind::MappedParquet,
+                Sniff::Csv => InputKind::MappedCsv,
+                // EF: 31 or 32 columns; 様式1: 17 or 18; D file: 29 (japan.md §3).
+                Sniff::Tsv(31 | 32) => InputKind::DpcEf,
+                Sniff::Tsv(17 | 18) => InputKind::DpcFf1,
+                Sniff::Tsv(29) => InputKind::DpcD,
+                Sniff::Index | Sniff::Tsv(_) | Sniff::Other => InputKind::Uke,
             },
         })
         .collect();

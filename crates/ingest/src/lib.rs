@@ -1,5 +1,9 @@
 //! Ingest: providers' files in, one new identified-zone dataset version per submission out.
 //!
+//! Formats: electronic receipt files (medical, DPC, pharmacy), DPC survey files (EF, 様式1,
+//! D), SS-MIX2 trees and messages, 特定健診 CDA archives, JP Core FHIR (Bundle, NDJSON) and
+//! providers' own CSV/Parquet exports with a mapping file — each recognised by content.
+//!
 //! Files are streamed (memory bounded whatever their size), validated by the format layer,
 //! mapped to the canonical tables, and written as parts of a new version of the provider's
 //! dataset `provider-<ID>`. The policy is applied here: a file with structural damage is
@@ -14,14 +18,18 @@
 //! masked values), never read another provider's dataset, and never write outside the store.
 
 mod checkup_map;
+mod dpc_map;
+mod fhir_map;
 mod inputs;
 mod report;
 mod run;
 mod ssmix2_map;
+mod table_map;
 mod uke_map;
 
 pub use report::{FileOutcome, FileStatus, IngestOutcome, Problem};
 pub use run::{IngestOptions, dataset_name, group_by_provider, ingest};
+pub use table_map::TableMapping;
 
 /// Errors that stop an ingest run (as opposed to findings about the input, which are reported).
 #[derive(Debug, thiserror::Error)]
@@ -44,4 +52,7 @@ pub enum IngestError {
     BadProviderId,
     #[error("no files to ingest under the given paths")]
     NoFiles,
+    /// The mapping file (`--mapping`) is unusable; the message names no data values.
+    #[error("{0}")]
+    Mapping(String),
 }

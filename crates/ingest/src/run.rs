@@ -10,7 +10,7 @@ use crate::inputs::{Input, InputKind, discover, expand, hash_input, io_err};
 use std::path::{Path, PathBuf};
 
 use medinfra_formats::FindingKind;
-use medinfra_formats::uke::{FileKind, ReceiptReader, Record};
+use medinfra_formats::uke::{FileKind, ReceiptReader};
 use medinfra_model::buffers::{BATCH_ROWS, TableBuf};
 use medinfra_model::masters::CodeMaster;
 use medinfra_model::{CanonicalTable, Tier};
@@ -18,7 +18,7 @@ use medinfra_store::{Lineage, PartWriter, Store, Submission, VersionWriter};
 
 use crate::IngestError;
 use crate::report::{FileOutcome, FileStatus, IngestOutcome};
-use crate::uke_map::{FileRows, map_receipt};
+use crate::uke_map::{ClaimKind, FileRows, map_receipt};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -31,6 +31,9 @@ pub struct IngestOptions {
     pub max_quarantined_share: f64,
     /// Code masters for ICD-10 lookups of disease codes (may be empty).
     pub masters: CodeMaster,
+    /// Mapping file for providers' own CSV/Parquet exports (CLI `--mapping FILE`); without
+    /// it, CSV files are not recognised and Parquet files are rejected.
+    pub mapping: Option<crate::table_map::TableMapping>,
 }
 
 impl IngestOptions {
@@ -40,6 +43,7 @@ impl IngestOptions {
             strict: false,
             max_quarantined_share: 0.5,
             masters: CodeMaster::default(),
+            mapping: None,
         }
     }
 }
@@ -126,7 +130,7 @@ impl FileParts {
         Ok(())
     }
 
-    fn flush_all(
+    pub(crate) fn flush_all(
         &mut self,
         writer: &VersionWriter,
         key: &str,
@@ -189,9 +193,19 @@ fn ingest_input(
     input: &Input,
     sha256: &str,
     bytes: u64,
+    patients: &crate::fhir_map::PatientIndex,
     progress: &dyn Fn(u64),
 ) -> Result<FileOutcome, IngestError> {
     match input.kind {
+        InputKind::FhirBundle | InputKind::FhirNdjson => {
+            crate::fhir_map::ingest_fhir(writer, opts, input, sha256, bytes, patients, progress)
+        }
+        InputKind::DpcEf | InputKind::DpcFf1 | InputKind::DpcD => {
+            crate::dpc_map::ingest_dpc(writer, opts, input, sha256, bytes, progress)
+        }
+        InputKind::MappedCsv | InputKind::MappedParquet => {
+            crate::table_map::ingest_table(writer, opts, input, sha256, bytes, progress)
+        }
         InputKind::Uke => ingest_file(writer, opts, &input.path, sha256, bytes, progress),
         InputKind::Ssmix2Tree | InputKind::Hl7Message => {
             crate::ssmix2_map::ingest_ssmix2(writer, opts, input, sha256, bytes, progress)
@@ -245,18 +259,23 @@ fn ingest_file(
     while let Some(receipt) = reader.next() {
         if !provider_checked {
             provider_checked = true;
-            if let Some(Record::Ir(ir)) = reader.header().map(|h| &h.record) {
+            // IR, or a pharmacy's YK read in the IR order (formats::uke::pharmacy).
+            let header = reader
+                .header()
+                .and_then(|h| medinfra_formats::uke::pharmacy::header(&h.record));
+            if let Some(ir) = &header {
                 let from_file = format!("{}{}{}", ir.prefecture, ir.fee_schedule, ir.facility_code);
                 if from_file != opts.provider_id {
                     rejection = Some("the IR header names another provider (prefecture + fee schedule + facility code)".into());
                 }
                 outcome.billing_month = billing_key(ir);
             }
-            if reader.kind() == FileKind::Pharmacy {
-                rejection = Some(
-                    "pharmacy (調剤) receipts: the record field order is not specified in formats/japan.md §2.5, so they are not ingested".into(),
-                );
-            }
+        }
+        let mut receipt = receipt;
+        let pharmacy = reader.kind() == FileKind::Pharmacy;
+        if pharmacy {
+            // The assumed pharmacy field order lives in formats (uke::pharmacy).
+            medinfra_formats::uke::pharmacy::type_pharmacy_receipt(&mut receipt, &label);
         }
         outcome.receipts += 1;
         if rejection.is_some() {
@@ -267,14 +286,18 @@ fn ingest_file(
             outcome.findings.extend(receipt.findings.iter().cloned());
             continue;
         }
-        let dpc = reader.kind() == FileKind::Dpc;
+        let claim_kind = match reader.kind() {
+            FileKind::Dpc => ClaimKind::Dpc,
+            FileKind::Pharmacy => ClaimKind::Pharmacy,
+            _ => ClaimKind::Medical,
+        };
         match map_receipt(
             &mut rows,
             &receipt,
             &label,
             &opts.provider_id,
             key,
-            dpc,
+            claim_kind,
             &opts.masters,
         ) {
             Ok(()) => {
@@ -292,9 +315,12 @@ fn ingest_file(
     outcome.kind = kind_name(kind).into();
     let summary = reader.finish();
     if outcome.billing_month.is_none()
-        && let Some(Record::Ir(ir)) = summary.header.as_ref().map(|h| &h.record)
+        && let Some(ir) = summary
+            .header
+            .as_ref()
+            .and_then(|h| medinfra_formats::uke::pharmacy::header(&h.record))
     {
-        outcome.billing_month = billing_key(ir);
+        outcome.billing_month = billing_key(&ir);
     }
     outcome.findings.extend(summary.findings.iter().cloned());
     if rejection.is_none() && summary.is_rejected() {
@@ -406,7 +432,7 @@ pub async fn ingest(
     if opts.provider_id.len() != 10 || !opts.provider_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(IngestError::BadProviderId);
     }
-    let files = discover(paths)?;
+    let files = discover(paths, opts.mapping.as_ref().map(|m| &m.mapping))?;
     if files.is_empty() {
         return Err(IngestError::NoFiles);
     }
@@ -443,6 +469,11 @@ pub async fn ingest(
         let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
         progress(d.min(total), total);
     };
+    let fhir: Vec<&Input> = files
+        .iter()
+        .filter(|f| matches!(f.kind, InputKind::FhirBundle | InputKind::FhirNdjson))
+        .collect();
+    let patients = crate::fhir_map::patient_index(&fhir)?;
     let mut outcomes: Vec<FileOutcome> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (input, sha, bytes) in &hashed {
@@ -471,7 +502,7 @@ pub async fn ingest(
             continue;
         }
         seen.insert(sha.clone(), outcomes.len());
-        let outcome = ingest_input(&writer, opts, input, sha, *bytes, &report)?;
+        let outcome = ingest_input(&writer, opts, input, sha, *bytes, &patients, &report)?;
         outcomes.push(outcome);
     }
 

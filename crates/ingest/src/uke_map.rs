@@ -2,6 +2,8 @@
 //! per SY, one `procedures`/`drugs`/`devices` row per SI/IY/TO, one `admissions` row per DPC
 //! stay (BU, once per patient and admission date within a file), one `persons` row per patient
 //! (chart number) per file, one `insurance_periods` row per patient and card per file.
+//! Pharmacy (調剤) receipts are first typed by `formats::uke::pharmacy` (the assumed field
+//! order) and then mapped the same way, with `claim_kind` `pharmacy`; their drugs come from IY.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -61,6 +63,16 @@ pub struct FileRows {
     cards: BTreeMap<CardKey, (i32, i32)>,
 }
 
+/// Which kind of receipt file a receipt came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// 医科: inpatient or outpatient, from the receipt type.
+    Medical,
+    Dpc,
+    /// 調剤 (typed by `formats::uke::pharmacy`).
+    Pharmacy,
+}
+
 /// Map one accepted receipt. Returns a problem (and writes nothing) when the receipt lacks
 /// what every canonical claim needs; the caller quarantines it.
 pub fn map_receipt(
@@ -69,7 +81,7 @@ pub fn map_receipt(
     file: &str,
     provider_id: &str,
     file_key: &str,
-    dpc_file: bool,
+    claim_kind: ClaimKind,
     masters: &CodeMaster,
 ) -> Result<(), Problem> {
     let problem = |field: &str, reason: &str| Problem {
@@ -121,8 +133,10 @@ pub fn map_receipt(
         ..problem("", "")
     })?;
 
-    let kind = if dpc_file {
+    let kind = if claim_kind == ClaimKind::Dpc {
         "dpc"
+    } else if claim_kind == ClaimKind::Pharmacy {
+        "pharmacy"
     } else if re
         .receipt_type
         .chars()

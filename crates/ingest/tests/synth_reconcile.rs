@@ -1,5 +1,8 @@
-//! End to end: the sample generator's provider files (receipts, SS-MIX2 lab results, checkup
-//! archives) ingested provider by provider reconcile exactly with the generator's own counts.
+//! End to end: the sample generator's provider files (medical, DPC and pharmacy receipts, DPC
+//! survey files, SS-MIX2 lab results, checkup archives) ingested provider by provider
+//! reconcile exactly with the generator's own counts.
+
+use std::collections::BTreeMap;
 
 use arrow::record_batch::RecordBatch;
 use medinfra_ingest::{FileStatus, IngestOptions, ingest};
@@ -26,7 +29,7 @@ impl TableSink for DiscardSink {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn synth_provider_files_reconcile_lab_results_and_checkups() {
+async fn synth_provider_files_reconcile_with_the_generator() {
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let config = SynthConfig {
@@ -37,6 +40,7 @@ async fn synth_provider_files_reconcile_lab_results_and_checkups() {
     };
     let summary = generate(&config, &DiscardSink, &|_| {}).unwrap();
     assert!(summary.provider_lab_results > 0 && summary.provider_checkups > 0);
+    assert!(summary.provider_pharmacy_receipts > 0 && summary.provider_dpc_stays > 0);
     assert_eq!(summary.provider_lab_results, summary.rows["lab_results"]);
     assert_eq!(summary.provider_checkups, summary.rows["checkups"]);
     let store = Store::open(data.path()).await.unwrap();
@@ -45,46 +49,66 @@ async fn synth_provider_files_reconcile_lab_results_and_checkups() {
         .map(|e| e.unwrap().path())
         .collect();
     dirs.sort();
-    let mut totals = std::collections::BTreeMap::<String, i64>::new();
-    let mut kinds = std::collections::BTreeSet::new();
+    let mut totals = BTreeMap::<String, i64>::new();
+    // Rows and units per (file kind, table) over every accepted file.
+    let mut by_kind = BTreeMap::<(String, String), u64>::new();
     for dir in dirs {
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
-        if id.as_bytes()[2] == b'4' {
-            // Pharmacies' files (調剤): layout unverified, not ingested yet.
-            continue;
-        }
-        // DPC survey files (dpc/) are not mapped by ingest yet; everything else is.
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().is_none_or(|n| n != "dpc"))
-            .collect();
-        paths.sort();
-        let out = ingest(&store, &IngestOptions::new(&id), &paths, &|_, _| {})
+        // Everything the generator wrote for the provider: receipts (medical, DPC, pharmacy),
+        // dpc/ (EF, 様式1), ssmix2/, checkup/.
+        let out = ingest(&store, &IngestOptions::new(&id), &[dir], &|_, _| {})
             .await
             .unwrap();
         for f in &out.files {
             assert_eq!(f.status, FileStatus::Accepted, "{}", out.to_text());
             assert_eq!(f.receipts_quarantined, 0, "{}", out.to_text());
-            kinds.insert(f.kind.clone());
+            *by_kind.entry((f.kind.clone(), "units".into())).or_default() += f.receipts_accepted;
+            for (t, n) in &f.rows {
+                *by_kind.entry((f.kind.clone(), t.clone())).or_default() += n;
+            }
         }
         for (t, n) in out.version_rows {
             *totals.entry(t).or_default() += n;
         }
     }
-    eprintln!(
-        "lab_results {} (messages {}), checkups {} (archives {}), claims {}",
-        summary.provider_lab_results,
-        summary.provider_lab_messages,
-        summary.provider_checkups,
-        summary.provider_checkup_archives,
-        summary.provider_receipts
+    let k = |kind: &str, t: &str| {
+        by_kind
+            .get(&(kind.to_owned(), t.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    // Receipts: one claims row per RE, pharmacies included.
+    assert_eq!(
+        totals["claims"],
+        (summary.provider_receipts + summary.provider_pharmacy_receipts) as i64
     );
-    assert!(
-        kinds.contains("ssmix2") && kinds.contains("checkup-archive"),
-        "{kinds:?}"
+    assert_eq!(
+        k("uke-pharmacy", "units"),
+        summary.provider_pharmacy_receipts
     );
+    assert_eq!(
+        k("uke-pharmacy", "claims"),
+        summary.provider_pharmacy_receipts
+    );
+    assert!(k("uke-pharmacy", "drugs") > 0);
+    // DPC survey files: one item row per EF row; one admission per 様式1 stay.
+    assert_eq!(k("dpc-ef", "units"), summary.provider_dpc_ef_rows);
+    assert_eq!(
+        k("dpc-ef", "procedures") + k("dpc-ef", "drugs") + k("dpc-ef", "devices"),
+        summary.provider_dpc_ef_rows
+    );
+    assert_eq!(k("dpc-ff1", "units"), summary.provider_dpc_ff1_rows);
+    assert_eq!(k("dpc-ff1", "admissions"), summary.provider_dpc_stays);
+    // Receipts alone reproduce the generator's claim tables exactly; 様式1 its admissions.
+    for t in ["claims", "diagnoses", "procedures", "drugs", "devices"] {
+        let from_receipts: u64 = ["uke-medical", "uke-dpc", "uke-pharmacy"]
+            .iter()
+            .map(|kind| k(kind, t))
+            .sum();
+        assert_eq!(from_receipts, summary.rows[t], "{t} from receipts");
+    }
+    assert_eq!(k("dpc-ff1", "admissions"), summary.rows["admissions"]);
+    // Lab results and checkups: exactly the generator's canonical tables.
     assert_eq!(totals["lab_results"], summary.rows["lab_results"] as i64);
     assert_eq!(totals["checkups"], summary.rows["checkups"] as i64);
-    assert_eq!(totals["claims"], summary.provider_receipts as i64);
 }

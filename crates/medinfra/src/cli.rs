@@ -74,6 +74,37 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Applications for data (dataset, tier, purpose, protocol, members, period) and reviewers'
+    /// decisions; approval creates the project.
+    Application {
+        #[command(subcommand)]
+        command: ApplicationCommand,
+    },
+    /// SQL in a project's remote analysis workspace (DataFusion): only the project's granted
+    /// dataset versions, as views named after the canonical tables, with per-project pseudonyms,
+    /// limits and an audit record per query; `--sample` runs the same SQL on sample data.
+    Query(QueryArgs),
+    /// Release of a result table from a workspace: checks (ACRO rules, NDB rules, secondary
+    /// suppression, differencing against earlier releases), the reviewer's decision, and the
+    /// released statistics dataset.
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
+    /// Serve the HTTP API (catalog, registry, applications and projects, access checks, audit;
+    /// OpenAPI at /api/openapi.json) on the data directory.
+    Serve(ServeArgs),
+    /// Bootstrap accounts without the UI: organizations, users, government authorizations.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Patients' opt-outs: record (from a provider, by chart number) and apply (new versions of
+    /// every derived dataset without those persons; older versions superseded).
+    Optout {
+        #[command(subcommand)]
+        command: OptoutCommand,
+    },
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -86,9 +117,12 @@ pub struct DemoArgs {
     /// Persons in the synthetic population.
     #[arg(long, default_value_t = 10_000)]
     pub persons: u64,
-    /// Stop after the pipeline instead of serving the web UI.
+    /// Stop after the pipeline instead of serving the API.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where to serve the API after the pipeline.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
     /// Random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -156,6 +190,206 @@ pub enum DatasetsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct QueryArgs {
+    /// The project (its granted versions, tier and members come from the registry).
+    #[arg(long, required_unless_present = "sample")]
+    pub project: Option<String>,
+    /// The user running the query (a project member; the CLI is the operator's console).
+    #[arg(long = "as", value_name = "USER", required_unless_present = "sample")]
+    pub user: Option<String>,
+    /// Run on sample-tier datasets instead (open to everyone): `--sample DATASET[,DATASET]`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "project")]
+    pub sample: Option<Vec<String>>,
+    /// The SQL (one SELECT).
+    #[arg(long)]
+    pub sql: String,
+    /// Keep the result in the workspace as a named table later SQL can use.
+    #[arg(long)]
+    pub save: Option<String>,
+    /// Rows shown.
+    #[arg(long, default_value_t = 50)]
+    pub max_rows: usize,
+    /// SSK master CSVs for master_name() (default: none).
+    #[arg(long, env = "MEDINFRA_MASTERS")]
+    pub masters: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApplicationCommand {
+    /// Submit an application (the applicant becomes a member).
+    Submit {
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        #[arg(long)]
+        title: String,
+        /// Datasets asked for (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        datasets: Vec<String>,
+        /// pseudonymized, anonymized or sample.
+        #[arg(long)]
+        tier: String,
+        #[arg(long)]
+        purpose: String,
+        /// Protocol text (or @FILE).
+        #[arg(long, default_value = "")]
+        protocol: String,
+        /// Other members (comma-separated usernames).
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<String>,
+        /// Requested period in days from today.
+        #[arg(long, default_value_t = 365)]
+        days: i32,
+    },
+    /// A reviewer's decision: approve, reject or request_changes.
+    Review {
+        id: i64,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        #[arg(long)]
+        decision: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Applications with their status and history.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Request release of a saved result table: build the table, run the checks, show the
+    /// outcome per cell. Nothing leaves until a reviewer approves.
+    Request(ReleaseRequestArgs),
+    /// A reviewer approves or rejects a request; approval writes a statistics dataset.
+    Review {
+        /// Request id (`PROJECT-N`).
+        id: String,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        #[arg(long, conflicts_with = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Requests of a project and their status.
+    List { project: String },
+    /// Write a released table as CSV or Parquet (anyone: it is public statistics).
+    Download {
+        id: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseRequestArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long = "as", value_name = "USER")]
+    pub user: String,
+    /// The saved result table the statistics are computed from.
+    #[arg(long)]
+    pub result: String,
+    /// Row variables (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub rows: Vec<String>,
+    /// Column variables (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub cols: Vec<String>,
+    /// Statistic: count, sum, mean, median, min, max, std, mode.
+    #[arg(long, default_value = "count")]
+    pub statistic: String,
+    /// Value column (for every statistic but count).
+    #[arg(long)]
+    pub value: Option<String>,
+    /// Column of pre-aggregated person counts (a result of `GROUP BY ... count(*)`).
+    #[arg(long, conflicts_with = "value")]
+    pub count_column: Option<String>,
+    /// Add totals.
+    #[arg(long)]
+    pub margins: bool,
+    /// Mitigation: suppress (with secondary suppression), round, or none.
+    #[arg(long, default_value = "suppress")]
+    pub mitigation: String,
+    /// Checks' parameters (TOML); default: ACRO's defaults + the NDB rules.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Mark session cookies Secure (when TLS terminates in front of the server).
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization.
+    CreateOrg { name: String },
+    /// Create a user; the password is read from MEDINFRA_PASSWORD or the first line of stdin.
+    CreateUser {
+        username: String,
+        /// provider, operator, reviewer, authorized_user, researcher or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Attach a government authorization (認定) to an organization.
+    GrantAuthorization {
+        org: String,
+        number: String,
+        /// I (extracts into the user's own environment) or II (remote workspace only).
+        #[arg(long = "type")]
+        kind: String,
+        /// First valid day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last valid day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+    },
+    /// Revoke an authorization: access stops at once.
+    RevokeAuthorization { number: String },
+    /// Users, organizations and authorizations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OptoutCommand {
+    /// Record a patient's opt-out as the provider reported it.
+    Record {
+        /// Provider id (10 digits).
+        #[arg(long)]
+        provider: String,
+        /// The patient's chart number at that provider.
+        #[arg(long)]
+        patient: String,
+    },
+    /// Recorded opt-outs (chart numbers are identifiers: operators only).
+    List {
+        /// Only those not applied yet.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Write new versions of every dataset holding the pending persons without them.
+    Apply,
 }
 
 #[derive(Debug, Args)]
@@ -364,6 +598,10 @@ pub struct IngestArgs {
     /// SSK code masters to resolve disease codes to ICD-10 (b_*.csv).
     #[arg(long = "masters")]
     pub masters: Vec<PathBuf>,
+    /// TOML mapping for CSV/Parquet exports: `table = "lab_results"` and column → canonical
+    /// field (files in other formats are detected by content as usual).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,

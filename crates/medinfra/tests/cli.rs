@@ -1029,3 +1029,393 @@ fn link_febrl4_with_truth_and_through_keyed_bloom_filters() {
     let f1 = report["evaluation"]["f1"].as_f64().unwrap();
     assert!(f1 >= 0.99, "CLK F1 {f1}");
 }
+
+/// One HTTP/1.1 request over a plain socket (the binary's tests need no HTTP client crate).
+fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, rest) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), rest.to_string())
+}
+
+/// Issue "Governance and the server": accounts bootstrapped with `medinfra admin`, then
+/// `medinfra serve` answers the OpenAPI document, a login, and refuses a wrong password.
+#[test]
+fn admin_bootstraps_accounts_and_serve_answers_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    run_ok(medinfra(&data).args(["admin", "create-org", "univ"]));
+    run_ok(
+        medinfra(&data)
+            .args([
+                "admin",
+                "create-user",
+                "alice",
+                "--role",
+                "researcher",
+                "--org",
+                "univ",
+            ])
+            .env("MEDINFRA_PASSWORD", "correct horse battery"),
+    );
+    run_ok(medinfra(&data).args([
+        "admin",
+        "grant-authorization",
+        "univ",
+        "MHLW-2026-001",
+        "--type",
+        "II",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2027-12-31",
+    ]));
+    let list = json(medinfra(&data).args(["admin", "list", "--json"]));
+    assert_eq!(list["users"][0]["username"], "alice");
+    assert_eq!(list["authorizations"][0]["kind"], "TypeII");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = KillOnDrop(
+        medinfra(&data)
+            .args(["serve", "--addr", &addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, _, body) = http(&addr, "GET", "/api/openapi.json", None);
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(doc["paths"]["/api/datasets"].is_object(), "{body}");
+    let (status, _, _) = http(
+        &addr,
+        "POST",
+        "/api/session",
+        Some(r#"{"username":"alice","password":"wrong password!!"}"#),
+    );
+    assert_eq!(status, 401);
+    let (status, head, _) = http(
+        &addr,
+        "POST",
+        "/api/session",
+        Some(r#"{"username":"alice","password":"correct horse battery"}"#),
+    );
+    assert_eq!(status, 200, "{head}");
+    assert!(head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    assert!(
+        head.contains("HttpOnly") && head.contains("SameSite=Strict"),
+        "{head}"
+    );
+    // Without a session the public sees the public catalog only; administration is refused.
+    let (status, _, body) = http(&addr, "GET", "/api/datasets", None);
+    assert_eq!(status, 200);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body)
+            .unwrap()
+            .is_array(),
+        "{body}"
+    );
+    let (status, _, _) = http(&addr, "GET", "/api/users", None);
+    assert!(status == 401 || status == 403, "{status}");
+    drop(server);
+    let out = run_ok(medinfra(&data).args(["audit", "verify"]));
+    assert!(out.contains("intact"), "{out}");
+}
+
+/// Issue "Governance and the server", opt-out: the person is gone from every readable version
+/// of every dataset derived from them, and the older versions are superseded.
+#[test]
+fn optout_removes_the_person_from_pseudonymized_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    run_ok(medinfra(&data).args(["synth", "--persons", "300", "--years", "1", "--output", "s"]));
+    run_ok(medinfra(&data).args(["keys", "new"]));
+    run_ok(medinfra(&data).args([
+        "pseudonymize",
+        "--input",
+        "s",
+        "--output",
+        "p",
+        "--tables",
+        "persons,claims",
+    ]));
+    // A patient of the sample data, by provider and chart number.
+    let persons = data.join("datasets/s");
+    let part = std::fs::read_dir(&persons)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("persons");
+    let file = std::fs::read_dir(part)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(file).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let batch = reader.into_iter().next().unwrap().unwrap();
+    use arrow::array::AsArray;
+    let provider = batch
+        .column_by_name("provider_id")
+        .unwrap()
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    let patient = batch
+        .column_by_name("patient_id")
+        .unwrap()
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+
+    let before = json(medinfra(&data).args(["datasets", "show", "p", "--json"]));
+    run_ok(medinfra(&data).args([
+        "optout",
+        "record",
+        "--provider",
+        &provider,
+        "--patient",
+        &patient,
+    ]));
+    let out = run_ok(medinfra(&data).args(["optout", "apply"]));
+    assert!(out.contains("p v1 -> v2"), "{out}");
+    assert!(out.contains("1 opt-out(s) applied"), "{out}");
+    let after = json(medinfra(&data).args(["datasets", "show", "p", "--json"]));
+    let rows = |v: &serde_json::Value, t: &str| -> i64 {
+        v["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == t)
+            .unwrap()["rows"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(after["version"], 2);
+    assert_eq!(rows(&after, "persons"), rows(&before, "persons") - 1);
+    assert!(rows(&after, "claims") < rows(&before, "claims"));
+    let v1 = json(medinfra(&data).args(["datasets", "show", "p", "--version", "1", "--json"]));
+    assert_eq!(v1["superseded"], true);
+    assert_eq!(after["superseded"], false);
+    // Nothing left to apply.
+    let again = run_ok(medinfra(&data).args(["optout", "apply"]));
+    assert!(again.contains("no pending"), "{again}");
+}
+
+/// Issues "Governance" and "Remote analysis workspace", end to end from the console: an
+/// authorized user applies for pseudonymized data, a reviewer approves, the user queries the
+/// project's workspace (paths and table functions refused; pseudonyms re-keyed per project),
+/// saves a result, requests its release; the checks suppress small cells, the requester cannot
+/// approve their own request, a reviewer approves, and the released table downloads as CSV. A
+/// user outside the project is refused.
+#[test]
+fn apply_review_query_release_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let m = || {
+        let mut c = medinfra(&data);
+        c.env("MEDINFRA_PASSWORD", "long enough password");
+        c
+    };
+    run_ok(m().args(["synth", "--persons", "400", "--years", "1", "--output", "s"]));
+    run_ok(m().args(["keys", "new"]));
+    run_ok(m().args(["pseudonymize", "--input", "s", "--output", "p"]));
+    run_ok(m().args(["admin", "create-org", "univ"]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "alice",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "mallory",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
+    run_ok(m().args([
+        "admin",
+        "grant-authorization",
+        "univ",
+        "MHLW-1",
+        "--type",
+        "II",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2030-12-31",
+    ]));
+    run_ok(m().args([
+        "application",
+        "submit",
+        "--as",
+        "alice",
+        "--title",
+        "DM",
+        "--datasets",
+        "p",
+        "--tier",
+        "pseudonymized",
+        "--purpose",
+        "care patterns",
+        "--protocol",
+        "adults with E11",
+    ]));
+    let out = run_ok(m().args([
+        "application",
+        "review",
+        "1",
+        "--as",
+        "bob",
+        "--decision",
+        "approve",
+    ]));
+    assert!(out.contains("project prj-1 created"), "{out}");
+
+    let q = |user: &str, sql: &str| {
+        m().args(["query", "--project", "prj-1", "--as", user, "--sql", sql])
+            .output()
+            .unwrap()
+    };
+    let out = q(
+        "alice",
+        "SELECT prefecture_code AS pref, sex, count(*) AS n FROM persons GROUP BY 1, 2",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for evasion in [
+        "SELECT * FROM read_parquet('/etc/passwd')",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '/tmp'",
+        "SELECT * FROM information_schema.tables",
+    ] {
+        let out = q("alice", evasion);
+        assert!(!out.status.success(), "{evasion} was allowed");
+    }
+    let out = q("mallory", "SELECT count(*) FROM persons");
+    assert!(!out.status.success(), "a non-member queried the project");
+    // The workspace's pseudonyms are not the stored ones.
+    let stored = {
+        let v = json(medinfra(&data).args(["datasets", "show", "p", "--json"]));
+        v["version"].as_i64().unwrap()
+    };
+    assert_eq!(stored, 1);
+    run_ok(m().args([
+        "query",
+        "--project",
+        "prj-1",
+        "--as",
+        "alice",
+        "--sql",
+        "SELECT prefecture_code AS pref, sex, count(*) AS n FROM persons GROUP BY 1, 2",
+        "--save",
+        "by_pref",
+    ]));
+    let out = run_ok(m().args([
+        "release",
+        "request",
+        "--project",
+        "prj-1",
+        "--as",
+        "alice",
+        "--result",
+        "by_pref",
+        "--rows",
+        "pref",
+        "--cols",
+        "sex",
+        "--count-column",
+        "n",
+        "--margins",
+    ]));
+    assert!(out.contains("release request prj-1-1"), "{out}");
+    assert!(out.contains("MinimumThresholdCheck"), "{out}");
+    let own = m()
+        .args(["release", "review", "prj-1-1", "--as", "alice", "--approve"])
+        .output()
+        .unwrap();
+    assert!(!own.status.success());
+    run_ok(m().args([
+        "release",
+        "review",
+        "prj-1-1",
+        "--as",
+        "bob",
+        "--approve",
+        "--comment",
+        "ok",
+    ]));
+    let csv = dir.path().join("released.csv");
+    run_ok(m().args([
+        "release",
+        "download",
+        "prj-1-1",
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("row,col,value,state"), "{text}");
+    // No published person count between 1 and 9 leaves.
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[3] == "published" {
+            let v: f64 = f[2].parse().unwrap();
+            assert!(v == 0.0 || v >= 10.0, "{line}");
+        } else {
+            assert_eq!(f[2], "", "{line}");
+        }
+    }
+    let list = json(medinfra(&data).args(["datasets", "show", "release-prj-1-1", "--json"]));
+    assert_eq!(list["tier"], "statistics");
+    assert_eq!(list["lineage"]["parameters"]["reviewer"], "bob");
+    let out = run_ok(medinfra(&data).args(["audit", "verify"]));
+    assert!(out.contains("intact"), "{out}");
+}

@@ -19,6 +19,7 @@
 
 mod apply;
 mod error;
+pub mod optout;
 mod plan;
 pub mod policy;
 pub mod reverse_map;

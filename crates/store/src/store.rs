@@ -40,7 +40,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_submissions.sql"),
     ),
     (3, "audit", include_str!("../migrations/0003_audit.sql")),
+    (
+        4,
+        "registry",
+        include_str!("../migrations/0004_registry.sql"),
+    ),
+    (
+        5,
+        "audit_checkpoints",
+        include_str!("../migrations/0005_audit_checkpoints.sql"),
+    ),
+    (6, "optouts", include_str!("../migrations/0006_optouts.sql")),
+    (
+        7,
+        "registry_generation",
+        include_str!("../migrations/0007_registry_generation.sql"),
+    ),
 ];
+
+/// Columns of a version with one of its tables (LEFT JOIN: a version without tables still
+/// gives one row). Used with [`VERSION_FROM`].
+const VERSION_SELECT: &str = "SELECT d.name AS name, v.id AS id, v.version AS version, v.dir AS dir, v.tier AS tier, v.manifest_sha256 AS sha, v.step AS step, v.created_at AS created_at, v.superseded AS superseded, t.table_name AS table_name, t.rows AS rows, t.files AS files, t.bytes AS bytes";
+const VERSION_FROM: &str = "FROM versions v JOIN datasets d ON d.id = v.dataset_id LEFT JOIN version_tables t ON t.version_id = v.id";
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -159,7 +180,8 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            // Readers run in parallel under WAL; the server serves many requests at once.
+            .max_connections(8)
             .connect_with(options)
             .await?;
         Migrator::new(EmbeddedMigrations).await?.run(&pool).await?;
@@ -403,44 +425,45 @@ impl Store {
         Ok(())
     }
 
-    /// All datasets with their latest version, by name.
+    /// All datasets with their latest version, by name (one query: the server lists the
+    /// catalog on every page).
     pub async fn list(&self) -> Result<Vec<DatasetSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.name AS name, d.tier AS tier, COUNT(v.id) AS n FROM datasets d JOIN versions v ON v.dataset_id = d.id GROUP BY d.id ORDER BY d.name",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VERSION_SELECT}, (SELECT COUNT(*) FROM versions c WHERE c.dataset_id = d.id) AS n
+             {VERSION_FROM}
+             WHERE v.version = (SELECT MAX(m.version) FROM versions m WHERE m.dataset_id = d.id)
+             ORDER BY d.name, t.table_name"
+        )))
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let name: String = r.try_get("name")?;
-            let latest = self.version(&name, None).await?;
-            out.push(DatasetSummary {
-                tier: parse_tier(&r.try_get::<String, _>("tier")?)?,
-                versions: r.try_get("n")?,
-                name,
-                latest,
-            });
-        }
-        Ok(out)
+        let counts: std::collections::HashMap<String, i64> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        self.versions_of_rows(&rows)?
+            .into_iter()
+            .map(|latest| {
+                Ok(DatasetSummary {
+                    name: latest.dataset.clone(),
+                    tier: latest.tier,
+                    versions: counts.get(&latest.dataset).copied().unwrap_or(0),
+                    latest,
+                })
+            })
+            .collect()
     }
 
     /// All versions of a dataset, oldest first.
     pub async fn versions(&self, name: &str) -> Result<Vec<VersionInfo>, StoreError> {
-        let nums: Vec<i64> = sqlx::query(
-            "SELECT v.version AS version FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? ORDER BY v.version",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VERSION_SELECT} {VERSION_FROM} WHERE d.name = ? ORDER BY v.version, t.table_name"
+        )))
         .bind(name)
         .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| r.try_get("version"))
-        .collect::<Result<_, _>>()?;
-        if nums.is_empty() {
+        .await?;
+        let out = self.versions_of_rows(&rows)?;
+        if out.is_empty() {
             return Err(StoreError::NoSuchDataset(name.to_string()));
-        }
-        let mut out = Vec::new();
-        for n in nums {
-            out.push(self.version(name, Some(n)).await?);
         }
         Ok(out)
     }
@@ -451,54 +474,78 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<VersionInfo, StoreError> {
-        let row = sqlx::query(
-            "SELECT v.id AS id, v.version AS version, v.dir AS dir, v.tier AS tier, v.manifest_sha256 AS sha, v.step AS step, v.created_at AS created_at, v.superseded AS superseded
-             FROM versions v JOIN datasets d ON d.id = v.dataset_id
-             WHERE d.name = ?1 AND (?2 IS NULL OR v.version = ?2)
-             ORDER BY v.version DESC LIMIT 1",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VERSION_SELECT} {VERSION_FROM}
+             WHERE d.name = ?1 AND v.version = COALESCE(?2, (SELECT MAX(m.version) FROM versions m WHERE m.dataset_id = d.id))
+             ORDER BY t.table_name"
+        )))
         .bind(name)
         .bind(version)
-        .fetch_optional(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        let Some(row) = row else {
-            return Err(match version {
+        self.versions_of_rows(&rows)?
+            .pop()
+            .ok_or_else(|| match version {
                 Some(v) => StoreError::NoSuchVersion {
                     name: name.to_string(),
                     version: v,
                 },
                 None => StoreError::NoSuchDataset(name.to_string()),
-            });
-        };
-        let id: i64 = row.try_get("id")?;
-        let tables = sqlx::query(
-            "SELECT table_name, rows, files, bytes FROM version_tables WHERE version_id = ? ORDER BY table_name",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|t| {
-            Ok(TableSummary {
-                name: t.try_get("table_name")?,
-                rows: t.try_get("rows")?,
-                files: t.try_get("files")?,
-                bytes: t.try_get("bytes")?,
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let dir: String = row.try_get("dir")?;
-        Ok(VersionInfo {
-            dataset: name.to_string(),
-            version: row.try_get("version")?,
-            tier: parse_tier(&row.try_get::<String, _>("tier")?)?,
-            dir: self.root().join(dir),
-            manifest_sha256: row.try_get("sha")?,
-            step: row.try_get("step")?,
-            created_at: row.try_get("created_at")?,
-            superseded: row.try_get::<i64, _>("superseded")? != 0,
-            tables,
-        })
+    }
+
+    /// Versions from rows of [`VERSION_SELECT`] (one row per table, rows of a version
+    /// adjacent), in row order.
+    fn versions_of_rows(
+        &self,
+        rows: &[sqlx::sqlite::SqliteRow],
+    ) -> Result<Vec<VersionInfo>, StoreError> {
+        let mut out: Vec<(i64, VersionInfo)> = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            if out.last().map(|(last, _)| *last) != Some(id) {
+                let dir: String = row.try_get("dir")?;
+                out.push((
+                    id,
+                    VersionInfo {
+                        dataset: row.try_get("name")?,
+                        version: row.try_get("version")?,
+                        tier: parse_tier(&row.try_get::<String, _>("tier")?)?,
+                        dir: self.root().join(dir),
+                        manifest_sha256: row.try_get("sha")?,
+                        step: row.try_get("step")?,
+                        created_at: row.try_get("created_at")?,
+                        superseded: row.try_get::<i64, _>("superseded")? != 0,
+                        tables: Vec::new(),
+                    },
+                ));
+            }
+            if let Some(table) = row.try_get::<Option<String>, _>("table_name")?
+                && let Some((_, v)) = out.last_mut()
+            {
+                v.tables.push(TableSummary {
+                    name: table,
+                    rows: row.try_get("rows")?,
+                    files: row.try_get("files")?,
+                    bytes: row.try_get("bytes")?,
+                });
+            }
+        }
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Mark every version of `name` older than `keep` superseded (e.g. after an opt-out
+    /// removed a person from `keep`). Files stay: versions are never rewritten; readers refuse
+    /// superseded versions to projects. Returns how many versions changed.
+    pub async fn supersede_older_versions(&self, name: &str, keep: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE versions SET superseded = 1 WHERE superseded = 0 AND version < ? AND dataset_id = (SELECT id FROM datasets WHERE name = ?)",
+        )
+        .bind(keep)
+        .bind(name)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
     }
 
     /// Read and parse a version's manifest.

@@ -254,6 +254,16 @@ fn accept(
 
 /// Reads a Bundle; returns its typed resources (in entry order) and the findings.
 pub fn read_bundle<R: Read>(reader: R, file: &str) -> (Vec<Resource>, Vec<Finding>) {
+    let (indexed, findings) = read_bundle_indexed(reader, file);
+    (indexed.into_iter().map(|(_, r)| r).collect(), findings)
+}
+
+/// As [`read_bundle`], each resource with its entry index (its JSON path is
+/// `entry[i].resource`), so callers can locate problems they find themselves.
+pub fn read_bundle_indexed<R: Read>(
+    reader: R,
+    file: &str,
+) -> (Vec<(usize, Resource)>, Vec<Finding>) {
     let mut log = FindingLog::default();
     let mut bytes = Vec::new();
     let fatal = |kind, line, reason: String| {
@@ -330,7 +340,7 @@ pub fn read_bundle<R: Read>(reader: R, file: &str) -> (Vec<Resource>, Vec<Findin
         match entry.get_mut("resource").map(Value::take) {
             Some(resource @ Value::Object(_)) => {
                 if let Some(r) = accept(resource, &prefix, file, None, &mut log) {
-                    out.push(r);
+                    out.push((i, r));
                 }
             }
             _ => log.push(finding(
@@ -373,6 +383,10 @@ impl<R: BufRead> NdjsonReader<R> {
     }
     pub fn finish(self) -> Vec<Finding> {
         self.log.into_findings(&self.file)
+    }
+    /// 1-based line of the resource last returned (or of the last line read).
+    pub fn line(&self) -> u64 {
+        self.line
     }
     fn fatal(&mut self, kind: FindingKind, reason: String) {
         self.log.push(Finding {

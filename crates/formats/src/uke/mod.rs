@@ -12,7 +12,8 @@
 //! Rules japan.md marks unverified or secondary, and where they live:
 //! * Gregorian vs era dates: both accepted everywhere (the spec switch date is unverified) —
 //!   [`value::parse_date`]; era-year upper bounds only, not era end days.
-//! * DPC and pharmacy layouts and unlayouted record types — `records.rs` module docs.
+//! * DPC and pharmacy layouts and unlayouted record types — `records.rs` module docs; the
+//!   assumed pharmacy (調剤) field order — [`pharmacy`].
 //! * GO has 4 fields ("observed"), and the totals rules (HO and GO) — `receipt.rs`.
 //! * Day-column and 算定単位 rules — `checks.rs`.
 //! * A trailing DOS EOF byte (0x1A) is tolerated with a Warning (not in japan.md).
@@ -22,6 +23,7 @@
 
 mod checks;
 pub mod layout;
+pub mod pharmacy;
 pub mod reader;
 pub mod receipt;
 pub mod records;

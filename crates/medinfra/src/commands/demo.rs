@@ -42,23 +42,23 @@ pub async fn run(
     );
     println!();
     println!(
-        "[2/4] ingest: every provider's files (receipts, SS-MIX2 lab results, checkup archives) into the identified zone"
+        "[2/4] ingest: every provider's files (medical, DPC and pharmacy receipts, DPC survey files, SS-MIX2 lab results, checkup archives) into the identified zone"
     );
     let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
     let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
     let s = &outcome.summary;
     println!(
-        "  -> {} providers, {} submissions accepted, {} rejected, {} units quarantined ({} pharmacies' files left: 調剤 layout unverified)",
+        "  -> {} providers, {} files accepted ({} DPC survey files), {} rejected, {} units quarantined",
         ingested.providers,
         ingested.accepted,
+        ingested.dpc_files,
         ingested.rejected,
         ingested.quarantined,
-        ingested.pharmacies_skipped
     );
     println!(
         "  -> reconciled: {} of {} receipts (UKE), {} of {} lab messages (SS-MIX2), {} of {} checkups (CDA)",
         ingested.receipts,
-        s.provider_receipts,
+        s.provider_receipts + s.provider_pharmacy_receipts,
         ingested.lab_messages,
         s.provider_lab_messages,
         ingested.checkups,
@@ -120,11 +120,31 @@ pub async fn run(
         "  inspect   medinfra --data-dir {} datasets list",
         store.root().display()
     );
+    println!();
+    let registry = medinfra_govern::Registry::new(store);
+    if registry.users().await?.is_empty() {
+        println!("Demo accounts (one per role; passwords shown once, here):");
+        for a in medinfra_govern::create_demo_accounts(&registry).await? {
+            println!(
+                "  {:<12} {:<16} {}",
+                a.username,
+                a.role.as_str(),
+                a.password
+            );
+        }
+    } else {
+        println!("Demo accounts exist already (medinfra admin list).");
+    }
     if !args.no_serve {
         println!();
-        println!(
-            "The web UI is not part of this build yet; the pipeline outputs above are complete."
-        );
+        super::serve::serve(
+            store.root(),
+            &crate::cli::ServeArgs {
+                addr: args.addr,
+                secure_cookies: false,
+            },
+        )
+        .await?;
     }
     Ok(if report.ok() {
         ExitCode::SUCCESS
@@ -143,7 +163,7 @@ struct IngestTotals {
     lab_messages: u64,
     checkups: u64,
     quarantined: u64,
-    pharmacies_skipped: usize,
+    dpc_files: usize,
 }
 
 /// Ingest each provider's directory under `root` (one directory per provider id).
@@ -165,21 +185,9 @@ async fn ingest_all(
         let Some(provider) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        // Pharmacies' (調剤, fee schedule 4) receipt layout is unverified (japan.md §2.5): the
-        // files are written but not ingested yet.
-        if provider.as_bytes().get(2) == Some(&b'4') {
-            totals.pharmacies_skipped += 1;
-            continue;
-        }
         let opts = medinfra_ingest::IngestOptions::new(&provider);
-        // DPC survey files (dpc/: EF, 様式1) are written by synth and read by the format
-        // layer, but ingest does not map them to canonical tables yet, so the demo leaves them.
-        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().is_none_or(|n| n != "dpc"))
-            .collect();
-        paths.sort();
-        let out = medinfra_ingest::ingest(store, &opts, &paths, &|_, _| {}).await?;
+        let out =
+            medinfra_ingest::ingest(store, &opts, std::slice::from_ref(&dir), &|_, _| {}).await?;
         totals.providers += 1;
         for f in &out.files {
             match f.status {
@@ -193,6 +201,9 @@ async fn ingest_all(
                 totals.lab_messages += f.receipts_accepted;
             } else if f.kind.starts_with("checkup") {
                 totals.checkups += f.receipts_accepted;
+            }
+            if f.kind.starts_with("dpc-") && f.status == medinfra_ingest::FileStatus::Accepted {
+                totals.dpc_files += 1;
             }
             totals.quarantined += f.receipts_quarantined;
         }

@@ -42,6 +42,9 @@ async fn ingest_one(
         masters.load_file(m)?;
     }
     opts.masters = masters;
+    if let Some(m) = &args.mapping {
+        opts.mapping = Some(medinfra_ingest::TableMapping::load(m)?);
+    }
     let total: u64 = 1;
     let progress = Progress::new("ingest", total, "bytes");
     let progress = std::sync::Mutex::new(progress);

@@ -2,6 +2,7 @@
 
 mod anonymize;
 mod anonymize_dataset;
+mod application;
 mod audit;
 mod datasets;
 mod demo;
@@ -10,8 +11,12 @@ mod ingest;
 mod keys;
 mod link;
 mod masters;
+mod optout;
 mod pseudonymize;
+mod query;
+mod release;
 mod risk;
+mod serve;
 mod synth;
 
 use std::process::ExitCode;
@@ -28,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Link(args) if !link::needs_store(&args) => {
             link::run(None, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
         }
+        Command::Serve(args) => serve::serve(&cli.data_dir, &args).await,
         Command::Pseudonymize(args) if args.print_default_policy => {
             print!("{}", medinfra_pseudonymize::DEFAULT_POLICY_TOML);
             Ok(ExitCode::SUCCESS)
@@ -50,6 +56,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Link(args) => {
                     link::run(Some(&store), &key_dir(&cli.data_dir, &cli.key_dir), &args).await
                 }
+                Command::Admin { command } => serve::admin(&store, command).await,
+                Command::Query(args) => {
+                    query::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+                }
+                Command::Release { command } => release::run(&store, command).await,
+                Command::Application { command } => application::run(&store, command).await,
+                Command::Optout { command } => {
+                    optout::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), command).await
+                }
+                Command::Serve(_) => unreachable!("handled above"),
                 Command::Keys { command } => {
                     keys::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), command).await
                 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Analysis-workspace benchmark (issue 8): ten claims queries on the synthetic sample, run in
+# one go by the medinfra workspace (per-project pseudonyms, limits, audit), by bare DataFusion
+# on the same files (to separate engine from workspace cost) and by DuckDB on the same Parquet.
+# Target: medinfra within 1.5x of DuckDB on each query.
+#   bash bench/analysis.sh [PERSONS] [RUNS]                 # synthesizes PERSONS x 1 year
+#   DATA=DIR DATASET=NAME bash bench/analysis.sh [_] [RUNS]  # reuse an existing sample dataset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+persons="${1:-1000000}"
+runs="${2:-3}"
+bash bench/venv.sh
+target="${CARGO_TARGET_DIR:-target}"
+out="$(mktemp -d /tmp/medinfra-bench-analysis.XXXXXX)"
+if [ -z "${DATA:-}" ]; then
+  cargo build --release -p medinfra --quiet
+  DATA="$out/data"
+  DATASET=bench
+  "$target/release/medinfra" synth --data-dir "$DATA" --persons "$persons" --years 1 \
+    --tier sample --output "$DATASET" --json >/dev/null
+fi
+cargo run --quiet --release --manifest-path crates/analysis/Cargo.toml --example analysis_bench -- \
+  --data "$DATA" --dataset "$DATASET" --runs "$runs" >"$out/rust.jsonl"
+bench/.venv/bin/python bench/py/analysis_duckdb.py --data "$DATA" --dataset "$DATASET" \
+  --runs "$runs" --queries crates/analysis/examples/bench_queries.sql >"$out/duckdb.jsonl"
+python3 - "$out/rust.jsonl" "$out/duckdb.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for f in sys.argv[1:] for l in open(f) if l.strip()]
+by = {(r["engine"], r["query"]): r for r in rows}
+queries = sorted({r["query"] for r in rows})
+print(f"{'query':44} {'medinfra s':>10} {'bare DF s':>10} {'duckdb s':>10} {'med/duck':>8} {'DF/duck':>8} answers")
+worst = 0.0
+for q in queries:
+    m, f, d = by.get(("medinfra", q)), by.get(("datafusion", q)), by.get(("duckdb", q))
+    ratio = m["median_s"] / d["median_s"] if m and d else float("nan")
+    fratio = f["median_s"] / d["median_s"] if f and d else float("nan")
+    worst = max(worst, ratio)
+    same = m and d and m["rows"] == d["rows"] and abs(m["check"] - d["check"]) <= 1e-6 * max(1.0, abs(d["check"]))
+    print(f"{q:44} {m['median_s'] if m else float('nan'):10.3f} {f['median_s'] if f else float('nan'):10.3f} "
+          f"{d['median_s'] if d else float('nan'):10.3f} {ratio:8.2f} {fratio:8.2f} {'same' if same else 'DIFFER'}")
+print(f"worst medinfra/duckdb ratio: {worst:.2f} (target <= 1.5)")
+PY
+echo "raw results: $out"

@@ -1,0 +1,204 @@
+//! Runs the benchmark queries (`bench_queries.sql`) on a sample dataset version, through the
+//! medinfra workspace (views with per-project pseudonyms, limits, audit) and, for comparison,
+//! through a bare DataFusion session over the same Parquet files (no re-keying). Prints one
+//! JSON line per engine and query: median seconds, all runs, rows and a checksum of the last
+//! column (for comparing answers with DuckDB in bench/py/analysis_duckdb.py).
+//!
+//!   cargo run --release --example analysis_bench -- --data DIR --dataset NAME [--runs 3]
+//!       [--queries FILE] [--engines medinfra,datafusion]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use medinfra_analysis::{DatasetGrant, Limits, Workspace, WorkspaceSpec};
+use medinfra_govern::{Actor, Role};
+use medinfra_model::Tier;
+use medinfra_pseudo::keys::{Key, KeyMaterial};
+use medinfra_store::Store;
+
+type Error = Box<dyn std::error::Error>;
+
+struct Args {
+    data: PathBuf,
+    dataset: String,
+    runs: usize,
+    queries: PathBuf,
+    engines: Vec<String>,
+}
+
+fn parse_args() -> Result<Args, Error> {
+    let mut args = Args {
+        data: PathBuf::new(),
+        dataset: String::new(),
+        runs: 3,
+        queries: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bench_queries.sql"),
+        engines: vec!["medinfra".into(), "datafusion".into()],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--data" => args.data = value.into(),
+            "--dataset" => args.dataset = value,
+            "--runs" => args.runs = value.parse()?,
+            "--queries" => args.queries = value.into(),
+            "--engines" => args.engines = value.split(',').map(str::to_string).collect(),
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    if args.dataset.is_empty() || args.data.as_os_str().is_empty() {
+        return Err("usage: analysis_bench --data DIR --dataset NAME [--runs N]".into());
+    }
+    Ok(args)
+}
+
+/// `-- name: ID` sections of the query file.
+fn read_queries(path: &PathBuf) -> Result<Vec<(String, String)>, Error> {
+    let text = std::fs::read_to_string(path)?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("-- name: ") {
+            out.push((name.trim().to_string(), String::new()));
+        } else if let Some((_, sql)) = out.last_mut()
+            && !line.starts_with("--")
+        {
+            sql.push_str(line);
+            sql.push('\n');
+        }
+    }
+    for (_, sql) in &mut out {
+        *sql = sql.trim().trim_end_matches(';').to_string();
+    }
+    Ok(out)
+}
+
+/// Sum of the last column as f64 (a cheap fingerprint of the answer).
+fn checksum(batches: &[RecordBatch]) -> f64 {
+    let mut sum = 0.0;
+    for b in batches {
+        let Some(col) = b.columns().last() else {
+            continue;
+        };
+        if let Ok(c) = cast(col, &DataType::Float64) {
+            let c = c.as_primitive::<Float64Type>();
+            sum += (0..c.len())
+                .filter(|&i| c.is_valid(i))
+                .map(|i| c.value(i))
+                .sum::<f64>();
+        }
+    }
+    sum
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[s.len() / 2]
+}
+
+fn report(engine: &str, name: &str, times: &[f64], rows: usize, check: f64) {
+    let runs: Vec<String> = times.iter().map(|t| format!("{t:.4}")).collect();
+    println!(
+        "{{\"engine\":\"{engine}\",\"query\":\"{name}\",\"median_s\":{:.4},\"runs\":[{}],\"rows\":{rows},\"check\":{check:.4}}}",
+        median(times),
+        runs.join(",")
+    );
+}
+
+/// A plain DataFusion session with the dataset's tables registered under the same names.
+async fn raw_session(store: &Store, dataset: &str) -> Result<SessionContext, Error> {
+    let info = store.version(dataset, None).await?;
+    let manifest = store.read_manifest(&info)?;
+    let ctx = SessionContext::new_with_config(SessionConfig::new());
+    for t in &manifest.tables {
+        let urls = t
+            .files
+            .iter()
+            .map(|f| ListingTableUrl::parse(info.dir.join(&f.path).to_string_lossy()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if urls.is_empty() {
+            continue;
+        }
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .infer_schema(&ctx.state())
+            .await?;
+        ctx.register_table(t.name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
+    }
+    Ok(ctx)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = parse_args()?;
+    let queries = read_queries(&args.queries)?;
+    let store = Store::open(&args.data).await?;
+    for engine in &args.engines {
+        match engine.as_str() {
+            "medinfra" => {
+                // A benchmark-only master key: sample data is public and synthetic.
+                let master = Key::in_memory("bench", "token", KeyMaterial::from_bytes([1; 32]));
+                let actor = Actor {
+                    user: "bench".into(),
+                    role: Role::Public,
+                    authorization: None,
+                    memberships: vec![],
+                };
+                let spec = WorkspaceSpec {
+                    project: "bench".into(),
+                    tier: Tier::Sample,
+                    datasets: vec![DatasetGrant {
+                        dataset: args.dataset.clone(),
+                        version: None,
+                    }],
+                    limits: Limits {
+                        max_rows_shown: 1_000_000,
+                        ..Limits::default()
+                    },
+                    masters_dir: None,
+                    today: 20_600,
+                };
+                let ws = Workspace::open(&store, actor, &master, spec).await?;
+                for (name, sql) in &queries {
+                    let mut times = Vec::new();
+                    let mut last = None;
+                    for _ in 0..args.runs {
+                        let t = Instant::now();
+                        let out = ws.query(sql).await?;
+                        times.push(t.elapsed().as_secs_f64());
+                        last = Some(out);
+                    }
+                    let out = last.ok_or("no runs")?;
+                    report(engine, name, &times, out.shown_rows, checksum(&out.batches));
+                }
+            }
+            "datafusion" => {
+                let ctx = raw_session(&store, &args.dataset).await?;
+                for (name, sql) in &queries {
+                    let mut times = Vec::new();
+                    let mut last = Vec::new();
+                    for _ in 0..args.runs {
+                        let t = Instant::now();
+                        last = ctx.sql(sql).await?.collect().await?;
+                        times.push(t.elapsed().as_secs_f64());
+                    }
+                    let rows = last.iter().map(|b| b.num_rows()).sum();
+                    report(engine, name, &times, rows, checksum(&last));
+                }
+            }
+            other => return Err(format!("unknown engine {other}").into()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Per-query limits of a workspace: wall time, memory, rows shown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+
+use crate::error::AnalysisError;
+
+/// Limits applied to every query of a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock limit of one query (planning, execution and collecting the rows).
+    pub timeout: Duration,
+    /// Size of the DataFusion memory pool shared by the operators of one workspace. Operators
+    /// that can spill (sorts, hash aggregates) spill to disk when they reach their fair share;
+    /// the rest fail the query with [`AnalysisError::MemoryLimit`].
+    pub memory_bytes: usize,
+    /// At most this many rows are returned for display; the total is still counted.
+    pub max_rows_shown: usize,
+    /// Most rows a saved result may hold (results live in memory while being written).
+    pub max_result_rows: usize,
+    /// Parallelism; 0 means one partition per CPU.
+    pub target_partitions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(300),
+            memory_bytes: 2 << 30,
+            max_rows_shown: 1000,
+            max_result_rows: 50_000_000,
+            target_partitions: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// The runtime with the memory pool. FairSpillPool rather than GreedyMemoryPool so that one
+    /// big hash table cannot starve the other operators of the same query.
+    pub(crate) fn runtime(&self) -> Result<Arc<RuntimeEnv>, AnalysisError> {
+        RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(self.memory_bytes)))
+            .build_arc()
+            .map_err(AnalysisError::Query)
+    }
+
+    pub(crate) fn partitions(&self) -> usize {
+        if self.target_partitions > 0 {
+            self.target_partitions
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The views a workspace exposes over one table of a stored dataset version: a projection of
+//! the Parquet files that re-keys key columns per project and leaves direct identifiers out.
+//! The stored table itself is never put in a catalog, so SQL cannot name it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::Schema;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Column;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::{MemTable, ViewTable, provider_as_source};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, ScalarUDF, TableSource};
+use medinfra_model::CanonicalTable;
+use medinfra_model::tables::ColumnRole;
+
+use crate::error::AnalysisError;
+use crate::pseudonym::PROJECT_TOKEN_COLUMNS;
+
+/// Columns of this role never appear in a view (names, card numbers, addresses, phones).
+pub const DROPPED_ROLE: ColumnRole = ColumnRole::DirectIdentifier;
+
+/// True for tables a workspace may show: the canonical tables except the synthetic ground
+/// truth, which is never released.
+pub(crate) fn is_workspace_table(table: CanonicalTable) -> bool {
+    !matches!(table, CanonicalTable::Truth | CanonicalTable::Population)
+}
+
+/// The columns of `table`'s view, in stored order, with `true` where the column is re-keyed.
+/// Key columns are re-keyed; direct identifiers and columns the canonical model does not know
+/// are left out (deny by default).
+pub fn view_columns(table: CanonicalTable, stored: &Schema) -> Vec<(String, bool)> {
+    stored
+        .fields()
+        .iter()
+        .filter_map(|f| {
+            let name = f.name();
+            if PROJECT_TOKEN_COLUMNS.contains(&name.as_str()) {
+                return Some((name.clone(), true));
+            }
+            let def = table.columns().iter().find(|c| c.name == name)?;
+            (def.role != DROPPED_ROLE).then(|| (name.clone(), false))
+        })
+        .collect()
+}
+
+/// A view over the Parquet `files` of one stored table, and the stored table's source (the
+/// plan check recognizes the view's own scan by this exact source, see `guard`).
+pub(crate) async fn build_view(
+    state: &dyn Session,
+    table: CanonicalTable,
+    files: &[PathBuf],
+    rekey: &Arc<ScalarUDF>,
+) -> Result<(Arc<dyn TableProvider>, Arc<dyn TableSource>), AnalysisError> {
+    let stored: Arc<dyn TableProvider> = if files.is_empty() {
+        // A version may lack a table; an empty one keeps the same SQL valid.
+        Arc::new(MemTable::try_new(table.schema(), vec![vec![]]).map_err(AnalysisError::Query)?)
+    } else {
+        Arc::new(parquet_table(state, files).await?)
+    };
+    let schema = stored.schema();
+    let exprs: Vec<Expr> = view_columns(table, &schema)
+        .into_iter()
+        .map(|(name, rekeyed)| {
+            let column = Expr::Column(Column::new_unqualified(&name));
+            if rekeyed {
+                Expr::ScalarFunction(ScalarFunction::new_udf(rekey.clone(), vec![column]))
+                    .alias(name)
+            } else {
+                column
+            }
+        })
+        .collect();
+    let source = provider_as_source(stored);
+    let plan = LogicalPlanBuilder::scan(format!("stored_{}", table.name()), source.clone(), None)
+        .and_then(|b| b.project(exprs))
+        .and_then(|b| b.build())
+        .map_err(AnalysisError::Query)?;
+    Ok((Arc::new(ViewTable::new(plan, None)), source))
+}
+
+/// A table over a fixed list of Parquet files (the manifest's, not a directory listing, so a
+/// stray file next to them is never read).
+pub(crate) async fn parquet_table(
+    state: &dyn Session,
+    files: &[PathBuf],
+) -> Result<ListingTable, AnalysisError> {
+    let urls = files
+        .iter()
+        .map(|p| {
+            let s = p.to_str().ok_or_else(|| AnalysisError::ResultFile {
+                path: p.clone(),
+                reason: "path is not UTF-8".into(),
+            })?;
+            ListingTableUrl::parse(s).map_err(AnalysisError::Query)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .infer_schema(state)
+        .await
+        .map_err(AnalysisError::Query)?;
+    ListingTable::try_new(config).map_err(AnalysisError::Query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_view_rekeys_keys_and_drops_direct_identifiers() {
+        let cols = view_columns(CanonicalTable::Claims, &CanonicalTable::Claims.schema());
+        let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+        for gone in [
+            "name_kanji",
+            "name_kana",
+            "card_symbol",
+            "card_number",
+            "card_branch",
+        ] {
+            assert!(!names.contains(&gone), "{gone} must not be visible");
+        }
+        assert!(cols.contains(&("patient_id".to_string(), true)));
+        assert!(cols.contains(&("claim_id".to_string(), true)));
+        assert!(cols.contains(&("birth_date".to_string(), false)));
+        assert!(cols.contains(&("total_points".to_string(), false)));
+    }
+
+    #[test]
+    fn unknown_stored_columns_are_left_out() {
+        use datafusion::arrow::datatypes::{DataType, Field};
+        let schema = Schema::new(vec![
+            Field::new("patient_id", DataType::Utf8, false),
+            Field::new("secret_extra", DataType::Utf8, false),
+        ]);
+        let cols = view_columns(CanonicalTable::Deaths, &schema);
+        assert_eq!(cols, vec![("patient_id".to_string(), true)]);
+    }
+}

@@ -1,0 +1,541 @@
+//! A project's workspace: the session, its grants, its limits, its results, its audit trail.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF, TableSource};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use medinfra_govern::{Action, Actor, AuditLog, Resource, can};
+use medinfra_model::{CanonicalTable, Tier};
+use medinfra_pseudo::keys::Key;
+use medinfra_store::{Store, VersionInfo};
+
+use crate::error::AnalysisError;
+use crate::guard::{CATALOG, SCHEMA, check_plan, source_id};
+use crate::limits::Limits;
+use crate::names::{validate_project, validate_result_name};
+use crate::pseudonym::project_token_udf;
+use crate::results::{self, ResultInfo};
+use crate::udf::{self, MasterNames};
+use crate::views::{build_view, is_workspace_table, parquet_table};
+
+/// One dataset version granted to a project. `version: None` takes the latest; the registry
+/// should pin versions so results stay reproducible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetGrant {
+    pub dataset: String,
+    pub version: Option<i64>,
+}
+
+/// Everything a workspace is opened with, as the governance registry knows it.
+#[derive(Debug, Clone)]
+pub struct WorkspaceSpec {
+    /// The project id (also the pseudonym domain and the results directory name).
+    pub project: String,
+    /// The project's tier; every granted version must be at this tier. Use `Tier::Sample`
+    /// with sample datasets to develop SQL before approval.
+    pub tier: Tier,
+    pub datasets: Vec<DatasetGrant>,
+    pub limits: Limits,
+    /// Directory of SSK master CSVs for `master_name` (none: the function returns NULL).
+    pub masters_dir: Option<PathBuf>,
+    /// Today as days since 1970-01-01 (for membership and authorization expiry).
+    pub today: i32,
+}
+
+/// The rows of one query, at most `Limits::max_rows_shown` of them.
+#[derive(Debug, Clone)]
+pub struct QueryOutput {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub shown_rows: usize,
+    pub total_rows: u64,
+    pub truncated: bool,
+    /// What the query read: `dataset@vN#sha256` for data, `result:NAME` for saved results.
+    pub read: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl QueryOutput {
+    /// The shown rows as a text table.
+    pub fn to_pretty(&self) -> Result<String, AnalysisError> {
+        datafusion::arrow::util::pretty::pretty_format_batches(&self.batches)
+            .map(|t| t.to_string())
+            .map_err(|e| AnalysisError::Query(DataFusionError::ArrowError(Box::new(e), None)))
+    }
+}
+
+/// A project's analysis session. See the crate docs for what it guarantees.
+pub struct Workspace {
+    ctx: SessionContext,
+    audit: AuditLog,
+    actor: Actor,
+    project: String,
+    versions: Vec<VersionInfo>,
+    /// View name → index into `versions`.
+    views: BTreeMap<String, usize>,
+    /// The views' stored-table sources (by identity) → view name; holding the `Arc`s keeps
+    /// the identities stable for the life of the workspace.
+    internal: HashMap<usize, String>,
+    _sources: Vec<Arc<dyn TableSource>>,
+    results: BTreeMap<String, ResultInfo>,
+    results_dir: PathBuf,
+    limits: Limits,
+    today: i32,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("project", &self.project)
+            .field("views", &self.views.keys().collect::<Vec<_>>())
+            .field("results", &self.results.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Workspace {
+    /// Opens the workspace of `spec.project` for `actor`. `master` is the key the stored key
+    /// columns were made with; the views re-key them under the project's derived key.
+    pub async fn open(
+        store: &Store,
+        actor: Actor,
+        master: &Key,
+        spec: WorkspaceSpec,
+    ) -> Result<Workspace, AnalysisError> {
+        validate_project(&spec.project)?;
+        if spec.tier == Tier::Identified {
+            return Err(AnalysisError::TierNotAllowed(spec.tier));
+        }
+        let mut versions = Vec::new();
+        for g in &spec.datasets {
+            let info = store.version(&g.dataset, g.version).await?;
+            if info.tier != spec.tier {
+                return Err(AnalysisError::TierMismatch {
+                    dataset: info.dataset,
+                    version: info.version,
+                    found: info.tier,
+                    expected: spec.tier,
+                });
+            }
+            versions.push(info);
+        }
+        let results_dir = store
+            .root()
+            .join("workspaces")
+            .join(&spec.project)
+            .join("results");
+        let mut ws = Workspace {
+            ctx: new_session(&spec.limits)?,
+            audit: AuditLog::new(store),
+            actor,
+            project: spec.project.clone(),
+            versions,
+            views: BTreeMap::new(),
+            internal: HashMap::new(),
+            _sources: Vec::new(),
+            results: BTreeMap::new(),
+            results_dir,
+            limits: spec.limits.clone(),
+            today: spec.today,
+        };
+        if let Err(e) = ws.authorize() {
+            ws.audit_event("open_workspace", &denied_outcome(&e), "", &[])
+                .await?;
+            return Err(e);
+        }
+        let masters = match &spec.masters_dir {
+            Some(dir) => MasterNames::load_dir(dir)?,
+            None => MasterNames::default(),
+        };
+        udf::register_all(&ws.ctx, Arc::new(masters));
+        let rekey = Arc::new(project_token_udf(master, &spec.project)?);
+        ws.register_views(store, &rekey).await?;
+        ws.register_saved_results().await?;
+        Ok(ws)
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The tables SQL can name: data views and saved results, with their columns.
+    pub async fn tables(&self) -> Result<Vec<(String, SchemaRef)>, AnalysisError> {
+        let mut out = Vec::new();
+        for name in self.allowed() {
+            let t = self
+                .ctx
+                .table_provider(name.as_str())
+                .await
+                .map_err(AnalysisError::Query)?;
+            out.push((name, t.schema()));
+        }
+        Ok(out)
+    }
+
+    /// The saved results of this project.
+    pub fn results(&self) -> Vec<&ResultInfo> {
+        self.results.values().collect()
+    }
+
+    /// Runs one SELECT under the limits; audited before it runs.
+    pub async fn query(&self, sql: &str) -> Result<QueryOutput, AnalysisError> {
+        let started = Instant::now();
+        let (plan, read) = self.admit("query", sql).await?;
+        let limit = self.limits.max_rows_shown;
+        let run = async {
+            let mut stream = self.execute(plan).await?;
+            let schema = stream.schema();
+            let (mut batches, mut shown, mut total) = (Vec::new(), 0usize, 0u64);
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| self.classify(e))?;
+                total += batch.num_rows() as u64;
+                if shown < limit {
+                    let take = (limit - shown).min(batch.num_rows());
+                    batches.push(batch.slice(0, take));
+                    shown += take;
+                }
+            }
+            Ok::<_, AnalysisError>(QueryOutput {
+                schema,
+                batches,
+                shown_rows: shown,
+                total_rows: total,
+                truncated: total > shown as u64,
+                read,
+                elapsed: Duration::ZERO,
+            })
+        };
+        let mut out = self.with_timeout(run).await?;
+        out.elapsed = started.elapsed();
+        Ok(out)
+    }
+
+    /// Runs `sql` and keeps its rows as result table `name` (Parquet under the project's
+    /// workspace directory), which later SQL of this project can read.
+    pub async fn save_result(
+        &mut self,
+        name: &str,
+        sql: &str,
+    ) -> Result<ResultInfo, AnalysisError> {
+        validate_result_name(name)?;
+        if self.results.contains_key(name) || self.views.contains_key(name) {
+            return Err(AnalysisError::BadResultName {
+                reason: format!("{name} already exists"),
+            });
+        }
+        let (plan, read) = self.admit("save_result", sql).await?;
+        std::fs::create_dir_all(&self.results_dir)
+            .map_err(|e| AnalysisError::io(&self.results_dir, e))?;
+        let path = results::parquet_path(&self.results_dir, name);
+        let tmp = path.with_extension("parquet.tmp");
+        let max_rows = self.limits.max_result_rows as u64;
+        let run = async {
+            let mut stream = self.execute(plan).await?;
+            let file = std::fs::File::create(&tmp).map_err(|e| AnalysisError::io(&tmp, e))?;
+            let write_err =
+                |e: datafusion::parquet::errors::ParquetError| AnalysisError::ResultFile {
+                    path: tmp.clone(),
+                    reason: e.to_string(),
+                };
+            let mut writer =
+                ArrowWriter::try_new(file, stream.schema(), None).map_err(write_err)?;
+            let mut rows = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| self.classify(e))?;
+                rows += batch.num_rows() as u64;
+                if rows > max_rows {
+                    return Err(AnalysisError::Refused(format!(
+                        "result has more than {max_rows} rows"
+                    )));
+                }
+                writer.write(&batch).map_err(write_err)?;
+            }
+            writer.close().map_err(write_err)?;
+            Ok(rows)
+        };
+        let rows = match self.with_timeout(run).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        std::fs::rename(&tmp, &path).map_err(|e| AnalysisError::io(&path, e))?;
+        let info = ResultInfo {
+            name: name.to_string(),
+            project: self.project.clone(),
+            sql: sql.to_string(),
+            rows,
+            inputs: read,
+            created_at: medinfra_store::now_rfc3339(),
+            created_by: self.actor.user.clone(),
+        };
+        results::write_info(&self.results_dir, &info)?;
+        self.register_result(&info).await?;
+        Ok(info)
+    }
+
+    /// Deletes a saved result of this project.
+    pub async fn drop_result(&mut self, name: &str) -> Result<(), AnalysisError> {
+        validate_result_name(name)?;
+        if !self.results.contains_key(name) {
+            return Err(AnalysisError::BadResultName {
+                reason: format!("no result named {name}"),
+            });
+        }
+        self.audit_event("drop_result", "allowed", name, &[format!("result:{name}")])
+            .await?;
+        self.ctx
+            .deregister_table(name)
+            .map_err(AnalysisError::Query)?;
+        self.results.remove(name);
+        for p in [
+            results::info_path(&self.results_dir, name),
+            results::parquet_path(&self.results_dir, name),
+        ] {
+            std::fs::remove_file(&p).map_err(|e| AnalysisError::io(&p, e))?;
+        }
+        Ok(())
+    }
+
+    // ---- internals ----
+
+    fn allowed(&self) -> BTreeSet<String> {
+        self.views
+            .keys()
+            .chain(self.results.keys())
+            .cloned()
+            .collect()
+    }
+
+    /// Asks `can` for every granted version (memberships and authorizations may lapse while
+    /// a workspace is open).
+    fn authorize(&self) -> Result<(), AnalysisError> {
+        for v in &self.versions {
+            let resource = Resource {
+                tier: v.tier,
+                project: Some(self.project.clone()),
+            };
+            let d = can(&self.actor, Action::Read, &resource, self.today);
+            if !d.allowed {
+                return Err(AnalysisError::Denied {
+                    dataset: v.dataset.clone(),
+                    version: v.version,
+                    tier: v.tier,
+                    rule: d.rule,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Access decision, planning, plan check and the audit record, in that order; nothing
+    /// runs unless all four succeed.
+    async fn admit(
+        &self,
+        action: &str,
+        sql: &str,
+    ) -> Result<(LogicalPlan, Vec<String>), AnalysisError> {
+        if let Err(e) = self.authorize() {
+            self.audit_event(action, &denied_outcome(&e), sql, &[])
+                .await?;
+            return Err(e);
+        }
+        let planned = self
+            .with_timeout(async {
+                self.ctx
+                    .state()
+                    .create_logical_plan(sql)
+                    .await
+                    .map_err(|e| self.classify(e))
+            })
+            .await;
+        let checked = planned.and_then(|plan| {
+            let scanned = check_plan(&plan, &self.allowed(), &self.internal)?;
+            Ok((plan, scanned))
+        });
+        let (plan, scanned) = match checked {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.audit_event(action, "refused", sql, &[]).await?;
+                return Err(e);
+            }
+        };
+        let read = self.describe_reads(&scanned);
+        self.audit_event(action, "allowed", sql, &read).await?;
+        Ok((plan, read))
+    }
+
+    fn describe_reads(&self, scanned: &BTreeSet<String>) -> Vec<String> {
+        let mut read = BTreeSet::new();
+        for t in scanned {
+            if let Some(&i) = self.views.get(t) {
+                let v = &self.versions[i];
+                read.insert(format!(
+                    "{}@v{}#{}",
+                    v.dataset, v.version, v.manifest_sha256
+                ));
+            } else if self.results.contains_key(t) {
+                read.insert(format!("result:{t}"));
+            }
+        }
+        read.into_iter().collect()
+    }
+
+    async fn audit_event(
+        &self,
+        action: &str,
+        outcome: &str,
+        sql: &str,
+        read: &[String],
+    ) -> Result<(), AnalysisError> {
+        let detail = serde_json::json!({ "sql": sql, "read": read }).to_string();
+        self.audit
+            .append(
+                &self.actor.user,
+                &format!("analysis.{action}"),
+                &format!("project:{}", self.project),
+                outcome,
+                &detail,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn execute(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream, AnalysisError> {
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| self.classify(e))?;
+        df.execute_stream().await.map_err(|e| self.classify(e))
+    }
+
+    async fn with_timeout<T>(
+        &self,
+        fut: impl Future<Output = Result<T, AnalysisError>>,
+    ) -> Result<T, AnalysisError> {
+        match tokio::time::timeout(self.limits.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(AnalysisError::Timeout(self.limits.timeout)),
+        }
+    }
+
+    fn classify(&self, e: DataFusionError) -> AnalysisError {
+        match e.find_root() {
+            DataFusionError::ResourcesExhausted(detail) => AnalysisError::MemoryLimit {
+                limit_bytes: self.limits.memory_bytes,
+                detail: detail.clone(),
+            },
+            _ => AnalysisError::Query(e),
+        }
+    }
+
+    async fn register_views(
+        &mut self,
+        store: &Store,
+        rekey: &Arc<ScalarUDF>,
+    ) -> Result<(), AnalysisError> {
+        let state = self.ctx.state();
+        for (i, info) in self.versions.iter().enumerate() {
+            let manifest = store.read_manifest(info)?;
+            for entry in &manifest.tables {
+                let Some(table) = CanonicalTable::from_name(&entry.name) else {
+                    continue;
+                };
+                if !is_workspace_table(table) {
+                    continue;
+                }
+                if let Some(&j) = self.views.get(table.name()) {
+                    return Err(AnalysisError::DuplicateTable {
+                        table: table.name().to_string(),
+                        first: self.versions[j].dataset.clone(),
+                        second: info.dataset.clone(),
+                    });
+                }
+                let files = entry
+                    .files
+                    .iter()
+                    .map(|f| contained(&info.dir, &f.path))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let (view, source) = build_view(&state, table, &files, rekey).await?;
+                self.internal
+                    .insert(source_id(&source), table.name().to_string());
+                self._sources.push(source);
+                self.ctx
+                    .register_table(table.name(), view)
+                    .map_err(AnalysisError::Query)?;
+                self.views.insert(table.name().to_string(), i);
+            }
+        }
+        Ok(())
+    }
+
+    async fn register_saved_results(&mut self) -> Result<(), AnalysisError> {
+        for info in results::list(&self.results_dir)? {
+            if info.project != self.project || self.views.contains_key(&info.name) {
+                continue;
+            }
+            self.register_result(&info).await?;
+        }
+        Ok(())
+    }
+
+    async fn register_result(&mut self, info: &ResultInfo) -> Result<(), AnalysisError> {
+        let path = results::parquet_path(&self.results_dir, &info.name);
+        let table = parquet_table(&self.ctx.state(), &[path]).await?;
+        self.ctx
+            .register_table(info.name.as_str(), Arc::new(table))
+            .map_err(AnalysisError::Query)?;
+        self.results.insert(info.name.clone(), info.clone());
+        Ok(())
+    }
+}
+
+/// `denied:RULE` for an access decision, the error's kind otherwise.
+fn denied_outcome(e: &AnalysisError) -> String {
+    match e {
+        AnalysisError::Denied { rule, .. } => format!("denied:{rule}"),
+        _ => "failed".to_string(),
+    }
+}
+
+/// The session: one catalog and schema, no information_schema, no table functions, no
+/// external-table factories, the memory pool of the limits.
+fn new_session(limits: &Limits) -> Result<SessionContext, AnalysisError> {
+    let config = SessionConfig::new()
+        .with_default_catalog_and_schema(CATALOG, SCHEMA)
+        .with_create_default_catalog_and_schema(true)
+        .with_information_schema(false)
+        .with_target_partitions(limits.partitions());
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(limits.runtime()?)
+        .with_default_features()
+        .with_table_functions(HashMap::new())
+        .with_table_factories(HashMap::new())
+        .build();
+    Ok(SessionContext::new_with_state(state))
+}
+
+/// `dir/relative` for a manifest path, refusing anything that could leave `dir`.
+fn contained(dir: &Path, relative: &str) -> Result<PathBuf, AnalysisError> {
+    let rel = Path::new(relative);
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(AnalysisError::ResultFile {
+            path: dir.join(relative),
+            reason: "manifest path leaves the version directory".into(),
+        });
+    }
+    Ok(dir.join(rel))
+}

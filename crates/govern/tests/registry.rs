@@ -1,0 +1,395 @@
+//! The registry: accounts, credentials, authorizations, applications → projects, and the actor
+//! `can` decides about.
+
+use std::sync::Arc;
+
+use arrow::array::Int64Array;
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use medinfra_govern::{
+    Action, ApplicationStatus, AuthorizationKind, NewApplication, NewUser, PasswordCost, Registry,
+    RegistryError, Resource, ReviewDecision, Role, can, rules_markdown, today,
+};
+use medinfra_model::Tier;
+use medinfra_store::{Lineage, Store};
+
+async fn dataset(store: &Store, name: &str, tier: Tier) {
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+    let b =
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
+    let w = store
+        .begin(
+            name,
+            tier,
+            Lineage {
+                step: "test".into(),
+                parameters: serde_json::json!({}),
+                inputs: vec![],
+            },
+        )
+        .unwrap();
+    w.write_table("t", schema, [&b]).unwrap();
+    w.commit().await.unwrap();
+}
+
+async fn setup() -> (tempfile::TempDir, Registry) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let reg = Registry::with_password_cost(&store, PasswordCost::TEST);
+    reg.create_org("hospital-a").await.unwrap();
+    reg.create_org("pharma-b").await.unwrap();
+    for (u, role, org) in [
+        ("alice", Role::AuthorizedUser, Some("pharma-b")),
+        ("bob", Role::Researcher, Some("hospital-a")),
+        ("rita", Role::Reviewer, None),
+        ("olga", Role::Operator, None),
+    ] {
+        reg.create_user(&NewUser {
+            username: u,
+            role,
+            organization: org,
+            password: "a long enough password",
+        })
+        .await
+        .unwrap();
+    }
+    dataset(&store, "pseudo-claims", Tier::Pseudonymized).await;
+    dataset(&store, "anon-claims", Tier::Anonymized).await;
+    (dir, reg)
+}
+
+fn application(tier: Tier, dataset: &str, members: &[&str]) -> NewApplication {
+    NewApplication {
+        title: "Diabetes outcomes".into(),
+        datasets: vec![dataset.into()],
+        tier,
+        purpose: "drug safety".into(),
+        protocol: "protocol text".into(),
+        members: members.iter().map(|s| s.to_string()).collect(),
+        requested_from: today(),
+        requested_to: today() + 30,
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_validated() {
+    let (_d, reg) = setup().await;
+    let weak = reg
+        .create_user(&NewUser {
+            username: "x",
+            role: Role::Auditor,
+            organization: None,
+            password: "short",
+        })
+        .await;
+    assert!(matches!(
+        weak,
+        Err(RegistryError::Invalid {
+            field: "password",
+            ..
+        })
+    ));
+    let no_org = reg
+        .create_user(&NewUser {
+            username: "y",
+            role: Role::Researcher,
+            organization: None,
+            password: "a long enough password",
+        })
+        .await;
+    assert!(matches!(no_org, Err(RegistryError::Invalid { .. })));
+    let dup = reg
+        .create_user(&NewUser {
+            username: "alice",
+            role: Role::Auditor,
+            organization: None,
+            password: "a long enough password",
+        })
+        .await;
+    assert!(matches!(dup, Err(RegistryError::Exists("user"))));
+    // Passwords are stored as argon2id PHC strings, never as given.
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'alice'")
+            .fetch_one(reg.store().pool())
+            .await
+            .unwrap();
+    assert!(stored.starts_with("$argon2id$"));
+    assert!(!stored.contains("long enough"));
+}
+
+#[tokio::test]
+async fn login_locks_after_repeated_failures() {
+    let (_d, reg) = setup().await;
+    assert_eq!(
+        reg.login("alice", "a long enough password")
+            .await
+            .unwrap()
+            .username,
+        "alice"
+    );
+    assert!(matches!(
+        reg.login("nobody", "whatever").await,
+        Err(RegistryError::BadCredentials)
+    ));
+    for _ in 0..medinfra_govern::MAX_FAILED_LOGINS {
+        assert!(matches!(
+            reg.login("alice", "wrong").await,
+            Err(RegistryError::BadCredentials)
+        ));
+    }
+    // Locked: even the right password is refused until the lock passes or is cleared.
+    assert!(matches!(
+        reg.login("alice", "a long enough password").await,
+        Err(RegistryError::Locked)
+    ));
+    assert!(reg.user("alice").await.unwrap().locked);
+    reg.set_password("alice", "another long password")
+        .await
+        .unwrap();
+    assert!(reg.login("alice", "another long password").await.is_ok());
+}
+
+#[tokio::test]
+async fn tokens_and_sessions_are_stored_hashed() {
+    let (_d, reg) = setup().await;
+    let token = reg.create_token("bob", "laptop").await.unwrap();
+    assert_eq!(
+        reg.token_user(&token).await.unwrap().as_deref(),
+        Some("bob")
+    );
+    let stored: String = sqlx::query_scalar("SELECT secret_sha256 FROM api_tokens")
+        .fetch_one(reg.store().pool())
+        .await
+        .unwrap();
+    assert!(!token.contains(&stored));
+    // A single changed character, a wrong prefix, garbage: all refused.
+    let mut bad = token.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(reg.token_user(&bad).await.unwrap(), None);
+    assert_eq!(
+        reg.token_user(&token.replacen("mit", "mis", 1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(reg.token_user("garbage").await.unwrap(), None);
+
+    let s = reg.create_session("bob", 3600).await.unwrap();
+    let live = reg.session(&s.token).await.unwrap().unwrap();
+    assert_eq!(live.username, "bob");
+    assert!(live.csrf_matches(&s.csrf));
+    assert!(!live.csrf_matches("forged"));
+    reg.end_session(live.id).await.unwrap();
+    assert!(reg.session(&s.token).await.unwrap().is_none());
+    let expired = reg.create_session("bob", -1).await.unwrap();
+    assert!(reg.session(&expired.token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn application_review_history_and_project() {
+    let (_d, reg) = setup().await;
+    let t = today();
+    reg.grant_authorization(
+        "pharma-b",
+        "MHLW-2024-001",
+        AuthorizationKind::TypeII,
+        t - 10,
+        t + 100,
+    )
+    .await
+    .unwrap();
+    let a = reg
+        .submit_application(
+            "alice",
+            &application(Tier::Pseudonymized, "pseudo-claims", &[]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.status, ApplicationStatus::Submitted);
+    assert_eq!(a.members, vec!["alice"]);
+    // Only reviewers review; only submitted applications can be decided.
+    assert!(
+        reg.review("bob", a.id, ReviewDecision::Approve, "", t)
+            .await
+            .is_err()
+    );
+    let a = reg
+        .review(
+            "rita",
+            a.id,
+            ReviewDecision::RequestChanges,
+            "add the protocol version",
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.status, ApplicationStatus::ChangesRequested);
+    assert!(
+        reg.review("rita", a.id, ReviewDecision::Approve, "", t)
+            .await
+            .is_err()
+    );
+    let mut revised = application(Tier::Pseudonymized, "pseudo-claims", &[]);
+    revised.protocol = "protocol v2".into();
+    assert!(reg.revise_application("bob", a.id, &revised).await.is_err());
+    reg.revise_application("alice", a.id, &revised)
+        .await
+        .unwrap();
+    let a = reg
+        .review("rita", a.id, ReviewDecision::Approve, "ok", t)
+        .await
+        .unwrap();
+    assert_eq!(a.status, ApplicationStatus::Approved);
+    let events: Vec<_> = a.history.iter().map(|h| h.event.as_str()).collect();
+    assert_eq!(
+        events,
+        ["submitted", "request_changes", "revised", "approve"]
+    );
+    let project = reg.project(a.project.as_deref().unwrap()).await.unwrap();
+    assert_eq!(project.tier, Tier::Pseudonymized);
+    assert_eq!(project.expires, t + 30);
+    assert_eq!(project.members, vec!["alice"]);
+    assert_eq!(project.grants.len(), 1);
+    assert_eq!(project.grants[0].version, 1);
+    assert!(
+        reg.project_grants_version(&project.name, "pseudo-claims", 1)
+            .await
+            .unwrap()
+    );
+
+    // The actor now reads inside the project (type II: read, never download).
+    let actor = reg.actor("alice", t).await.unwrap();
+    let r = Resource {
+        tier: Tier::Pseudonymized,
+        project: Some(project.name.clone()),
+    };
+    assert!(can(&actor, Action::Read, &r, t).allowed);
+    assert!(!can(&actor, Action::Download, &r, t).allowed);
+    // Revocation stops access at the next decision.
+    reg.revoke_authorization("MHLW-2024-001").await.unwrap();
+    let actor = reg.actor("alice", t).await.unwrap();
+    assert!(actor.authorization.as_ref().unwrap().revoked);
+    assert!(!can(&actor, Action::Read, &r, t).allowed);
+    // So does closing the project.
+    reg.close_project(&project.name).await.unwrap();
+    assert!(!reg.actor("alice", t).await.unwrap().memberships[0].active);
+}
+
+#[tokio::test]
+async fn pseudonymized_approval_needs_a_valid_authorization() {
+    let (_d, reg) = setup().await;
+    let t = today();
+    let a = reg
+        .submit_application(
+            "alice",
+            &application(Tier::Pseudonymized, "pseudo-claims", &[]),
+        )
+        .await
+        .unwrap();
+    // None at all.
+    assert!(matches!(
+        reg.review("rita", a.id, ReviewDecision::Approve, "", t)
+            .await,
+        Err(RegistryError::State(_))
+    ));
+    // Expired.
+    reg.grant_authorization(
+        "pharma-b",
+        "OLD-1",
+        AuthorizationKind::TypeI,
+        t - 400,
+        t - 35,
+    )
+    .await
+    .unwrap();
+    assert!(
+        reg.review("rita", a.id, ReviewDecision::Approve, "", t)
+            .await
+            .is_err()
+    );
+    // Revoked.
+    reg.grant_authorization("pharma-b", "REV-1", AuthorizationKind::TypeI, t - 1, t + 10)
+        .await
+        .unwrap();
+    reg.revoke_authorization("REV-1").await.unwrap();
+    assert!(
+        reg.review("rita", a.id, ReviewDecision::Approve, "", t)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        reg.application(a.id).await.unwrap().status,
+        ApplicationStatus::Submitted
+    );
+    // Valid: approved.
+    reg.grant_authorization("pharma-b", "NEW-1", AuthorizationKind::TypeI, t - 1, t + 10)
+        .await
+        .unwrap();
+    let a = reg
+        .review("rita", a.id, ReviewDecision::Approve, "", t)
+        .await
+        .unwrap();
+    assert_eq!(a.status, ApplicationStatus::Approved);
+    // The actor carries the valid authorization, not the expired or revoked ones.
+    let actor = reg.actor("alice", t).await.unwrap();
+    assert_eq!(actor.authorization.unwrap().number, "NEW-1");
+}
+
+#[tokio::test]
+async fn applications_are_validated() {
+    let (_d, reg) = setup().await;
+    // Researchers never apply for pseudonymized data; datasets must match the tier and exist;
+    // pseudonymized members must be authorized users.
+    assert!(
+        reg.submit_application(
+            "bob",
+            &application(Tier::Pseudonymized, "pseudo-claims", &[])
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        reg.submit_application("bob", &application(Tier::Anonymized, "pseudo-claims", &[]))
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        reg.submit_application("bob", &application(Tier::Anonymized, "nope", &[]))
+            .await,
+        Err(RegistryError::NotFound("dataset"))
+    ));
+    assert!(
+        reg.submit_application(
+            "alice",
+            &application(Tier::Pseudonymized, "pseudo-claims", &["bob"])
+        )
+        .await
+        .is_err()
+    );
+    let a = reg
+        .submit_application(
+            "bob",
+            &application(Tier::Anonymized, "anon-claims", &["alice"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.members, vec!["alice", "bob"]);
+    // Anonymized approval needs no authorization.
+    let a = reg
+        .review("rita", a.id, ReviewDecision::Approve, "", today())
+        .await
+        .unwrap();
+    assert_eq!(reg.projects(Some("alice")).await.unwrap().len(), 1);
+    assert_eq!(reg.projects(Some("olga")).await.unwrap().len(), 0);
+    assert_eq!(reg.applications(Some("alice")).await.unwrap()[0].id, a.id);
+}
+
+#[test]
+fn the_rules_table_lists_every_rule() {
+    let md = rules_markdown();
+    for r in medinfra_govern::RULES {
+        assert!(md.contains(r.name));
+    }
+    assert!(md.ends_with("| deny-by-default | **no** | everything else |\n"));
+}

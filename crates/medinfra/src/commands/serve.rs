@@ -1,0 +1,136 @@
+//! `medinfra serve` and `medinfra admin ...`: the HTTP API (`medinfra-server`) and the
+//! bootstrap of accounts without the UI (`medinfra_govern::admin`, audited as `cli:admin`).
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use medinfra_govern::{AuthorizationKind, Registry, Role};
+use medinfra_store::Store;
+
+use crate::cli::{AdminCommand, ServeArgs};
+
+pub async fn serve(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = medinfra_server::ServerConfig::new(data_dir, args.addr);
+    config.secure_cookies = args.secure_cookies;
+    println!(
+        "medinfra API on http://{} (OpenAPI: http://{}/api/openapi.json); Ctrl-C to stop",
+        args.addr, args.addr
+    );
+    medinfra_server::serve(config)
+        .await
+        .with_context(|| format!("serving on {}", args.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn day(s: &str) -> anyhow::Result<i32> {
+    let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .with_context(|| format!("{s:?}: expected YYYY-MM-DD"))?;
+    Ok(d.to_julian_day() - 2_440_588)
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("MEDINFRA_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.len() < 12 {
+        bail!("the password must have at least 12 characters");
+    }
+    Ok(p)
+}
+
+pub async fn admin(store: &Store, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let registry = Registry::new(store);
+    match command {
+        AdminCommand::CreateOrg { name } => {
+            let org = medinfra_govern::create_org(store, &name).await?;
+            println!("created organization {} (id {})", org.name, org.id);
+        }
+        AdminCommand::CreateUser {
+            username,
+            role,
+            org,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?} (provider, operator, reviewer, authorized_user, researcher, auditor)")
+            })?;
+            let password = read_password()?;
+            let user =
+                medinfra_govern::create_user(&registry, &username, role, org.as_deref(), &password)
+                    .await?;
+            println!(
+                "created user {} ({}{})",
+                user.username,
+                user.role.as_str(),
+                user.organization
+                    .map(|o| format!(", organization {o}"))
+                    .unwrap_or_default()
+            );
+        }
+        AdminCommand::GrantAuthorization {
+            org,
+            number,
+            kind,
+            from,
+            to,
+        } => {
+            let kind = AuthorizationKind::parse(&kind)
+                .with_context(|| format!("unknown authorization type {kind:?} (I or II)"))?;
+            let (from, to) = (day(&from)?, day(&to)?);
+            if to < from {
+                bail!("--to is before --from");
+            }
+            let a =
+                medinfra_govern::grant_authorization(store, &org, &number, kind, from, to).await?;
+            println!(
+                "authorization {} ({:?}) granted to {}",
+                a.number, a.kind, a.organization
+            );
+        }
+        AdminCommand::RevokeAuthorization { number } => {
+            medinfra_govern::revoke_authorization(store, &number).await?;
+            println!("authorization {number} revoked");
+        }
+        AdminCommand::List { json } => {
+            let users = registry.users().await?;
+            let auths = registry.authorizations(None).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "users": users, "authorizations": auths })
+                    )?
+                );
+            } else {
+                for u in users {
+                    println!(
+                        "user {:<16} {:<16} {}{}",
+                        u.username,
+                        u.role.as_str(),
+                        u.organization.unwrap_or_default(),
+                        if u.locked { " (locked)" } else { "" }
+                    );
+                }
+                for a in auths {
+                    println!(
+                        "authorization {} {:?} {} valid {}..{}{}",
+                        a.number,
+                        a.kind,
+                        a.organization,
+                        a.valid_from,
+                        a.valid_to,
+                        if a.revoked { " REVOKED" } else { "" }
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,233 @@
+//! Sign-in (argon2id password → session cookie + CSRF token), sign-out, who am I, API tokens.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use medinfra_govern::RegistryError;
+
+use crate::AppState;
+use crate::api::iso_date;
+use crate::auth::{Caller, SESSION_COOKIE};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub username: String,
+    pub role: String,
+    /// Send this in the `X-CSRF-Token` header with every state-changing request made with the
+    /// session cookie.
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizationView {
+    pub number: String,
+    /// `TypeI` or `TypeII`.
+    pub kind: String,
+    #[schema(format = Date)]
+    pub valid_from: String,
+    #[schema(format = Date)]
+    pub valid_to: String,
+    pub revoked: bool,
+    pub valid_today: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub project: String,
+    pub tier: String,
+    #[schema(format = Date)]
+    pub expires: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub username: String,
+    pub role: String,
+    pub authorization: Option<AuthorizationView>,
+    pub memberships: Vec<MembershipView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub label: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub label: String,
+    /// Shown once; send as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+/// Sign in.
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "signed in; sets the session cookie", body = LoginResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 423, description = "account locked", body = ErrorBody),
+        (status = 429, description = "too many attempts from this address", body = ErrorBody),
+        (status = 500, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    // The attempted name goes into the audit log: bound it (it is untrusted input).
+    let who: String = req.username.chars().take(64).collect();
+    if !state.limiter.allow(peer.ip()) {
+        state
+            .record(&who, "login", "session", "refused", "rate limit".into())
+            .await?;
+        return Err(ApiError::TooMany);
+    }
+    let result = state.registry.login(&req.username, &req.password).await;
+    let (outcome, detail) = match &result {
+        Ok(_) => ("allowed", "password verified"),
+        Err(RegistryError::Locked) => ("denied", "account locked"),
+        Err(_) => ("denied", "wrong user name or password"),
+    };
+    state
+        .record(&who, "login", "session", outcome, detail.into())
+        .await?;
+    let user = result?;
+    let ttl = state.session_ttl.as_secs() as i64;
+    let session = state.registry.create_session(&user.username, ttl).await?;
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
+        session.token
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok((
+        headers,
+        Json(LoginResponse {
+            username: user.username,
+            role: user.role.as_str().into(),
+            csrf_token: session.csrf,
+        }),
+    ))
+}
+
+/// Sign out (ends the session of the cookie).
+#[utoipa::path(delete, path = "/api/session", tag = "session",
+    responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_signed_in()?;
+    state
+        .record(
+            &caller.actor.user,
+            "logout",
+            "session",
+            "allowed",
+            String::new(),
+        )
+        .await?;
+    if let Some(id) = caller.session {
+        state.registry.end_session(id).await?;
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("medinfra_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok((StatusCode::NO_CONTENT, headers))
+}
+
+/// The caller: role, the organization's authorization, project memberships.
+#[utoipa::path(get, path = "/api/session", tag = "session",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    state
+        .record(
+            &caller.actor.user,
+            "read_self",
+            "session",
+            "allowed",
+            String::new(),
+        )
+        .await?;
+    let a = &caller.actor;
+    Ok(Json(Me {
+        username: a.user.clone(),
+        role: a.role.as_str().into(),
+        authorization: a.authorization.as_ref().map(|g| AuthorizationView {
+            number: g.number.clone(),
+            kind: format!("{:?}", g.kind),
+            valid_from: iso_date(g.valid_from),
+            valid_to: iso_date(g.valid_to),
+            revoked: g.revoked,
+            valid_today: g.valid_on(caller.today),
+        }),
+        memberships: a
+            .memberships
+            .iter()
+            .map(|m| MembershipView {
+                project: m.project.clone(),
+                tier: m.tier.as_str().into(),
+                expires: iso_date(m.expires),
+                active: m.active,
+            })
+            .collect(),
+    }))
+}
+
+/// Create an API token for the caller (shown once, stored as SHA-256).
+#[utoipa::path(post, path = "/api/tokens", tag = "session", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_signed_in()?;
+    if req.label.is_empty() || req.label.len() > 100 {
+        return Err(ApiError::BadRequest(
+            "label: must be 1-100 characters".into(),
+        ));
+    }
+    state
+        .record(
+            &caller.actor.user,
+            "create_token",
+            "api token",
+            "allowed",
+            String::new(),
+        )
+        .await?;
+    let token = state
+        .registry
+        .create_token(&caller.actor.user, &req.label)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            label: req.label,
+            token,
+        }),
+    ))
+}

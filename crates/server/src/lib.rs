@@ -1,0 +1,343 @@
+//! The HTTP API of medinfra (`medinfra serve`): the catalog (datasets, versions, manifests,
+//! lineage, rows and downloads for those allowed), the registry (organizations, users,
+//! government authorizations), applications, reviews and projects, access checks and the
+//! audit log, described by an OpenAPI document at `/api/openapi.json` generated from this code.
+//!
+//! Every handler asks `medinfra_govern::can` and appends the decision to the audit log before
+//! it touches anything; if the audit record cannot be written the request fails. This crate
+//! must never decide access itself (only `can` does, plus the project's grant list, which can
+//! only deny), never answer with rows of a tier the caller may not read, and never log or
+//! return passwords, credential secrets (API tokens are shown once, at creation) or keys.
+
+mod api;
+mod auth;
+mod error;
+mod extract;
+mod openapi;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use medinfra_govern::{
+    Action, AuditLog, AuditRecord, AuditWriter, Decision, PasswordCost, Registry, Resource, can,
+};
+use medinfra_store::Store;
+
+pub use auth::{CSRF_HEADER, SESSION_COOKIE};
+pub use error::ApiError;
+pub use openapi::openapi_json;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub addr: SocketAddr,
+    /// Mark session cookies `Secure` (set when TLS terminates in front of or inside the server).
+    pub secure_cookies: bool,
+    /// Password hashing cost for accounts created through the API.
+    pub password_cost: PasswordCost,
+    pub session_ttl: Duration,
+    /// Login attempts per client address per minute.
+    pub login_attempts_per_minute: usize,
+    /// How often the audit chain head is signed (also at shutdown).
+    pub checkpoint_every: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            addr,
+            secure_cookies: false,
+            password_cost: PasswordCost::DEFAULT,
+            session_ttl: Duration::from_secs(8 * 3600),
+            login_attempts_per_minute: 20,
+            checkpoint_every: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] medinfra_store::StoreError),
+    #[error("{addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Audit(#[from] medinfra_govern::AuditError),
+}
+
+/// What the handlers share (behind [`AppState`]).
+pub struct Shared {
+    pub(crate) store: Store,
+    pub(crate) registry: Registry,
+    pub(crate) log: AuditLog,
+    pub(crate) writer: AuditWriter,
+    pub(crate) limiter: auth::LoginLimiter,
+    pub(crate) actors: auth::ActorCache,
+    pub(crate) secure_cookies: bool,
+    pub(crate) session_ttl: Duration,
+}
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Append one audit record; the request fails if it cannot be written.
+    pub(crate) async fn record(
+        &self,
+        actor: &str,
+        action: &str,
+        resource: &str,
+        outcome: &str,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        self.writer
+            .append(AuditRecord {
+                actor: actor.into(),
+                action: action.into(),
+                resource: resource.into(),
+                outcome: outcome.into(),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Record a decision.
+    pub(crate) async fn record_decision(
+        &self,
+        caller: &auth::Caller,
+        action: Action,
+        what: &str,
+        d: &Decision,
+    ) -> Result<(), ApiError> {
+        self.record(
+            &caller.actor.user,
+            action.as_str(),
+            what,
+            if d.allowed { "allowed" } else { "denied" },
+            format!("rule {}", d.rule),
+        )
+        .await
+    }
+
+    /// Record a decision and refuse when it denies (401 for the public, 403 for a signed-in
+    /// user).
+    pub(crate) async fn enforce(
+        &self,
+        caller: &auth::Caller,
+        action: Action,
+        what: &str,
+        d: &Decision,
+    ) -> Result<(), ApiError> {
+        self.record_decision(caller, action, what, d).await?;
+        if d.allowed {
+            Ok(())
+        } else if caller.signed_in() {
+            Err(ApiError::Forbidden(d.rule))
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+
+    /// Decide with `can`, record, and refuse when denied.
+    pub(crate) async fn require(
+        &self,
+        caller: &auth::Caller,
+        action: Action,
+        resource: &Resource,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let d = can(&caller.actor, action, resource, caller.today);
+        self.enforce(caller, action, what, &d).await
+    }
+}
+
+/// The routes, on an open store.
+pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
+    let log = AuditLog::new(store);
+    let state = AppState(Arc::new(Shared {
+        store: store.clone(),
+        registry: Registry::with_password_cost(store, config.password_cost),
+        writer: AuditWriter::spawn(log.clone()),
+        log,
+        limiter: auth::LoginLimiter::new(config.login_attempts_per_minute, Duration::from_secs(60)),
+        actors: auth::ActorCache::default(),
+        secure_cookies: config.secure_cookies,
+        session_ttl: config.session_ttl,
+    }));
+    let app = Router::new()
+        .route("/api/openapi.json", get(openapi::serve_openapi))
+        .route(
+            "/api/session",
+            post(api::session::login)
+                .get(api::session::me)
+                .delete(api::session::logout),
+        )
+        .route("/api/tokens", post(api::session::create_token))
+        .route("/api/datasets", get(api::catalog::list))
+        .route("/api/datasets/{name}", get(api::catalog::dataset))
+        .route(
+            "/api/datasets/{name}/versions/{version}/manifest",
+            get(api::catalog::manifest),
+        )
+        .route(
+            "/api/datasets/{name}/versions/{version}/lineage",
+            get(api::catalog::lineage),
+        )
+        .route(
+            "/api/datasets/{name}/versions/{version}/tables/{table}/rows",
+            get(api::catalog::rows),
+        )
+        .route(
+            "/api/datasets/{name}/versions/{version}/tables/{table}/download",
+            get(api::catalog::download),
+        )
+        .route("/api/access/check", post(api::catalog::check))
+        .route(
+            "/api/orgs",
+            get(api::admin::list_orgs).post(api::admin::create_org),
+        )
+        .route(
+            "/api/users",
+            get(api::admin::list_users).post(api::admin::create_user),
+        )
+        .route(
+            "/api/authorizations",
+            get(api::admin::list_authorizations).post(api::admin::grant_authorization),
+        )
+        .route(
+            "/api/authorizations/{number}/revoke",
+            post(api::admin::revoke_authorization),
+        )
+        .route(
+            "/api/applications",
+            get(api::applications::list).post(api::applications::submit),
+        )
+        .route(
+            "/api/applications/{id}",
+            get(api::applications::get_one).put(api::applications::revise),
+        )
+        .route(
+            "/api/applications/{id}/reviews",
+            post(api::applications::review),
+        )
+        .route("/api/projects", get(api::applications::projects))
+        .route("/api/projects/{name}", get(api::applications::project))
+        .route("/api/audit", get(api::audit::entries))
+        .route("/api/audit/verify", get(api::audit::verify))
+        .fallback(api::not_found)
+        .with_state(state.clone());
+    (app, state)
+}
+
+/// A server running in the background (tests, the load test, `serve`).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// Stop accepting, finish in-flight requests, sign the audit head, and return.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .map_err(|e| ServerError::Io(std::io::Error::other(e.to_string())))?
+    }
+}
+
+/// Open the data directory, bind, and serve in the background.
+pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let store = Store::open(&config.data_dir).await?;
+    let (app, state) = router(&store, &config);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let every = config.checkpoint_every;
+    let task = tokio::spawn(async move {
+        let log = state.log.clone();
+        let ticker = tokio::spawn({
+            let log = log.clone();
+            async move {
+                let mut t = tokio::time::interval(every);
+                t.tick().await;
+                loop {
+                    t.tick().await;
+                    if let Err(e) = log.checkpoint().await {
+                        tracing::error!(error = %e, "audit checkpoint failed");
+                    }
+                }
+            }
+        });
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
+        ticker.abort();
+        drop(state);
+        served?;
+        log.checkpoint().await?;
+        Ok(())
+    });
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown: tx,
+        task,
+    })
+}
+
+/// `medinfra serve`: serve until Ctrl-C (or SIGTERM), then shut down cleanly.
+pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    let server = spawn(config).await?;
+    tracing::info!(addr = %server.addr, "medinfra API listening");
+    wait_for_signal().await;
+    server.stop().await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

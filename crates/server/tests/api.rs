@@ -1,0 +1,473 @@
+//! Sign-in, sessions and CSRF, lock-out and rate limiting, tokens, the application flow, rows,
+//! the OpenAPI document, and "no audit record, no action" — over HTTP on loopback.
+
+mod common;
+
+use common::{TestServer, ds, start, start_with};
+use medinfra_govern::{AuthorizationKind, NewUser, Role, today};
+use medinfra_model::Tier;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PW: &str = "a long enough password";
+
+async fn user(ts: &TestServer, name: &str, role: Role, org: Option<&str>) {
+    ts.registry
+        .create_user(&NewUser {
+            username: name,
+            role,
+            organization: org,
+            password: PW,
+        })
+        .await
+        .unwrap();
+}
+
+/// Sign in; returns (cookie header value, csrf token).
+async fn login(ts: &TestServer, name: &str) -> (String, String) {
+    let resp = ts
+        .http
+        .post(ts.url("/api/session"))
+        .json(&json!({"username": name, "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let set = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    assert!(!set.contains("Secure"), "no TLS in this test: {set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let body: Value = resp.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_needs_csrf_on_state_changes() {
+    let ts = start().await;
+    user(&ts, "olga", Role::Operator, None).await;
+    let (cookie, csrf) = login(&ts, "olga").await;
+    // Reads with the cookie alone.
+    let me: Value = ts
+        .http
+        .get(ts.url("/api/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "operator");
+    // A state-changing request without (or with a wrong) CSRF token is refused and does nothing.
+    for header in [None, Some("forged")] {
+        let mut req = ts
+            .http
+            .post(ts.url("/api/orgs"))
+            .header("cookie", &cookie)
+            .json(&json!({"name": "evil-org"}));
+        if let Some(h) = header {
+            req = req.header("x-csrf-token", h);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["rule"], "csrf-token-required");
+    }
+    assert!(ts.registry.orgs().await.unwrap().is_empty());
+    let resp = ts
+        .http
+        .post(ts.url("/api/orgs"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "good-org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    // Sign out ends the session.
+    let resp = ts
+        .http
+        .delete(ts.url("/api/session"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let resp = ts
+        .http
+        .get(ts.url("/api/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookie_when_configured() {
+    let ts = start_with(|c| c.secure_cookies = true).await;
+    user(&ts, "olga", Role::Operator, None).await;
+    let resp = ts
+        .http
+        .post(ts.url("/api/session"))
+        .json(&json!({"username": "olga", "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    let set = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_out_and_rate_limit() {
+    let ts = start_with(|c| c.login_attempts_per_minute = 8).await;
+    user(&ts, "bob", Role::Auditor, None).await;
+    let attempt = |pw: &'static str| {
+        ts.http
+            .post(ts.url("/api/session"))
+            .json(&json!({"username": "bob", "password": pw}))
+            .send()
+    };
+    for _ in 0..medinfra_govern::MAX_FAILED_LOGINS {
+        assert_eq!(
+            attempt("wrong").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Locked: the right password is refused too.
+    assert_eq!(attempt(PW).await.unwrap().status(), StatusCode::LOCKED);
+    // And this address is over its per-minute budget.
+    let mut limited = false;
+    for _ in 0..5 {
+        if attempt(PW).await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+        }
+    }
+    assert!(limited);
+    // Every attempt was audited.
+    let logins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login'")
+        .fetch_one(ts.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(logins, 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_shown_once_and_work_as_bearer() {
+    let ts = start().await;
+    ts.registry.create_org("lab").await.unwrap();
+    user(&ts, "rex", Role::Researcher, Some("lab")).await;
+    let (cookie, csrf) = login(&ts, "rex").await;
+    let resp = ts
+        .http
+        .post(ts.url("/api/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"label": "script"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let token = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me: Value = ts
+        .http
+        .get(ts.url("/api/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "rex");
+    // A bad bearer token is refused, never treated as the public.
+    let resp = ts
+        .http
+        .get(ts.url("/api/datasets"))
+        .bearer_auth("mit_1_0000000000000000000000000000000000000000000000000000000000000000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Bearer requests need no CSRF token (no ambient credential).
+    let resp = ts
+        .http
+        .post(ts.url("/api/tokens"))
+        .bearer_auth(&token)
+        .json(&json!({"label": "second"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_review_approve_then_read_rows() {
+    let ts = start().await;
+    let t = today();
+    ts.registry.create_org("pharma").await.unwrap();
+    ts.registry
+        .grant_authorization("pharma", "AUTH-1", AuthorizationKind::TypeI, t - 1, t + 365)
+        .await
+        .unwrap();
+    user(&ts, "alice", Role::AuthorizedUser, Some("pharma")).await;
+    user(&ts, "rita", Role::Reviewer, None).await;
+    let alice = ts.registry.create_token("alice", "t").await.unwrap();
+    let rita = ts.registry.create_token("rita", "t").await.unwrap();
+    let name = ds(Tier::Pseudonymized);
+    let rows_url = |p: &str| {
+        ts.url(&format!(
+            "/api/datasets/{name}/versions/1/tables/t/rows?project={p}"
+        ))
+    };
+    // Before approval: no project, no rows.
+    let resp = ts
+        .http
+        .get(rows_url("prj-1"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = ts
+        .http
+        .post(ts.url("/api/applications"))
+        .bearer_auth(&alice)
+        .json(&json!({
+            "title": "HbA1c trajectories", "datasets": [name], "tier": "pseudonymized",
+            "purpose": "regulatory submission", "protocol": "v1",
+            "requested_from": "2020-01-01", "requested_to": "2099-12-31"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let app: Value = resp.json().await.unwrap();
+    let id = app["id"].as_i64().unwrap();
+    // Alice cannot review her own application; Rita can.
+    let review = |tok: &str, decision: &str| {
+        ts.http
+            .post(ts.url(&format!("/api/applications/{id}/reviews")))
+            .bearer_auth(tok)
+            .json(&json!({"decision": decision, "comment": "ok"}))
+            .send()
+    };
+    assert_eq!(
+        review(&alice, "approve").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let resp = review(&rita, "approve").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let app: Value = resp.json().await.unwrap();
+    assert_eq!(app["status"], "approved");
+    let project = app["project"].as_str().unwrap().to_string();
+    let p: Value = ts
+        .http
+        .get(ts.url(&format!("/api/projects/{project}")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["grants"][0]["dataset"], name);
+    assert_eq!(p["expires"], "2099-12-31");
+    // Rows now, with nulls as null.
+    let resp = ts
+        .http
+        .get(rows_url(&project))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rows: Value = resp.json().await.unwrap();
+    assert_eq!(rows["columns"], json!(["id", "code"]));
+    assert_eq!(
+        rows["rows"],
+        json!([["1", "E11"], ["2", null], ["3", "I10"]])
+    );
+    // A version the project was not granted is refused even though `can` would allow.
+    common::write_dataset(ts.store(), &name, Tier::Pseudonymized).await;
+    let resp = ts
+        .http
+        .get(ts.url(&format!(
+            "/api/datasets/{name}/versions/2/tables/t/rows?project={project}"
+        )))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["rule"],
+        "project-grant-missing"
+    );
+    // Revocation stops access at the next request.
+    ts.registry.revoke_authorization("AUTH-1").await.unwrap();
+    let resp = ts
+        .http
+        .get(rows_url(&project))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_audit_record_no_action() {
+    let ts = start().await;
+    user(&ts, "olga", Role::Operator, None).await;
+    let tok = ts.registry.create_token("olga", "t").await.unwrap();
+    let resp = ts
+        .http
+        .get(ts.url("/api/datasets"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Break the audit log's storage: every request that would be recorded now fails, and the
+    // action it records does not happen.
+    sqlx::query("ALTER TABLE audit_log RENAME TO audit_log_gone")
+        .execute(ts.store().pool())
+        .await
+        .unwrap();
+    let resp = ts
+        .http
+        .get(ts.url("/api/datasets"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("audit"));
+    let resp = ts
+        .http
+        .post(ts.url("/api/orgs"))
+        .bearer_auth(&tok)
+        .json(&json!({"name": "not-created"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(ts.registry.orgs().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_endpoints_and_openapi() {
+    let ts = start().await;
+    user(&ts, "aud", Role::Auditor, None).await;
+    let tok = ts.registry.create_token("aud", "t").await.unwrap();
+    // The public reads public-tier metadata and nothing else.
+    let list: Value = ts
+        .http
+        .get(ts.url("/api/datasets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["ds-sample", "ds-statistics"]);
+    let lineage: Value = ts
+        .http
+        .get(ts.url("/api/datasets/ds-sample/versions/1/lineage"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lineage["parameters"]["seed"], 1);
+    let v: Value = ts
+        .http
+        .get(ts.url("/api/audit/verify"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["intact"], true);
+    assert!(v["entries_verified"].as_u64().unwrap() >= 2);
+    let entries: Value = ts
+        .http
+        .get(ts.url("/api/audit?limit=2"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    // Tamper with the log: the verify endpoint names the entry.
+    sqlx::query("UPDATE audit_log SET outcome = 'denied' WHERE seq = 1")
+        .execute(ts.store().pool())
+        .await
+        .unwrap();
+    let v: Value = ts
+        .http
+        .get(ts.url("/api/audit/verify"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["intact"], false);
+    assert_eq!(v["first_bad_entry"], 1);
+
+    let doc: Value = ts
+        .http
+        .get(ts.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/session",
+        "/api/datasets/{name}/versions/{version}/tables/{table}/rows",
+        "/api/applications/{id}/reviews",
+        "/api/audit/verify",
+        "/api/access/check",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(paths.len(), 20);
+    // Unknown paths answer in the API's error shape.
+    let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.json::<Value>().await.unwrap()["error"].is_string());
+    ts.server.stop().await.unwrap();
+}
