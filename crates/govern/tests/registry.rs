@@ -393,3 +393,20 @@ fn the_rules_table_lists_every_rule() {
     }
     assert!(md.ends_with("| deny-by-default | **no** | everything else |\n"));
 }
+
+/// ARCHITECTURE.md prints the rules table; it must name every rule the code has, in order.
+#[test]
+fn architecture_md_lists_the_rules_in_order() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ARCHITECTURE.md"),
+    )
+    .unwrap();
+    let mut at = 0;
+    for r in medinfra_govern::RULES {
+        let needle = format!("| {} |", r.name);
+        let found = doc[at..]
+            .find(&needle)
+            .unwrap_or_else(|| panic!("{} missing or out of order", r.name));
+        at += found + needle.len();
+    }
+}

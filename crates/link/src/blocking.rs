@@ -158,41 +158,88 @@ impl BlockIndex {
         F: Fn(T, usize, usize) -> T + Sync + Send,
         R: Fn(T, T) -> T + Sync + Send,
     {
-        let link = !self.right.is_empty();
         let mut total = identity();
         for rule in 0..self.rules.len() {
-            let entries = self.entries(rule);
-            let blocks: Vec<(usize, usize)> = runs(&entries).collect();
-            let part = blocks
-                .par_iter()
-                .fold(&identity, |mut acc, &(s, e)| {
-                    let block = &entries[s..e];
-                    if link {
-                        let split = block.partition_point(|x| x.1 & RIGHT == 0);
-                        for &(_, i) in &block[..split] {
-                            for &(_, j) in &block[split..] {
-                                let (i, j) = (i as usize, (j & !RIGHT) as usize);
-                                if !self.seen_before(rule, i, j) {
-                                    acc = fold(acc, i, j);
-                                }
-                            }
-                        }
-                    } else {
-                        for (a, &(_, i)) in block.iter().enumerate() {
-                            for &(_, j) in &block[a + 1..] {
-                                let (i, j) = (i.min(j) as usize, i.max(j) as usize);
-                                if !self.seen_before(rule, i, j) {
-                                    acc = fold(acc, i, j);
-                                }
-                            }
-                        }
-                    }
-                    acc
-                })
-                .reduce(&identity, &reduce);
+            let part = self.fold_rule(rule, true, &identity, &fold, &reduce);
             total = reduce(total, part);
         }
         total
+    }
+
+    /// Folds the pairs of one rule on its own (pairs other rules also generate included): the
+    /// pairs of an EM training session.
+    pub fn fold_rule_pairs<T, ID, F, R>(&self, rule: usize, identity: ID, fold: F, reduce: R) -> T
+    where
+        T: Send,
+        ID: Fn() -> T + Sync + Send,
+        F: Fn(T, usize, usize) -> T + Sync + Send,
+        R: Fn(T, T) -> T + Sync + Send,
+    {
+        if rule >= self.rules.len() {
+            return identity();
+        }
+        self.fold_rule(rule, false, &identity, &fold, &reduce)
+    }
+
+    fn fold_rule<T, ID, F, R>(
+        &self,
+        rule: usize,
+        skip_seen: bool,
+        identity: &ID,
+        fold: &F,
+        reduce: &R,
+    ) -> T
+    where
+        T: Send,
+        ID: Fn() -> T + Sync + Send,
+        F: Fn(T, usize, usize) -> T + Sync + Send,
+        R: Fn(T, T) -> T + Sync + Send,
+    {
+        let link = !self.right.is_empty();
+        let entries = self.entries(rule);
+        let blocks: Vec<(usize, usize)> = runs(&entries).collect();
+        let new_pair = |i: usize, j: usize| !skip_seen || !self.seen_before(rule, i, j);
+        blocks
+            .par_iter()
+            .fold(identity, |mut acc, &(s, e)| {
+                let block = &entries[s..e];
+                if link {
+                    let split = block.partition_point(|x| x.1 & RIGHT == 0);
+                    for &(_, i) in &block[..split] {
+                        for &(_, j) in &block[split..] {
+                            let (i, j) = (i as usize, (j & !RIGHT) as usize);
+                            if new_pair(i, j) {
+                                acc = fold(acc, i, j);
+                            }
+                        }
+                    }
+                } else {
+                    for (a, &(_, i)) in block.iter().enumerate() {
+                        for &(_, j) in &block[a + 1..] {
+                            let (i, j) = (i.min(j) as usize, i.max(j) as usize);
+                            if new_pair(i, j) {
+                                acc = fold(acc, i, j);
+                            }
+                        }
+                    }
+                }
+                acc
+            })
+            .reduce(identity, reduce)
+    }
+
+    /// The fields a rule's key is made of (its comparisons are left out of the rule's EM
+    /// session: within the rule they agree by construction).
+    pub fn rule_fields(&self, rule: usize) -> Vec<usize> {
+        self.rules.get(rule).map_or_else(Vec::new, |r| {
+            r.parts
+                .iter()
+                .flat_map(|p| match *p {
+                    KeyPart::Field { field } | KeyPart::Prefix { field, .. } => vec![field],
+                    KeyPart::Unordered { a, b } => vec![a, b],
+                })
+                .collect()
+        })
     }
 }
 

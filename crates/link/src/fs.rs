@@ -1,10 +1,16 @@
 //! Fellegi–Sunter parameters: m (P(level | match)) and u (P(level | non-match)) per comparison
-//! level and λ (share of candidate pairs that match), estimated by expectation–maximisation over
-//! the counts of distinct comparison vectors, and u also by random sampling.
+//! level and λ (probability that two random records match).
 //!
-//! EM runs on pattern counts, not on pairs: the candidate pairs are streamed once to count
-//! their comparison vectors (a few thousand distinct vectors even for millions of pairs), so
-//! each EM iteration costs microseconds and memory stays bounded.
+//! Training follows Splink: u comes from random record pairs (nearly all non-matches) and stays
+//! fixed; m is estimated by expectation–maximisation in one session per training blocking rule,
+//! on (a deterministic sample of) that rule's pairs, leaving out the comparisons of the fields
+//! the rule blocks on (they agree by construction there). Re-estimating u on the candidate
+//! pairs instead lets the "match" class drift to whatever the blocking made common (at a million
+//! persons: "same kana name"), so it is not done.
+//!
+//! EM runs on pattern counts, not on pairs: pairs are streamed once to count their comparison
+//! vectors (a few thousand distinct vectors even for millions of pairs), so each EM iteration
+//! costs microseconds and memory stays bounded.
 
 use std::collections::HashMap;
 
@@ -22,13 +28,37 @@ const FLOOR: f64 = 1e-6;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Params {
-    /// Share of candidate pairs that are matches.
+    /// Probability that two random records match (the prior of every pair; EM sessions use it
+    /// for the share of their rule's pairs that match).
     pub lambda: f64,
     /// `m[c][level]`, levels best first, the last one "else".
     pub m: Vec<Vec<f64>>,
     pub u: Vec<Vec<f64>>,
     /// u as estimated from random pairs, kept for the model report.
     pub u_sampled: Option<Vec<Vec<f64>>>,
+    /// EM iterations and convergence (of the last session when there are several).
+    pub em_iterations: usize,
+    pub converged: bool,
+    /// The EM training sessions, one per training blocking rule.
+    pub sessions: Vec<Session>,
+}
+
+/// One EM session: m (and the session's own λ) estimated on one training rule's pairs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Session {
+    pub rule: String,
+    /// Pairs the rule generates.
+    pub rule_pairs: u64,
+    /// Pairs of the rule sampled for EM.
+    pub sampled_pairs: u64,
+    /// Comparisons left out (the rule's own fields).
+    pub left_out: Vec<String>,
+    /// Share of the rule's pairs that match.
+    pub lambda: f64,
+    /// λ for two random records implied by this session: matches in the rule divided by the
+    /// rule's recall (product of m(exact) of its fields, from the other sessions) and by all
+    /// pairs. `None` when the recall cannot be estimated.
+    pub lambda_random: Option<f64>,
     pub em_iterations: usize,
     pub converged: bool,
 }
@@ -139,6 +169,95 @@ fn normalize_rows(mut rows: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     rows
 }
 
+/// Rows normalized to sum 1; a row that saw no pair (a comparison left out of an EM session,
+/// or always null) keeps its previous value instead of becoming all zeros.
+fn normalize_or_keep(rows: Vec<Vec<f64>>, previous: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    rows.into_iter()
+        .zip(previous)
+        .map(|(row, prev)| {
+            let s: f64 = row.iter().sum();
+            if s > 0.0 {
+                row.into_iter().map(|x| x / s).collect()
+            } else {
+                prev.clone()
+            }
+        })
+        .collect()
+}
+
+/// Whether a pair is in a deterministic sample: a SplitMix64 hash of the pair and seed below
+/// `threshold` (a share of 2⁶⁴). The same pairs are kept whatever the thread count.
+pub fn in_sample(i: usize, j: usize, seed: u64, threshold: u64) -> bool {
+    if threshold == u64::MAX {
+        return true;
+    }
+    let mut z = (i as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((j as u64) ^ seed.rotate_left(17));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z < threshold
+}
+
+/// The sampling threshold that keeps about `max` of `total` pairs.
+pub fn sample_threshold(max: u64, total: u64) -> u64 {
+    if total <= max {
+        u64::MAX
+    } else {
+        ((max as f64 / total as f64) * u64::MAX as f64) as u64
+    }
+}
+
+/// Pattern counts of one training rule's pairs (about `max_pairs` of them, sampled), with the
+/// comparisons in `left_out` set to null; returns the counts and the pairs counted.
+pub fn rule_pattern_counts(
+    index: &BlockIndex,
+    rule: usize,
+    sides: Sides<'_>,
+    specs: &[ComparisonSpec],
+    left_out: &[bool],
+    threshold: u64,
+    seed: u64,
+) -> (HashMap<Gamma, u64>, u64) {
+    let right = sides.right_table();
+    let kept: Vec<ComparisonSpec> = specs
+        .iter()
+        .zip(left_out)
+        .filter(|(_, out)| !**out)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let positions: Vec<usize> = (0..specs.len())
+        .filter(|&c| !left_out.get(c).copied().unwrap_or(false))
+        .collect();
+    let counts = index.fold_rule_pairs(
+        rule,
+        HashMap::new,
+        |mut acc: HashMap<Gamma, u64>, i, j| {
+            if in_sample(i, j, seed, threshold) {
+                // Compare only the comparisons kept, then spread their levels back to their
+                // places; the left-out ones read as null.
+                let small = gamma(&kept, sides.left, i, right, j);
+                let mut g: Gamma = u64::MAX;
+                for (k, &c) in positions.iter().enumerate() {
+                    g &= !(0xF << (4 * c));
+                    g |= u64::from(level_of(small, k)) << (4 * c);
+                }
+                *acc.entry(g).or_default() += 1;
+            }
+            acc
+        },
+        |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+            a
+        },
+    );
+    let total = counts.values().sum();
+    (counts, total)
+}
+
 /// Starting m: most matches agree exactly (0.9 on the best level), the rest spread evenly.
 pub fn initial_m(specs: &[ComparisonSpec]) -> Vec<Vec<f64>> {
     specs
@@ -189,11 +308,11 @@ pub fn em(
                 }
             }
         }
-        let new_m = normalize_rows(m_acc);
+        let new_m = normalize_or_keep(m_acc, &p.m);
         let new_u = if opts.fix_u {
             p.u.clone()
         } else {
-            normalize_rows(u_acc)
+            normalize_or_keep(u_acc, &p.u)
         };
         let new_lambda = matches / total;
         let delta = max_delta(&p.m, &new_m)
@@ -282,6 +401,7 @@ mod tests {
             u_sampled: None,
             em_iterations: 0,
             converged: false,
+            sessions: vec![],
         };
         let p = em(&counts, &specs, init, EmOptions::default());
         assert!(
@@ -307,6 +427,7 @@ mod tests {
             u_sampled: None,
             em_iterations: 0,
             converged: true,
+            sessions: vec![],
         };
         assert_eq!(prior_weight(&p), 0.0);
         assert!((level_weight(&p, 0, 0) - 9f64.log2()).abs() < 1e-12);

@@ -2,7 +2,8 @@
 //!
 //! - Probabilistic linkage (Fellegi–Sunter): blocking rules unioned without duplicates and
 //!   counted before running ([`blocking`]), comparison levels ([`compare`], [`spec`]),
-//!   term-frequency adjustment ([`tf`]), m/u by EM and u by random sampling ([`fs`]), weights,
+//!   term-frequency adjustment ([`tf`]), u by random sampling and m by EM sessions per training
+//!   rule, Splink-style ([`fs`]), weights,
 //!   probabilities and explanations ([`model`]), union–find clustering into persons
 //!   ([`cluster`]), evaluation against truth ([`eval`]); built-in models `japan-person` and
 //!   `febrl` ([`models`]); the CSV entry point [`run_csv`] ([`run`]).
@@ -14,7 +15,8 @@
 //! platform agrees on when two values are the same.
 //!
 //! What it must never do:
-//! - materialize all candidate pairs: blocks are streamed, EM runs on pattern counts;
+//! - materialize all candidate pairs: blocks are streamed, EM runs on pattern counts of
+//!   sampled pairs, scoring is one streamed pass;
 //! - put a name, birth date, card number, linkage ID or key into an error message or log
 //!   (errors name the file, line, field and reason);
 //! - write key material anywhere (CLK files hold only the filters and keyed block tokens).
@@ -27,6 +29,7 @@ pub mod deterministic;
 pub mod error;
 pub mod eval;
 pub mod fs;
+pub mod html;
 pub mod input;
 pub mod model;
 pub mod models;

@@ -1,30 +1,38 @@
-//! A trained Fellegi–Sunter model: training (u by random sampling, then EM over the candidate
-//! pairs), scoring a pair, and the explanations of a pair's weight and of the model itself.
+//! A trained Fellegi–Sunter model: training (u by random sampling, then m by EM sessions on
+//! training rules, see [`crate::fs`]), scoring a pair, and the explanations of a pair's weight and of the model itself.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::blocking::{BlockIndex, Sides};
 use crate::compare::{Gamma, NULL_LEVEL, compare_values, level_of};
 use crate::fs::{self, EmOptions, Params};
-use crate::spec::{ComparisonSpec, Level, ModelSpec};
+use crate::spec::{BlockingRule, ComparisonSpec, KeyPart, Level, ModelSpec};
 use crate::table::Table;
 
 /// How a model is trained.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainOptions {
     pub em: EmOptions,
-    /// Random pairs used to estimate u. Splink samples 1e6; here the sampled u only starts EM
-    /// (which re-estimates u on the candidates) and is reported, so 5e4 is enough and costs
-    /// a twentieth of the time (string metrics dominate the run).
+    /// Random pairs used to estimate u, which stays fixed afterwards (Splink samples 1e6).
     pub u_sample_pairs: usize,
+    /// Pairs of each training rule used for EM at most (a deterministic sample of the rule's
+    /// pairs): m needs thousands of matches, not the tens of millions of pairs a loose rule
+    /// makes at a million records.
+    pub em_sample_pairs: u64,
     pub seed: u64,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            em: EmOptions::default(),
-            u_sample_pairs: 50_000,
+            em: EmOptions {
+                fix_u: true,
+                ..EmOptions::default()
+            },
+            u_sample_pairs: 1_000_000,
+            em_sample_pairs: 300_000,
             seed: 1,
         }
     }
@@ -38,8 +46,8 @@ const MIN_TF: f64 = 1e-7;
 pub struct TrainedModel {
     pub spec: ModelSpec,
     pub params: Params,
-    /// Candidate pairs seen while training.
-    pub candidate_pairs: u64,
+    /// Pairs compared for EM while training (sampled from the training rules).
+    pub training_pairs: u64,
     weights: Vec<Vec<f64>>,
     prior: f64,
 }
@@ -61,40 +69,123 @@ impl TrainedModel {
         TrainedModel {
             spec,
             params,
-            candidate_pairs: 0,
+            training_pairs: 0,
             weights,
             prior,
         }
     }
 
-    /// Trains on the data itself: u from random pairs, then EM (m, u, λ) over the pattern
-    /// counts of all candidate pairs, starting from the sampled u.
-    pub fn train(
-        spec: ModelSpec,
-        sides: Sides<'_>,
-        index: &BlockIndex,
-        opts: TrainOptions,
-    ) -> Self {
-        let u_sampled = fs::sample_u(sides, &spec.comparisons, opts.u_sample_pairs, opts.seed);
-        let (counts, candidates) = fs::pattern_counts(index, sides, &spec.comparisons);
-        // Start λ from "about one match per record of the smaller side".
-        let expected = sides.left.len().min(sides.right_table().len()) as f64;
-        let lambda = if candidates == 0 {
-            0.5
+    /// Trains on the data itself (Splink's recipe): u from random pairs, kept fixed; m by EM
+    /// in one session per training rule, each leaving out the comparisons of the rule's fields,
+    /// averaged over the sessions that estimated it; λ (two random records match) from the
+    /// sessions' match counts divided by their rules' recall.
+    pub fn train(spec: ModelSpec, sides: Sides<'_>, opts: TrainOptions) -> Self {
+        let specs = &spec.comparisons;
+        let u = fs::sample_u(sides, specs, opts.u_sample_pairs, opts.seed);
+        let rules = if spec.training.is_empty() {
+            &spec.blocking
         } else {
-            (expected / candidates as f64).clamp(1e-4, 0.5)
+            &spec.training
         };
-        let init = Params {
+        let index = BlockIndex::build(rules, sides);
+        let counts = index.count_comparisons();
+        let all_pairs = sides.all_pairs().max(1) as f64;
+        let one_match_per_record = sides.left.len().min(sides.right_table().len()) as f64;
+        let mut m_sum: Vec<Vec<f64>> = specs.iter().map(|s| vec![0.0; s.n_levels()]).collect();
+        let mut m_n = vec![0usize; specs.len()];
+        let mut sessions = Vec::new();
+        let mut last = (0, false);
+        let mut training_pairs = 0;
+        for (r, count) in counts.iter().enumerate() {
+            let fields = index.rule_fields(r);
+            let left_out: Vec<bool> = specs.iter().map(|c| fields.contains(&c.field)).collect();
+            if left_out.iter().all(|x| *x) || count.comparisons == 0 {
+                continue;
+            }
+            let threshold = fs::sample_threshold(opts.em_sample_pairs, count.comparisons);
+            let seed = opts.seed.wrapping_add(r as u64 + 1);
+            let (patterns, sampled) =
+                fs::rule_pattern_counts(&index, r, sides, specs, &left_out, threshold, seed);
+            if sampled == 0 {
+                continue;
+            }
+            training_pairs += sampled;
+            let init = Params {
+                lambda: (one_match_per_record / count.comparisons as f64).clamp(1e-3, 0.5),
+                m: fs::initial_m(specs),
+                u: u.clone(),
+                u_sampled: None,
+                em_iterations: 0,
+                converged: false,
+                sessions: Vec::new(),
+            };
+            let p = fs::em(&patterns, specs, init, opts.em);
+            let observed = observed_comparisons(&patterns, specs.len());
+            for c in 0..specs.len() {
+                if !left_out[c] && observed[c] {
+                    m_sum[c].iter_mut().zip(&p.m[c]).for_each(|(s, x)| *s += x);
+                    m_n[c] += 1;
+                }
+            }
+            last = (p.em_iterations, p.converged);
+            sessions.push(fs::Session {
+                rule: count.rule.clone(),
+                rule_pairs: count.comparisons,
+                sampled_pairs: sampled,
+                left_out: specs
+                    .iter()
+                    .zip(&left_out)
+                    .filter(|(_, o)| **o)
+                    .map(|(s, _)| s.name.to_owned())
+                    .collect(),
+                lambda: p.lambda,
+                lambda_random: None,
+                em_iterations: p.em_iterations,
+                converged: p.converged,
+            });
+        }
+        let initial = fs::initial_m(specs);
+        let m: Vec<Vec<f64>> = m_sum
+            .into_iter()
+            .zip(&m_n)
+            .zip(initial)
+            .map(|((sum, &n), init)| {
+                if n == 0 {
+                    init
+                } else {
+                    sum.into_iter().map(|x| x / n as f64).collect()
+                }
+            })
+            .collect();
+        // λ from each session whose rule's recall among matches can be read off m.
+        for s in &mut sessions {
+            let Some(r) = rules.iter().position(|rule| rule.name == s.rule) else {
+                continue;
+            };
+            if let Some(recall) = rule_recall(&rules[r], specs, &m) {
+                let matches = s.lambda * s.rule_pairs as f64;
+                s.lambda_random = Some((matches / (recall * all_pairs)).clamp(1e-12, 0.5));
+            }
+        }
+        let estimates: Vec<f64> = sessions.iter().filter_map(|s| s.lambda_random).collect();
+        let lambda = if estimates.is_empty() {
+            (one_match_per_record / all_pairs).clamp(1e-12, 0.5)
+        } else {
+            // Geometric mean: the estimates are ratios that can differ by orders of magnitude
+            // when a session went wrong; this keeps one bad session from dominating.
+            (estimates.iter().map(|x| x.ln()).sum::<f64>() / estimates.len() as f64).exp()
+        };
+        let params = Params {
             lambda,
-            m: fs::initial_m(&spec.comparisons),
-            u: u_sampled.clone(),
-            u_sampled: Some(u_sampled),
-            em_iterations: 0,
-            converged: false,
+            m,
+            u: u.clone(),
+            u_sampled: Some(u),
+            em_iterations: last.0,
+            converged: last.1,
+            sessions,
         };
-        let params = fs::em(&counts, &spec.comparisons, init, opts.em);
         let mut model = Self::from_params(spec, params);
-        model.candidate_pairs = candidates;
+        model.training_pairs = training_pairs;
         model
     }
 
@@ -198,6 +289,7 @@ impl TrainedModel {
             prior_weight: self.prior,
             em_iterations: self.params.em_iterations,
             em_converged: self.params.converged,
+            training_sessions: self.params.sessions.clone(),
             comparisons: self
                 .spec
                 .comparisons
@@ -207,6 +299,33 @@ impl TrainedModel {
                 .collect(),
         }
     }
+}
+
+/// Which comparisons have a non-null level in some pattern.
+fn observed_comparisons(patterns: &HashMap<Gamma, u64>, n: usize) -> Vec<bool> {
+    let mut seen = vec![false; n];
+    for g in patterns.keys() {
+        for (c, s) in seen.iter_mut().enumerate() {
+            *s |= level_of(*g, c) != NULL_LEVEL;
+        }
+    }
+    seen
+}
+
+/// P(a matching pair is in the rule's blocks): the product of m(exact) of the comparisons on
+/// the rule's fields, when every part is a whole field compared with an exact first level.
+fn rule_recall(rule: &BlockingRule, specs: &[ComparisonSpec], m: &[Vec<f64>]) -> Option<f64> {
+    let mut recall = 1.0;
+    for part in &rule.parts {
+        let KeyPart::Field { field } = *part else {
+            return None;
+        };
+        let c = specs
+            .iter()
+            .position(|s| s.field == field && s.levels.first() == Some(&Level::Exact))?;
+        recall *= m.get(c)?.first()?;
+    }
+    (recall > 0.0).then_some(recall)
 }
 
 fn comparison_table(spec: &ComparisonSpec, c: usize, p: &Params, w: &[f64]) -> ComparisonTable {
@@ -274,6 +393,8 @@ pub struct ModelTables {
     pub prior_weight: f64,
     pub em_iterations: usize,
     pub em_converged: bool,
+    /// The EM training sessions (rule, pairs, λ within the rule and implied for random pairs).
+    pub training_sessions: Vec<fs::Session>,
     pub comparisons: Vec<ComparisonTable>,
 }
 
@@ -298,6 +419,7 @@ mod tests {
                 term_frequency: true,
             }],
             blocking: vec![],
+            training: vec![],
         };
         let params = Params {
             lambda: 0.01,
@@ -306,6 +428,7 @@ mod tests {
             u_sampled: None,
             em_iterations: 0,
             converged: true,
+            sessions: vec![],
         };
         TrainedModel::from_params(spec, params)
     }

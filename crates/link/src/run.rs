@@ -14,7 +14,7 @@ use crate::blocking::{BlockIndex, RuleCount, Sides};
 use crate::cluster::{UnionFind, person_key};
 use crate::compare::gamma;
 use crate::error::{LinkError, Result};
-use crate::eval::{Confusion, Counter, Truth, confusion};
+use crate::eval::{Confusion, Counter, PairIndex, Truth, confusion};
 use crate::fs::probability;
 use crate::input::read_csv;
 use crate::model::{ModelTables, PairExplanation, TrainOptions, TrainedModel};
@@ -85,6 +85,10 @@ pub struct Report {
     pub model: String,
     pub mode: &'static str,
     pub elapsed_ms: u128,
+    /// Wall time of each phase: `read` (CSV, normalization, term frequencies), `block`
+    /// (keys and counts), `train` (u sample and EM sessions), `score` (the pass over the
+    /// candidates) and `write`.
+    pub phase_ms: BTreeMap<&'static str, u128>,
     pub threshold: f64,
     pub blocking: Vec<RuleCount>,
     pub candidate_pairs: u64,
@@ -134,14 +138,20 @@ pub fn run_csv(req: &LinkRequest) -> Result<Report> {
     if spec.comparisons.len() > 16 {
         return Err(LinkError::TooManyComparisons(spec.comparisons.len()));
     }
-    let truth = req.truth.as_deref().map(Truth::read).transpose()?;
+    // The truth file is read while the left input loads (both are mostly single-threaded
+    // parsing).
+    let (truth, left) = rayon::join(
+        || req.truth.as_deref().map(Truth::read).transpose(),
+        || load("left", &req.left, &spec),
+    );
+    let truth = truth?;
     let mut inputs = Vec::new();
-    let mut left = read_csv(&req.left, &spec)?;
-    inputs.push(lineage("left", &req.left, &left)?);
+    let (mut left, lineage) = left?;
+    inputs.push(lineage);
     let mut right = match &req.right {
         Some(p) => {
-            let r = read_csv(p, &spec)?;
-            inputs.push(lineage("right", p, &r)?);
+            let (r, lineage) = load("right", p, &spec)?;
+            inputs.push(lineage);
             Some(r)
         }
         None => None,
@@ -160,10 +170,21 @@ pub fn run_csv(req: &LinkRequest) -> Result<Report> {
         left: &left.table,
         right: right.as_ref().map(|r| &r.table),
     };
+    let mut phase_ms = BTreeMap::new();
+    let mut lap = start;
+    let mut phase = |name: &'static str| {
+        phase_ms.insert(name, lap.elapsed().as_millis());
+        lap = Instant::now();
+    };
+    phase("read");
     let index = BlockIndex::build(&spec.blocking, sides);
     let blocking = index.count_comparisons();
-    let model = TrainedModel::train(spec, sides, &index, req.train);
-    let scored = score_all(&model, &index, sides, req.threshold, truth.as_ref());
+    phase("block");
+    let model = TrainedModel::train(spec, sides, req.train);
+    phase("train");
+    let truth_index = truth.as_ref().map(|t| t.index(sides.left, sides.right));
+    let scored = score_all(&model, &index, sides, req.threshold, truth_index.as_ref());
+    phase("score");
 
     std::fs::create_dir_all(&req.out_dir).map_err(|e| LinkError::io(&req.out_dir, e))?;
     let mut links = scored.links;
@@ -182,11 +203,11 @@ pub fn run_csv(req: &LinkRequest) -> Result<Report> {
         .map(|&(i, j, _)| model.explain(sides.left, i as usize, rt, j as usize))
         .collect();
 
-    let evaluation = truth.as_ref().map(|t| {
+    let evaluation = truth.as_ref().zip(truth_index.as_ref()).map(|(t, ti)| {
         let at_thresholds = scored.counter.confusion(t.len());
         let tp = links
             .iter()
-            .filter(|&&(i, j, _)| t.contains(sides.left.id(i as usize), rt.id(j as usize)))
+            .filter(|&&(i, j, _)| ti.contains(i as usize, j as usize))
             .count() as u64;
         let at = confusion(req.threshold, tp, links.len() as u64, t.len() as u64);
         Evaluation {
@@ -205,10 +226,12 @@ pub fn run_csv(req: &LinkRequest) -> Result<Report> {
             },
         }
     });
+    phase("write");
     let report = Report {
         model: req.model.clone(),
         mode: if sides.is_dedupe() { "dedupe" } else { "link" },
         elapsed_ms: 0,
+        phase_ms,
         threshold: req.threshold,
         blocking,
         candidate_pairs: scored.candidates,
@@ -225,16 +248,21 @@ pub fn run_csv(req: &LinkRequest) -> Result<Report> {
         ..report
     };
     write_json(&req.out_dir.join("report.json"), &report, "report")?;
+    let html_path = req.out_dir.join("report.html");
+    std::fs::write(&html_path, crate::html::render(&report)).map_err(|e| LinkError::Io {
+        path: html_path.clone(),
+        source: e,
+    })?;
     Ok(report)
 }
 
-/// Second pass over the candidates: weight, probability, evaluation counters, links kept.
+/// The one pass over the candidates (training only samples pairs): weight, probability, evaluation counters, links kept.
 fn score_all(
     model: &TrainedModel,
     index: &BlockIndex,
     sides: Sides<'_>,
     threshold: f64,
-    truth: Option<&Truth>,
+    truth: Option<&PairIndex>,
 ) -> Scored {
     let rt = sides.right_table();
     let specs = &model.spec.comparisons;
@@ -245,7 +273,7 @@ fn score_all(
             let p = probability(model.weight_of(g, sides.left, i, rt, j));
             acc.candidates += 1;
             if let Some(t) = truth {
-                let is_true = t.contains(sides.left.id(i), rt.id(j));
+                let is_true = t.contains(i, j);
                 acc.true_candidates += u64::from(is_true);
                 acc.counter.add(p, is_true);
             }
@@ -258,7 +286,26 @@ fn score_all(
     )
 }
 
-fn lineage(role: &'static str, path: &Path, loaded: &crate::input::Loaded) -> Result<InputLineage> {
+/// Reads one input and hashes its bytes for the lineage, the two at once (hashing a large file
+/// is I/O and SHA-256 that can overlap the parsing).
+fn load(
+    role: &'static str,
+    path: &Path,
+    spec: &crate::spec::ModelSpec,
+) -> Result<(crate::input::Loaded, InputLineage)> {
+    let (loaded, sha256) = rayon::join(|| read_csv(path, spec), || file_sha256(path));
+    let loaded = loaded?;
+    let lineage = InputLineage {
+        role,
+        path: path.display().to_string(),
+        sha256: sha256?,
+        records: loaded.table.len(),
+        invalid_values: loaded.invalid_values.clone(),
+    };
+    Ok((loaded, lineage))
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
     let mut f = File::open(path).map_err(|e| LinkError::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -269,13 +316,7 @@ fn lineage(role: &'static str, path: &Path, loaded: &crate::input::Loaded) -> Re
         }
         h.update(&buf[..n]);
     }
-    Ok(InputLineage {
-        role,
-        path: path.display().to_string(),
-        sha256: hex::encode(h.finalize()),
-        records: loaded.table.len(),
-        invalid_values: loaded.invalid_values.clone(),
-    })
+    Ok(hex::encode(h.finalize()))
 }
 
 fn write_pairs(path: &Path, links: &[(u32, u32, f64)], l: &Table, r: &Table) -> Result<()> {

@@ -164,6 +164,10 @@ pub struct ModelSpec {
     pub fields: Vec<FieldSpec>,
     pub comparisons: Vec<ComparisonSpec>,
     pub blocking: Vec<BlockingRule>,
+    /// Blocking rules of the EM training sessions (m is estimated once per rule, leaving out
+    /// the comparisons of the rule's own fields). Loose, simple rules on independent fields
+    /// work best (e.g. birth date; insurer and card); empty means the prediction rules.
+    pub training: Vec<BlockingRule>,
 }
 
 impl ModelSpec {

@@ -1,6 +1,9 @@
-//! Records held column by column: one string buffer and one offset array per column, so a
-//! million records cost their bytes plus four bytes per value instead of one heap `String`
-//! each (about 30 bytes of overhead per value).
+//! Records held in flat buffers: one string buffer and one offset array, so a million records
+//! cost their bytes plus four bytes per value instead of one heap `String` each (about 30
+//! bytes of overhead per value). Field values are stored record after record (row layout), not
+//! column after column: comparing a random pair touches every field of two records, and with
+//! rows that is a few cache lines per record instead of two misses per field (columns made
+//! memory latency the largest cost of comparing random pairs).
 
 /// One column of strings; the empty string means "missing".
 #[derive(Debug, Clone, Default)]
@@ -41,7 +44,12 @@ impl StrColumn {
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     pub ids: StrColumn,
-    pub fields: Vec<StrColumn>,
+    n_fields: usize,
+    /// Every field value of every record, record after record.
+    data: String,
+    /// End offset in `data` of value `record * n_fields + field` (its start is the previous
+    /// end, or 0).
+    ends: Vec<u32>,
     /// Per field, the term frequency of each record's value (share of records in the whole
     /// linkage with that value); filled by [`crate::tf::fill_term_frequencies`] for the fields
     /// whose comparisons use term-frequency adjustment, empty otherwise.
@@ -52,7 +60,9 @@ impl Table {
     pub fn new(n_fields: usize) -> Self {
         Table {
             ids: StrColumn::default(),
-            fields: vec![StrColumn::default(); n_fields],
+            n_fields,
+            data: String::new(),
+            ends: Vec::new(),
             tf: vec![Vec::new(); n_fields],
         }
     }
@@ -66,18 +76,46 @@ impl Table {
     }
 
     pub fn value(&self, field: usize, record: usize) -> &str {
-        self.fields.get(field).map_or("", |c| c.get(record))
+        if field >= self.n_fields {
+            return "";
+        }
+        let k = record * self.n_fields + field;
+        let end = self.ends.get(k).map_or(0, |&e| e as usize);
+        let start = match k.checked_sub(1) {
+            Some(p) => self.ends.get(p).map_or(0, |&e| e as usize),
+            None => 0,
+        };
+        self.data.get(start..end).unwrap_or("")
     }
 
     pub fn id(&self, record: usize) -> &str {
         self.ids.get(record)
     }
 
+    /// Appends all records of `other` (same fields), e.g. chunks normalized in parallel.
+    pub fn append(&mut self, other: &Table) {
+        for i in 0..other.len() {
+            self.ids.push(other.id(i));
+        }
+        let base = self.data.len();
+        self.data.push_str(&other.data);
+        self.ends.extend(
+            other
+                .ends
+                .iter()
+                .map(|&e| u32::try_from(base + e as usize).unwrap_or(u32::MAX)),
+        );
+    }
+
     /// Appends one record; `values` are in field order (missing trailing fields are empty).
     pub fn push(&mut self, id: &str, values: &[&str]) {
         self.ids.push(id);
-        for (f, col) in self.fields.iter_mut().enumerate() {
-            col.push(values.get(f).copied().unwrap_or(""));
+        for f in 0..self.n_fields {
+            self.data.push_str(values.get(f).copied().unwrap_or(""));
+            // Offsets are u32: a table holds at most 4 GiB of text, far beyond any CSV we link
+            // in memory; saturate instead of wrapping so an oversize table cannot alias values.
+            self.ends
+                .push(u32::try_from(self.data.len()).unwrap_or(u32::MAX));
         }
     }
 }
@@ -100,5 +138,12 @@ mod tests {
         assert_eq!(t.value(0, 2), "zzz");
         assert_eq!(t.value(1, 2), "");
         assert_eq!(t.value(5, 0), "");
+        let mut u = Table::new(2);
+        u.push("d", &["q", "r"]);
+        u.append(&t);
+        assert_eq!(u.len(), 4);
+        assert_eq!((u.id(0), u.value(1, 0)), ("d", "r"));
+        assert_eq!((u.id(3), u.value(0, 3), u.value(1, 3)), ("c", "zzz", ""));
+        assert_eq!(u.value(1, 2), "yy");
     }
 }

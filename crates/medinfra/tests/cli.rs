@@ -977,6 +977,9 @@ fn link_febrl4_with_truth_and_through_keyed_bloom_filters() {
     assert!(f1 >= 0.99, "F1 {f1}");
     let pairs = std::fs::read_to_string(out.join("pairs.csv")).unwrap();
     assert!(pairs.starts_with("rec_id_l,rec_id_r,match_probability"));
+    // The explanation: m/u tables and a waterfall chart per borderline link.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("<rect") && html.contains("log2 m/u"));
     let shown = json(medinfra(&dir.path().join("data")).args([
         "datasets",
         "show",

@@ -1,6 +1,7 @@
 //! Load test on loopback: 200 concurrent clients (LOAD_CLIENTS) mixing catalog reads and access
 //! an in-process server, bounded in time (LOAD_SECONDS, default 10) and count
 //! (LOAD_MAX_REQUESTS, default 2,000,000). Prints requests/s and p50/p99 latency per kind.
+//! LOAD_RATE=N paces each client at N requests/s (open model) instead of a closed loop.
 //!
 //! `cargo run --release --example load` (client and server share the machine's cores).
 
@@ -40,6 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = env("LOAD_SECONDS", 10);
     let max_requests = env("LOAD_MAX_REQUESTS", 2_000_000);
     let clients = env("LOAD_CLIENTS", 200) as usize;
+    // Requests per second per client; 0 = closed loop (each client sends as soon as its last
+    // answer arrives). With a rate, latency is measured from the scheduled send time, so a
+    // server that falls behind is charged for the wait (no coordinated omission).
+    let rate = env("LOAD_RATE", 0);
     let dir = tempfile::tempdir()?;
     let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse()?);
     config.password_cost = PasswordCost::TEST;
@@ -127,7 +132,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // (kind, latency µs, ok)
             let mut out: Vec<(u8, u32, bool)> = Vec::new();
             let mut i = c;
+            let interval = (rate > 0).then(|| Duration::from_micros(1_000_000 / rate));
+            // Spread the clients' schedules over one interval.
+            let mut next = Instant::now()
+                + interval.map_or(Duration::ZERO, |d| d * c as u32 / clients.max(1) as u32);
             while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < max_requests {
+                let scheduled = match interval {
+                    Some(d) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let at = next;
+                        next += d;
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 i = i.wrapping_mul(31).wrapping_add(7);
                 let kind = (i % 10) as u8;
                 let ds = format!("ds{:02}", i % DATASETS);
@@ -140,7 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                             "action": "read", "dataset": ds, "project": project
                         })),
                 };
-                let t0 = Instant::now();
+                let t0 = scheduled;
                 let ok = match req.bearer_auth(&token).send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
@@ -165,7 +183,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{clients} clients, {elapsed:.1} s, {} requests, {:.0} req/s, {} errors",
+        "{clients} clients ({}), {elapsed:.1} s, {} requests, {:.0} req/s, {} errors",
+        if rate > 0 {
+            format!("{rate} req/s each")
+        } else {
+            "closed loop".to_string()
+        },
         all.len(),
         all.len() as f64 / elapsed,
         all.iter().filter(|r| !r.2).count()
