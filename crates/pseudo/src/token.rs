@@ -155,6 +155,16 @@ impl Tokenizer {
         mac.finalize().into_bytes().into()
     }
 
+    /// `HMAC-SHA-256(key, data)` without a domain, as 64 lowercase hex characters: the same
+    /// value as [`hmac_sha256`] + [`encode`] (hex) under this tokenizer's key, without
+    /// recomputing the key schedule or allocating.
+    pub fn raw_hex_into(&self, data: &[u8], out: &mut [u8; 64]) {
+        let mut mac = self.mac.clone();
+        mac.update(data);
+        let digest: [u8; 32] = mac.finalize().into_bytes().into();
+        let _ = hex::encode_to_slice(digest, out);
+    }
+
     /// [`digest`](Self::digest) as 64 lowercase hex characters written into `out`.
     pub fn hex_into(&self, domain: &[u8], parts: &[&[u8]], out: &mut [u8; 64]) {
         let digest = self.digest(domain, parts);
@@ -261,6 +271,14 @@ mod tests {
         assert_ne!(t.digest(b"patient", &[b"012", b"342"]), direct);
         let p = Tokenizer::for_project(&key, "p1").unwrap();
         assert_ne!(p.digest(b"patient", &[b"0123", b"42"]), direct);
+        // Without a domain it is exactly project_token's value.
+        p.raw_hex_into("ヤマダタロウ".as_bytes(), &mut out);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            project_token(&key, "p1", "ヤマダタロウ", Encoding::Hex)
+                .unwrap()
+                .value
+        );
     }
 
     #[test]
