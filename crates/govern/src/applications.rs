@@ -437,22 +437,13 @@ impl Registry {
         .await?
         .ok_or(RegistryError::NotFound("application"))?;
         let pool = self.store.pool();
-        let datasets = sqlx::query(
+        let datasets = strings(
+            pool,
             "SELECT dataset FROM application_datasets WHERE application_id = ? ORDER BY dataset",
+            id,
         )
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("dataset"))
-        .collect::<Result<Vec<String>, _>>()?;
-        let members = sqlx::query("SELECT u.username AS username FROM application_members m JOIN users u ON u.id = m.user_id WHERE m.application_id = ? ORDER BY u.username")
-            .bind(id)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("username"))
-            .collect::<Result<Vec<String>, _>>()?;
+        .await?;
+        let members = strings(pool, "SELECT u.username FROM application_members m JOIN users u ON u.id = m.user_id WHERE m.application_id = ? ORDER BY u.username", id).await?;
         let history = sqlx::query("SELECT r.event AS event, u.username AS by, r.comment AS comment, r.at AS at FROM reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = ? ORDER BY r.id")
             .bind(id)
             .fetch_all(pool)
@@ -517,13 +508,7 @@ impl Registry {
         .ok_or(RegistryError::NotFound("project"))?;
         let pid: i64 = r.try_get("id")?;
         let pool = self.store.pool();
-        let members = sqlx::query("SELECT u.username AS username FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY u.username")
-            .bind(pid)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("username"))
-            .collect::<Result<Vec<String>, _>>()?;
+        let members = strings(pool, "SELECT u.username FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY u.username", pid).await?;
         let grants = sqlx::query("SELECT dataset, version FROM project_grants WHERE project_id = ? ORDER BY dataset, version")
             .bind(pid)
             .fetch_all(pool)
@@ -647,4 +632,19 @@ async fn write_lists(
         .await?;
     }
     Ok(())
+}
+
+/// The first column of every row of a one-parameter query, as strings (member and dataset lists).
+async fn strings(
+    pool: &sqlx::SqlitePool,
+    sql: &'static str,
+    id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect()
 }

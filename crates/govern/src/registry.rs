@@ -60,7 +60,7 @@ pub(crate) fn unique(e: sqlx::Error, what: &'static str) -> RegistryError {
 
 /// Days since 1970-01-01 (UTC) today.
 pub fn today() -> i32 {
-    time::OffsetDateTime::now_utc().date().to_julian_day() - 2_440_588
+    medinfra_model::days::today()
 }
 
 /// Seconds since 1970-01-01 (UTC) now.

@@ -402,8 +402,8 @@ fn map_resource(
             let Some(date) = m.authored_on.as_deref().and_then(fhir_date) else {
                 return bad("authoredOn", "missing or not a full date");
             };
-            let date = time::Date::from_julian_day(date + 2_440_588)
-                .map_err(|_| ("authoredOn".to_owned(), "date out of range".to_owned()))?;
+            let date = medinfra_model::days::date_of(date)
+                .ok_or_else(|| ("authoredOn".to_owned(), "date out of range".to_owned()))?;
             let ym = format!("{:04}{:02}", date.year(), u8::from(date.month()));
             let days = u32::from(date.month().length(date.year()));
             let day = u32::from(date.day());

@@ -18,7 +18,7 @@ use crate::report::Problem;
 fn date32(y: i32, m: u8, d: u8) -> Option<i32> {
     let month = time::Month::try_from(m).ok()?;
     let date = time::Date::from_calendar_date(y, month, d).ok()?;
-    Some(date.to_julian_day() - 2_440_588)
+    Some(medinfra_model::days::days_of(date))
 }
 
 /// Date32 of a `YYYYMMDD` string.

@@ -8,6 +8,7 @@
 
 pub mod buffers;
 pub mod checkup_items;
+pub mod days;
 pub mod masters;
 pub mod tables;
 pub mod tier;

@@ -459,14 +459,14 @@ impl TextColumns {
 
 /// Days since 1970-01-01 → `YYYYMMDD`.
 pub(crate) fn yyyymmdd(days: i32) -> String {
-    match time::Date::from_julian_day(days + 2_440_588) {
-        Ok(d) => format!("{:04}{:02}{:02}", d.year(), d.month() as u8, d.day()),
-        Err(_) => String::new(),
+    match medinfra_model::days::date_of(days) {
+        Some(d) => format!("{:04}{:02}{:02}", d.year(), d.month() as u8, d.day()),
+        None => String::new(),
     }
 }
 
 fn truncate(days: i32, to: DatePart) -> Option<i32> {
-    let d = time::Date::from_julian_day(days + 2_440_588).ok()?;
+    let d = medinfra_model::days::date_of(days)?;
     let cut = match to {
         DatePart::Month => d.replace_day(1).ok()?,
         DatePart::Year => d
@@ -475,7 +475,7 @@ fn truncate(days: i32, to: DatePart) -> Option<i32> {
             .replace_month(time::Month::January)
             .ok()?,
     };
-    Some(cut.to_julian_day() - 2_440_588)
+    Some(medinfra_model::days::days_of(cut))
 }
 
 #[cfg(test)]

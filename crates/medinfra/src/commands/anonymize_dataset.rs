@@ -69,12 +69,8 @@ fn col<'a>(b: &'a RecordBatch, name: &str) -> anyhow::Result<&'a Arc<dyn Array>>
         .with_context(|| format!("input has no column {name}"))
 }
 
-fn date_from_days(days: i32) -> Option<time::Date> {
-    time::Date::from_julian_day(days + 2_440_588).ok()
-}
-
 fn age_on(birth: i32, reference: time::Date) -> u32 {
-    let Some(b) = date_from_days(birth) else {
+    let Some(b) = medinfra_model::days::date_of(birth) else {
         return 0;
     };
     let mut age = reference.year() - b.year();
@@ -194,7 +190,7 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         for i in 0..b.num_rows() {
             if let (Some(&p), Some(d)) = (
                 key_index.get(&(prov.value(i).to_string(), pid.value(i).to_string())),
-                date_from_days(adm.value(i)),
+                medinfra_model::days::date_of(adm.value(i)),
             ) {
                 let ym = format!("{:04}{:02}", d.year(), d.month() as u8);
                 if admission[p] == "none" || ym < admission[p] {

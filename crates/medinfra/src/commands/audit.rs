@@ -21,11 +21,6 @@ fn cli_actor() -> Actor {
     }
 }
 
-fn today() -> i32 {
-    let now = time::OffsetDateTime::now_utc().date();
-    now.to_julian_day() - 2_440_588
-}
-
 /// Decide, record, and refuse when denied. If the record cannot be written the action does
 /// not happen (the error propagates before any data is touched).
 pub async fn check(
@@ -42,7 +37,7 @@ pub async fn check(
             tier,
             project: None,
         },
-        today(),
+        medinfra_govern::today(),
     );
     let outcome = if decision.allowed {
         "allowed"

@@ -27,7 +27,7 @@ pub async fn serve(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode
 fn day(s: &str) -> anyhow::Result<i32> {
     let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
         .with_context(|| format!("{s:?}: expected YYYY-MM-DD"))?;
-    Ok(d.to_julian_day() - 2_440_588)
+    Ok(medinfra_model::days::days_of(d))
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -15,16 +15,16 @@ pub async fn not_found() -> ApiError {
 
 /// Days since 1970-01-01 as an ISO date.
 pub fn iso_date(day: i32) -> String {
-    time::Date::from_julian_day(day + 2_440_588)
+    medinfra_model::days::date_of(day)
         .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
-        .unwrap_or_else(|_| "invalid".into())
+        .unwrap_or_else(|| "invalid".into())
 }
 
 /// An ISO date (YYYY-MM-DD) as days since 1970-01-01.
 pub fn parse_date(field: &str, s: &str) -> Result<i32, ApiError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(s, &fmt)
-        .map(|d| d.to_julian_day() - 2_440_588)
+        .map(medinfra_model::days::days_of)
         .map_err(|_| ApiError::BadRequest(format!("{field}: expected a date YYYY-MM-DD")))
 }
 
