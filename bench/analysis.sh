@@ -5,6 +5,9 @@
 # Target: medinfra within 1.5x of DuckDB on each query.
 #   bash bench/analysis.sh [PERSONS] [RUNS]                 # synthesizes PERSONS x 1 year
 #   DATA=DIR DATASET=NAME bash bench/analysis.sh [_] [RUNS]  # reuse an existing sample dataset
+#   MEMORY_MB=2048 ...                                       # the workspace's memory pool
+# The workspace reads the project's re-keyed copy of the dataset (built on the first run under
+# DATA/workspaces/bench/rekeyed/, its one-time cost printed on stderr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 persons="${1:-1000000}"
@@ -19,8 +22,11 @@ if [ -z "${DATA:-}" ]; then
   "$target/release/medinfra" synth --data-dir "$DATA" --persons "$persons" --years 1 \
     --tier sample --output "$DATASET" --json >/dev/null
 fi
+# The workspace's memory pool for the run (both Rust engines): DuckDB's default is 80 % of RAM,
+# the workspace's default 2 GiB, at which q05's aggregation spills in either Rust engine.
+# Cargo builds into CARGO_TARGET_DIR when set (as `target` above).
 cargo run --quiet --release --manifest-path crates/analysis/Cargo.toml --example analysis_bench -- \
-  --data "$DATA" --dataset "$DATASET" --runs "$runs" >"$out/rust.jsonl"
+  --data "$DATA" --dataset "$DATASET" --runs "$runs" --memory-mb "${MEMORY_MB:-16384}" >"$out/rust.jsonl"
 bench/.venv/bin/python bench/py/analysis_duckdb.py --data "$DATA" --dataset "$DATASET" \
   --runs "$runs" --queries crates/analysis/examples/bench_queries.sql >"$out/duckdb.jsonl"
 python3 - "$out/rust.jsonl" "$out/duckdb.jsonl" <<'PY'

@@ -5,7 +5,10 @@
 //! column (for comparing answers with DuckDB in bench/py/analysis_duckdb.py).
 //!
 //!   cargo run --release --example analysis_bench -- --data DIR --dataset NAME [--runs 3]
-//!       [--queries FILE] [--engines medinfra,datafusion]
+//!       [--queries FILE] [--engines medinfra,medinfra-onscan,datafusion]
+//!
+//! `medinfra` reads the project's re-keyed copy (built on the first run, reported on stderr);
+//! `medinfra-onscan` re-keys in every query instead.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +21,10 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use medinfra_analysis::{DatasetGrant, Limits, Workspace, WorkspaceSpec};
+use medinfra_analysis::{DatasetGrant, Limits, RekeyMode, Workspace, WorkspaceSpec};
 use medinfra_govern::{Actor, Role};
 use medinfra_model::Tier;
 use medinfra_pseudo::keys::{Key, KeyMaterial};
@@ -33,6 +38,12 @@ struct Args {
     runs: usize,
     queries: PathBuf,
     engines: Vec<String>,
+    /// Run only queries whose name starts with one of these.
+    only: Vec<String>,
+    /// The workspace's memory pool (default: `Limits::default()`'s).
+    memory_mb: Option<usize>,
+    /// Print bare DataFusion's EXPLAIN ANALYZE of each query to stderr.
+    explain: bool,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -42,9 +53,16 @@ fn parse_args() -> Result<Args, Error> {
         runs: 3,
         queries: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bench_queries.sql"),
         engines: vec!["medinfra".into(), "datafusion".into()],
+        only: Vec::new(),
+        memory_mb: None,
+        explain: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--explain" {
+            args.explain = true;
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--data" => args.data = value.into(),
@@ -52,6 +70,8 @@ fn parse_args() -> Result<Args, Error> {
             "--runs" => args.runs = value.parse()?,
             "--queries" => args.queries = value.into(),
             "--engines" => args.engines = value.split(',').map(str::to_string).collect(),
+            "--only" => args.only = value.split(',').map(str::to_string).collect(),
+            "--memory-mb" => args.memory_mb = Some(value.parse()?),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -115,10 +135,23 @@ fn report(engine: &str, name: &str, times: &[f64], rows: usize, check: f64) {
 }
 
 /// A plain DataFusion session with the dataset's tables registered under the same names.
-async fn raw_session(store: &Store, dataset: &str) -> Result<SessionContext, Error> {
+/// With `memory_mb`, under the same kind of memory pool as the workspace.
+async fn raw_session(
+    store: &Store,
+    dataset: &str,
+    memory_mb: Option<usize>,
+) -> Result<SessionContext, Error> {
     let info = store.version(dataset, None).await?;
     let manifest = store.read_manifest(&info)?;
-    let ctx = SessionContext::new_with_config(SessionConfig::new());
+    let ctx = match memory_mb {
+        None => SessionContext::new_with_config(SessionConfig::new()),
+        Some(mb) => SessionContext::new_with_config_rt(
+            SessionConfig::new(),
+            RuntimeEnvBuilder::new()
+                .with_memory_pool(Arc::new(FairSpillPool::new(mb << 20)))
+                .build_arc()?,
+        ),
+    };
     for t in &manifest.tables {
         let urls = t
             .files
@@ -142,11 +175,19 @@ async fn raw_session(store: &Store, dataset: &str) -> Result<SessionContext, Err
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = parse_args()?;
-    let queries = read_queries(&args.queries)?;
+    let mut queries = read_queries(&args.queries)?;
+    if !args.only.is_empty() {
+        queries.retain(|(n, _)| args.only.iter().any(|o| n.starts_with(o.as_str())));
+    }
     let store = Store::open(&args.data).await?;
     for engine in &args.engines {
         match engine.as_str() {
-            "medinfra" => {
+            "medinfra" | "medinfra-onscan" => {
+                let mode = if engine == "medinfra" {
+                    RekeyMode::Materialized
+                } else {
+                    RekeyMode::OnScan
+                };
                 // A benchmark-only master key: sample data is public and synthetic.
                 let master = Key::in_memory("bench", "token", KeyMaterial::from_bytes([1; 32]));
                 let actor = Actor {
@@ -164,12 +205,22 @@ async fn main() -> Result<(), Error> {
                     }],
                     limits: Limits {
                         max_rows_shown: 1_000_000,
+                        memory_bytes: args
+                            .memory_mb
+                            .map_or(Limits::default().memory_bytes, |m| m << 20),
                         ..Limits::default()
                     },
                     masters_dir: None,
                     today: 20_600,
                 };
-                let ws = Workspace::open(&store, actor, &master, spec).await?;
+                let t = Instant::now();
+                let ws = Workspace::open_with(&store, actor, &master, spec, mode).await?;
+                // The one-time cost of the re-keyed copy (zero when it already existed).
+                eprintln!(
+                    "{engine}: workspace opened in {:.1} s; copies: {}",
+                    t.elapsed().as_secs_f64(),
+                    serde_json::to_string(ws.rekeyed_copies())?
+                );
                 for (name, sql) in &queries {
                     let mut times = Vec::new();
                     let mut last = None;
@@ -184,8 +235,15 @@ async fn main() -> Result<(), Error> {
                 }
             }
             "datafusion" => {
-                let ctx = raw_session(&store, &args.dataset).await?;
+                let ctx = raw_session(&store, &args.dataset, args.memory_mb).await?;
                 for (name, sql) in &queries {
+                    if args.explain {
+                        let plan = ctx.sql(&format!("EXPLAIN ANALYZE {sql}")).await?;
+                        let text = datafusion::arrow::util::pretty::pretty_format_batches(
+                            &plan.collect().await?,
+                        )?;
+                        eprintln!("{name}\n{text}");
+                    }
                     let mut times = Vec::new();
                     let mut last = Vec::new();
                     for _ in 0..args.runs {

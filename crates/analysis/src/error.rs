@@ -50,6 +50,8 @@ pub enum AnalysisError {
         #[source]
         source: std::io::Error,
     },
+    #[error("re-keyed copy {path}: {reason}")]
+    Copy { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     ResultFile { path: PathBuf, reason: String },
     #[error(transparent)]

@@ -1,7 +1,12 @@
 //! The remote analysis workspace (HIC-like): one Apache DataFusion session per project that
-//! sees only the project's granted dataset versions, through views that re-key person and
-//! record keys per project, with time, memory and row limits, researcher UDFs, and named
-//! result tables kept inside the workspace.
+//! sees only the project's granted dataset versions, with person and record keys re-keyed per
+//! project, with time, memory and row limits, researcher UDFs, and named result tables kept
+//! inside the workspace.
+//!
+//! The tables are read from the project's re-keyed copy of each granted version (`rekeyed`:
+//! written once under the project's workspace directory, key columns already project tokens,
+//! direct identifiers left out), so queries run at plain-DataFusion speed and no stored key is
+//! ever inside a plan; [`RekeyMode::OnScan`] re-keys in the plan instead, without a copy.
 //!
 //! Naming scheme: every canonical table of a granted dataset version is a view under its
 //! canonical name (`claims`, `diagnoses`, `drugs`, `lab_results`, ...) in the only schema of
@@ -13,13 +18,16 @@
 //! paths, no other datasets, no catalog tables, no other project's results); let SQL define,
 //! modify, copy or set anything; show a stored key column without re-keying it per project;
 //! run a query without asking `medinfra_govern::can` for every dataset version and writing an
-//! audit record first; or put data values or key material in errors and logs.
+//! audit record first; read a superseded version or keep a copy of one; read another
+//! project's copy or a copy made under another key; or put data values or key material in
+//! errors and logs.
 
 mod error;
 mod guard;
 mod limits;
 mod names;
 mod pseudonym;
+mod rekeyed;
 mod results;
 pub mod udf;
 mod views;
@@ -30,6 +38,7 @@ pub use guard::{CATALOG, SCHEMA};
 pub use limits::Limits;
 pub use names::validate_result_name;
 pub use pseudonym::{PROJECT_TOKEN_COLUMNS, project_token_udf};
+pub use rekeyed::{CopyReport, SUPERSEDED_RULE, prepare_rekeyed_copies, purge_superseded_copies};
 pub use results::ResultInfo;
 pub use views::{DROPPED_ROLE, view_columns};
-pub use workspace::{DatasetGrant, QueryOutput, Workspace, WorkspaceSpec};
+pub use workspace::{DatasetGrant, QueryOutput, RekeyMode, Workspace, WorkspaceSpec};

@@ -84,14 +84,25 @@ impl ScalarUDFImpl for ProjectToken {
             return exec_err!("project_token takes one argument");
         };
         let array = arg.to_array(args.number_rows)?;
-        let out = match array.data_type() {
-            DataType::Utf8 => rekey(array.as_string::<i32>(), &self.key),
-            DataType::LargeUtf8 => rekey(array.as_string::<i64>(), &self.key),
-            DataType::Utf8View => rekey(array.as_string_view(), &self.key),
-            other => return exec_err!("project_token: unsupported type {other}"),
-        };
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        match rekey_array(&array, &self.key) {
+            Some(out) => Ok(ColumnarValue::Array(Arc::new(out))),
+            None => exec_err!("project_token: unsupported type {}", array.data_type()),
+        }
     }
+}
+
+/// `array` (any string type) re-keyed under `key`, as hex project tokens; `None` for a
+/// non-string array.
+pub(crate) fn rekey_array(
+    array: &dyn Array,
+    key: &Tokenizer,
+) -> Option<datafusion::arrow::array::StringArray> {
+    Some(match array.data_type() {
+        DataType::Utf8 => rekey(array.as_string::<i32>(), key),
+        DataType::LargeUtf8 => rekey(array.as_string::<i64>(), key),
+        DataType::Utf8View => rekey(array.as_string_view(), key),
+        _ => return None,
+    })
 }
 
 fn rekey<'a, A>(values: A, key: &Tokenizer) -> datafusion::arrow::array::StringArray

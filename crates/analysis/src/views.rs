@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Column;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -46,6 +46,32 @@ pub fn view_columns(table: CanonicalTable, stored: &Schema) -> Vec<(String, bool
             (def.role != DROPPED_ROLE).then(|| (name.clone(), false))
         })
         .collect()
+}
+
+/// The columns of `table`'s view as a schema: key columns as strings, direct identifiers left
+/// out.
+pub(crate) fn view_schema(table: CanonicalTable, stored: &Schema) -> Schema {
+    let fields: Vec<Field> = view_columns(table, stored)
+        .into_iter()
+        .filter_map(|(name, rekeyed)| {
+            let f = stored.field_with_name(&name).ok()?;
+            Some(if rekeyed {
+                Field::new(&name, DataType::Utf8, f.is_nullable())
+            } else {
+                f.clone()
+            })
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+/// An empty table with `table`'s view columns (a version may lack a table; an empty one keeps
+/// the same SQL valid).
+pub(crate) fn empty_view(table: CanonicalTable) -> Result<Arc<dyn TableProvider>, AnalysisError> {
+    let schema = Arc::new(view_schema(table, &table.schema()));
+    Ok(Arc::new(
+        MemTable::try_new(schema, vec![vec![]]).map_err(AnalysisError::Query)?,
+    ))
 }
 
 /// A view over the Parquet `files` of one stored table, and the stored table's source (the
@@ -134,7 +160,6 @@ mod tests {
 
     #[test]
     fn unknown_stored_columns_are_left_out() {
-        use datafusion::arrow::datatypes::{DataType, Field};
         let schema = Schema::new(vec![
             Field::new("patient_id", DataType::Utf8, false),
             Field::new("secret_extra", DataType::Utf8, false),

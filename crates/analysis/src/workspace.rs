@@ -1,7 +1,7 @@
 //! A project's workspace: the session, its grants, its limits, its results, its audit trail.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,9 +24,22 @@ use crate::guard::{CATALOG, SCHEMA, check_plan, source_id};
 use crate::limits::Limits;
 use crate::names::{validate_project, validate_result_name};
 use crate::pseudonym::project_token_udf;
+use crate::rekeyed::{self, CopyReport, ProjectKey, contained};
 use crate::results::{self, ResultInfo};
 use crate::udf::{self, MasterNames};
-use crate::views::{build_view, is_workspace_table, parquet_table};
+use crate::views::{build_view, empty_view, is_workspace_table, parquet_table};
+
+/// Where a workspace's tables get their per-project pseudonyms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RekeyMode {
+    /// From a re-keyed copy of each granted version under the project's workspace directory,
+    /// built once (see [`crate::prepare_rekeyed_copies`]); queries read it as plain Parquet.
+    #[default]
+    Materialized,
+    /// Re-keyed in every query's plan as the stored files are scanned: no copy on disk, one
+    /// HMAC per key value read. For throw-away keys or versions too large to copy.
+    OnScan,
+}
 
 /// One dataset version granted to a project. `version: None` takes the latest; the registry
 /// should pin versions so results stay reproducible.
@@ -77,6 +90,7 @@ impl QueryOutput {
 /// A project's analysis session. See the crate docs for what it guarantees.
 pub struct Workspace {
     ctx: SessionContext,
+    store: Store,
     audit: AuditLog,
     actor: Actor,
     project: String,
@@ -91,6 +105,7 @@ pub struct Workspace {
     results_dir: PathBuf,
     limits: Limits,
     today: i32,
+    copies: Vec<CopyReport>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -105,12 +120,24 @@ impl std::fmt::Debug for Workspace {
 
 impl Workspace {
     /// Opens the workspace of `spec.project` for `actor`. `master` is the key the stored key
-    /// columns were made with; the views re-key them under the project's derived key.
+    /// columns were made with; the tables show them re-keyed under the project's derived key,
+    /// read from the project's re-keyed copies (built here if missing).
     pub async fn open(
         store: &Store,
         actor: Actor,
         master: &Key,
         spec: WorkspaceSpec,
+    ) -> Result<Workspace, AnalysisError> {
+        Self::open_with(store, actor, master, spec, RekeyMode::Materialized).await
+    }
+
+    /// [`open`](Self::open) with the choice of where re-keying happens.
+    pub async fn open_with(
+        store: &Store,
+        actor: Actor,
+        master: &Key,
+        spec: WorkspaceSpec,
+        mode: RekeyMode,
     ) -> Result<Workspace, AnalysisError> {
         validate_project(&spec.project)?;
         if spec.tier == Tier::Identified {
@@ -136,6 +163,7 @@ impl Workspace {
             .join("results");
         let mut ws = Workspace {
             ctx: new_session(&spec.limits)?,
+            store: store.clone(),
             audit: AuditLog::new(store),
             actor,
             project: spec.project.clone(),
@@ -147,8 +175,9 @@ impl Workspace {
             results_dir,
             limits: spec.limits.clone(),
             today: spec.today,
+            copies: Vec::new(),
         };
-        if let Err(e) = ws.authorize() {
+        if let Err(e) = ws.authorize().await {
             ws.audit_event("open_workspace", &denied_outcome(&e), "", &[])
                 .await?;
             return Err(e);
@@ -158,8 +187,16 @@ impl Workspace {
             None => MasterNames::default(),
         };
         udf::register_all(&ws.ctx, Arc::new(masters));
-        let rekey = Arc::new(project_token_udf(master, &spec.project)?);
-        ws.register_views(store, &rekey).await?;
+        match mode {
+            RekeyMode::Materialized => {
+                let key = Arc::new(ProjectKey::new(master, &spec.project)?);
+                ws.register_copies(&key).await?;
+            }
+            RekeyMode::OnScan => {
+                let rekey = Arc::new(project_token_udf(master, &spec.project)?);
+                ws.register_views(store, &rekey).await?;
+            }
+        }
         ws.register_saved_results().await?;
         Ok(ws)
     }
@@ -180,6 +217,11 @@ impl Workspace {
             out.push((name, t.schema()));
         }
         Ok(out)
+    }
+
+    /// The re-keyed copies this workspace reads, and whether opening it built them.
+    pub fn rekeyed_copies(&self) -> &[CopyReport] {
+        &self.copies
     }
 
     /// The saved results of this project.
@@ -319,8 +361,21 @@ impl Workspace {
     }
 
     /// Asks `can` for every granted version (memberships and authorizations may lapse while
-    /// a workspace is open).
-    fn authorize(&self) -> Result<(), AnalysisError> {
+    /// a workspace is open), then the catalog whether a version was superseded since (an
+    /// opt-out): a superseded version is unreadable and its re-keyed copies are deleted.
+    async fn authorize(&self) -> Result<(), AnalysisError> {
+        self.authorize_actor()?;
+        for v in &self.versions {
+            let now = self.store.version(&v.dataset, Some(v.version)).await?;
+            if now.superseded {
+                rekeyed::remove_version_copies(&self.store, &self.project, &now)?;
+                return Err(rekeyed::superseded(&now));
+            }
+        }
+        Ok(())
+    }
+
+    fn authorize_actor(&self) -> Result<(), AnalysisError> {
         for v in &self.versions {
             let resource = Resource {
                 tier: v.tier,
@@ -346,7 +401,7 @@ impl Workspace {
         action: &str,
         sql: &str,
     ) -> Result<(LogicalPlan, Vec<String>), AnalysisError> {
-        if let Err(e) = self.authorize() {
+        if let Err(e) = self.authorize().await {
             self.audit_event(action, &denied_outcome(&e), sql, &[])
                 .await?;
             return Err(e);
@@ -481,6 +536,40 @@ impl Workspace {
         Ok(())
     }
 
+    /// Registers each granted version's tables from the project's re-keyed copy (built first
+    /// where missing), after deleting the project's copies of superseded versions.
+    async fn register_copies(&mut self, key: &Arc<ProjectKey>) -> Result<(), AnalysisError> {
+        rekeyed::sweep_project(&self.store, &self.project).await?;
+        let state = self.ctx.state();
+        for (i, info) in self.versions.iter().enumerate() {
+            let (copy, report) =
+                rekeyed::ensure(&self.store, key, info, self.limits.partitions()).await?;
+            self.copies.push(report);
+            for (name, files) in &copy.tables {
+                let Some(table) = CanonicalTable::from_name(name) else {
+                    continue;
+                };
+                if let Some(&j) = self.views.get(table.name()) {
+                    return Err(AnalysisError::DuplicateTable {
+                        table: table.name().to_string(),
+                        first: self.versions[j].dataset.clone(),
+                        second: info.dataset.clone(),
+                    });
+                }
+                let provider: Arc<dyn datafusion::catalog::TableProvider> = if files.is_empty() {
+                    empty_view(table)?
+                } else {
+                    Arc::new(parquet_table(&state, files).await?)
+                };
+                self.ctx
+                    .register_table(table.name(), provider)
+                    .map_err(AnalysisError::Query)?;
+                self.views.insert(table.name().to_string(), i);
+            }
+        }
+        Ok(())
+    }
+
     async fn register_saved_results(&mut self) -> Result<(), AnalysisError> {
         for info in results::list(&self.results_dir)? {
             if info.project != self.project || self.views.contains_key(&info.name) {
@@ -526,16 +615,4 @@ fn new_session(limits: &Limits) -> Result<SessionContext, AnalysisError> {
         .with_table_factories(HashMap::new())
         .build();
     Ok(SessionContext::new_with_state(state))
-}
-
-/// `dir/relative` for a manifest path, refusing anything that could leave `dir`.
-fn contained(dir: &Path, relative: &str) -> Result<PathBuf, AnalysisError> {
-    let rel = Path::new(relative);
-    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(AnalysisError::ResultFile {
-            path: dir.join(relative),
-            reason: "manifest path leaves the version directory".into(),
-        });
-    }
-    Ok(dir.join(rel))
 }

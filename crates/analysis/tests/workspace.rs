@@ -706,3 +706,343 @@ async fn same_sql_on_sample_then_project_data_and_every_query_is_audited() {
     assert!(entries[0].outcome.contains("denied"));
     assert!(AuditLog::new(&fx.store).verify().await.unwrap().1.is_none());
 }
+
+// ---- re-keyed copies ----
+
+fn copy_dirs(fx: &Fixture, project: &str, dataset: &str) -> Vec<PathBuf> {
+    let dir = fx
+        .store
+        .root()
+        .join("workspaces")
+        .join(project)
+        .join("rekeyed")
+        .join(dataset);
+    let mut out: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    out
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(parquet_files(&p));
+        } else if p.extension().is_some_and(|x| x == "parquet") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Every (column name, value) of the string columns of a Parquet file.
+fn string_cells(path: &Path) -> Vec<(String, String)> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+            let Ok(col) = datafusion::arrow::compute::cast(col, &DataType::Utf8) else {
+                continue;
+            };
+            for v in col.as_string::<i32>().iter().flatten() {
+                out.push((field.name().clone(), v.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn versions_of(
+    fx: &Fixture,
+    dataset: &str,
+) -> impl Future<Output = Vec<medinfra_store::VersionInfo>> {
+    let store = fx.store.clone();
+    let dataset = dataset.to_string();
+    async move { vec![store.version(&dataset, None).await.unwrap()] }
+}
+
+#[tokio::test]
+async fn rekeyed_copy_is_built_once_holds_only_project_tokens_and_is_rebuilt_when_damaged() {
+    let fx = Fixture::new().await;
+    let versions = versions_of(&fx, "data-a").await;
+    let first =
+        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-a", &versions)
+            .await
+            .unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(first[0].built);
+    assert_eq!(first[0].rows, 3 + 6 + 6);
+    let again =
+        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-a", &versions)
+            .await
+            .unwrap();
+    assert!(!again[0].built, "a valid copy is reused");
+
+    let dirs = copy_dirs(&fx, "proj-a", "data-a");
+    assert_eq!(dirs.len(), 1);
+    let files = parquet_files(&dirs[0]);
+    assert_eq!(files.len(), 3, "{files:?}");
+    let tok = |v: &str| {
+        project_token(&fx.master, "proj-a", v, Encoding::Hex)
+            .unwrap()
+            .value
+    };
+    let stored_keys: Vec<String> = (1..=3)
+        .map(|i| format!("aP{i}"))
+        .chain((0..6).map(|i| format!("aC{i}")))
+        .collect();
+    let mut key_cells = 0;
+    for f in &files {
+        for (col, v) in string_cells(f) {
+            assert!(
+                ![
+                    "name_kanji",
+                    "name_kana",
+                    "card_number",
+                    "card_symbol",
+                    "address",
+                    "phone"
+                ]
+                .contains(&col.as_str()),
+                "direct identifier {col} in the copy"
+            );
+            assert!(!stored_keys.contains(&v), "stored key in column {col}");
+            assert!(
+                !v.contains("氏名") && v != "12345",
+                "identifier value in {col}"
+            );
+            if col == "patient_id" || col == "claim_id" {
+                assert_eq!(v.len(), 64);
+                key_cells += 1;
+            }
+        }
+    }
+    assert_eq!(key_cells, 3 + 6 * 2 + 6 * 2);
+    // The workspace reads the copy: the same tokens as project_token.
+    let ws = fx.project_a().await;
+    assert!(!ws.rekeyed_copies()[0].built);
+    let ids = column(&ws, "SELECT patient_id FROM persons ORDER BY birth_date", 0).await;
+    assert_eq!(ids, vec![tok("aP1"), tok("aP2"), tok("aP3")]);
+    let claims = column(&ws, "SELECT claim_id FROM claims ORDER BY total_points", 0).await;
+    assert_eq!(claims[0], tok("aC0"));
+    drop(ws);
+
+    // A damaged copy (a part missing) is rebuilt, not read.
+    std::fs::remove_file(&files[0]).unwrap();
+    let ws = fx.project_a().await;
+    assert!(ws.rekeyed_copies()[0].built);
+    assert_eq!(
+        column(&ws, "SELECT count(*) FROM claims", 0).await,
+        vec!["6"]
+    );
+    assert_eq!(copy_dirs(&fx, "proj-a", "data-a").len(), 1);
+}
+
+#[tokio::test]
+async fn stored_keys_cannot_be_probed_through_functions_of_key_columns() {
+    let fx = Fixture::new().await;
+    let ws = fx
+        .open(
+            "alice",
+            "proj-a",
+            Tier::Sample,
+            &["sample"],
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT count(*) FROM persons WHERE substr(patient_id, 1, 2) = 'sP'",
+        "SELECT count(*) FROM persons WHERE patient_id = 'sP1'",
+        "SELECT count(*) FROM persons WHERE patient_id LIKE '%P%'",
+        "SELECT count(*) FROM claims WHERE claim_id LIKE 'sC%'",
+        "SELECT count(*) FROM persons WHERE length(patient_id) <> 64",
+    ] {
+        assert_eq!(column(&ws, sql, 0).await, vec!["0"], "{sql}");
+    }
+}
+
+#[tokio::test]
+async fn on_scan_and_materialized_show_the_same_tokens() {
+    let fx = Fixture::new().await;
+    let sql = "SELECT c.patient_id, c.claim_id, d.icd10 FROM claims c \
+               JOIN diagnoses d ON d.claim_id = c.claim_id ORDER BY c.total_points";
+    let copy = fx.project_a().await;
+    let scan = Workspace::open_with(
+        &fx.store,
+        researcher("alice", &["proj-a"]),
+        &fx.master,
+        spec("proj-a", Tier::Anonymized, &["data-a"], Limits::default()),
+        medinfra_analysis::RekeyMode::OnScan,
+    )
+    .await
+    .unwrap();
+    assert!(scan.rekeyed_copies().is_empty());
+    for i in 0..3 {
+        let a = column(&copy, sql, i).await;
+        assert_eq!(a.len(), 6);
+        assert_eq!(a, column(&scan, sql, i).await);
+    }
+}
+
+#[tokio::test]
+async fn a_copy_is_never_read_by_another_project() {
+    let fx = Fixture::new().await;
+    let a = fx
+        .open(
+            "alice",
+            "proj-a",
+            Tier::Sample,
+            &["sample"],
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    let a_dir = copy_dirs(&fx, "proj-a", "sample").pop().unwrap();
+    let a_file = parquet_files(&a_dir).pop().unwrap();
+    let a_tokens = column(&a, "SELECT patient_id FROM persons", 0).await;
+
+    // B's workspace over the same dataset has its own copy; A's files are not tables to B.
+    let b = fx
+        .open(
+            "bob",
+            "proj-b",
+            Tier::Sample,
+            &["sample"],
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    for sql in [
+        format!("SELECT * FROM '{}'", a_file.display()),
+        format!("SELECT * FROM '{}'", a_dir.join("persons").display()),
+        format!("SELECT * FROM read_parquet('{}')", a_file.display()),
+    ] {
+        assert_refused(b.query(&sql).await, &sql);
+    }
+    let b_dir = copy_dirs(&fx, "proj-b", "sample").pop().unwrap();
+    assert_ne!(
+        a_dir.file_name(),
+        b_dir.file_name(),
+        "the key check names the key"
+    );
+    drop(b);
+
+    // A's copy placed where B's belongs is recognized as not B's and rebuilt.
+    std::fs::remove_dir_all(&b_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    for f in std::fs::read_dir(&a_dir).unwrap() {
+        let p = f.unwrap().path();
+        if p.is_dir() {
+            let t = b_dir.join(p.file_name().unwrap());
+            std::fs::create_dir_all(&t).unwrap();
+            for g in std::fs::read_dir(&p).unwrap() {
+                let g = g.unwrap().path();
+                std::fs::copy(&g, t.join(g.file_name().unwrap())).unwrap();
+            }
+        } else {
+            std::fs::copy(&p, b_dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let b = fx
+        .open(
+            "bob",
+            "proj-b",
+            Tier::Sample,
+            &["sample"],
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        b.rekeyed_copies()[0].built,
+        "A's copy must not be used by B"
+    );
+    let b_tokens = column(&b, "SELECT patient_id FROM persons ORDER BY birth_date", 0).await;
+    let expect = |v: &str| {
+        project_token(&fx.master, "proj-b", v, Encoding::Hex)
+            .unwrap()
+            .value
+    };
+    assert_eq!(b_tokens, vec![expect("sP1"), expect("sP2"), expect("sP3")]);
+    assert!(b_tokens.iter().all(|t| !a_tokens.contains(t)));
+}
+
+#[tokio::test]
+async fn superseded_versions_are_refused_and_their_copies_deleted() {
+    let fx = Fixture::new().await;
+    let v1 = fx.store.version("data-a", None).await.unwrap();
+    let a = fx.project_a().await;
+    assert_eq!(copy_dirs(&fx, "proj-a", "data-a").len(), 1);
+    // Another project holding a copy of the same version (prepared ahead, e.g. at approval).
+    medinfra_analysis::prepare_rekeyed_copies(
+        &fx.store,
+        &fx.master,
+        "proj-c",
+        std::slice::from_ref(&v1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(copy_dirs(&fx, "proj-c", "data-a").len(), 1);
+
+    // An opt-out writes v2 without a person and supersedes v1.
+    write_dataset(&fx.store, "data-a", Tier::Anonymized, "a").await;
+    assert_eq!(
+        fx.store
+            .supersede_older_versions("data-a", 2)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // The open workspace's next query is denied, and its copy is gone.
+    let r = a.query("SELECT count(*) FROM claims").await;
+    assert!(
+        matches!(&r, Err(AnalysisError::Denied { rule, .. }) if *rule == medinfra_analysis::SUPERSEDED_RULE),
+        "{r:?}"
+    );
+    assert!(copy_dirs(&fx, "proj-a", "data-a").is_empty());
+    // The sweep deletes every other project's copies of it.
+    assert_eq!(
+        medinfra_analysis::purge_superseded_copies(&fx.store)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(copy_dirs(&fx, "proj-c", "data-a").is_empty());
+
+    // Pinned to v1: refused at open and at preparation, and nothing is written.
+    let mut pinned = spec("proj-a", Tier::Anonymized, &["data-a"], Limits::default());
+    pinned.datasets[0].version = Some(1);
+    let r = Workspace::open(
+        &fx.store,
+        researcher("alice", &["proj-a"]),
+        &fx.master,
+        pinned,
+    )
+    .await;
+    assert!(matches!(r, Err(AnalysisError::Denied { .. })), "{r:?}");
+    let v1_now = fx.store.version("data-a", Some(1)).await.unwrap();
+    assert!(
+        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-c", &[v1_now])
+            .await
+            .is_err()
+    );
+    assert!(copy_dirs(&fx, "proj-a", "data-a").is_empty());
+    assert!(copy_dirs(&fx, "proj-c", "data-a").is_empty());
+    // The successor opens normally and gets its own copy.
+    let a2 = fx.project_a().await;
+    assert_eq!(a2.rekeyed_copies()[0].version, 2);
+    assert_eq!(
+        column(&a2, "SELECT count(*) FROM claims", 0).await,
+        vec!["6"]
+    );
+}

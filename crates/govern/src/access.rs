@@ -273,8 +273,14 @@ pub const RULES: &[Rule] = &[
         matches: |a, action, r, today| {
             r.tier == Tier::Pseudonymized
                 && a.role == Role::AuthorizedUser
-                && matches!(action, Action::Read | Action::Download)
-                && authorized(a, today).is_some()
+                && match action {
+                    Action::Read => authorized(a, today).is_some(),
+                    // Taking rows out (an extract package) is what a type I authorization is
+                    // for; said here and not only by the type II denial above, so a future
+                    // kind of authorization gets no download by default.
+                    Action::Download => authorized(a, today) == Some(AuthorizationKind::TypeI),
+                    _ => false,
+                }
                 && member(a, r, today)
         },
     },
@@ -582,6 +588,45 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::parse("admin"), None);
+    }
+
+    #[test]
+    fn only_type_i_downloads_pseudonymized_extracts() {
+        use AuthorizationKind::*;
+        let pseudo = Some((Tier::Pseudonymized, TODAY + 10, true));
+        let download = |auth, member_of| {
+            can(
+                &actor(Role::AuthorizedUser, auth, member_of),
+                Action::Download,
+                &res(Tier::Pseudonymized),
+                TODAY,
+            )
+        };
+        let d = download(Some((TypeI, TODAY + 10, false)), pseudo);
+        assert!(d.allowed);
+        assert_eq!(d.rule, "pseudonymized-authorized-member");
+        let d = download(Some((TypeII, TODAY + 10, false)), pseudo);
+        assert!(!d.allowed);
+        assert_eq!(d.rule, "pseudonymized-type-ii-no-download");
+        // Type I, but not a member, expired, revoked or without authorization: no package.
+        for (auth, member_of) in [
+            (Some((TypeI, TODAY + 10, false)), None),
+            (Some((TypeI, TODAY - 1, false)), pseudo),
+            (Some((TypeI, TODAY + 10, true)), pseudo),
+            (None, pseudo),
+        ] {
+            let d = download(auth, member_of);
+            assert!(!d.allowed, "{auth:?} {member_of:?}: {}", d.rule);
+            assert_eq!(d.rule, "deny-by-default");
+        }
+        // Operators run the pipeline but do not take pseudonymized rows out either.
+        let op = can(
+            &actor(Role::Operator, None, None),
+            Action::Download,
+            &res(Tier::Pseudonymized),
+            TODAY,
+        );
+        assert!(!op.allowed);
     }
 
     #[test]

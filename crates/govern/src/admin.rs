@@ -142,6 +142,22 @@ pub async fn revoke_authorization(store: &Store, number: &str) -> Result<(), Adm
     Ok(r?)
 }
 
+/// `medinfra admin set-recipient-key ORG --public-key age1...` (parsed by the caller, see
+/// `medinfra_package::register_recipient_key`).
+pub async fn set_recipient_key(
+    store: &Store,
+    organization: &str,
+    public_key: &str,
+) -> Result<(), AdminError> {
+    let what = format!("set recipient key of {organization}");
+    let log = admin_check(store, &what).await?;
+    let r = Registry::new(store)
+        .set_recipient_key(organization, public_key)
+        .await;
+    done(&log, &what, r.is_ok()).await?;
+    Ok(r?)
+}
+
 /// One demo account: print the password once.
 #[derive(Debug, Clone)]
 pub struct DemoAccount {

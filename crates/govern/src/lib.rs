@@ -25,7 +25,7 @@ pub use access::{
 };
 pub use admin::{
     AdminError, DemoAccount, audited, cli_admin, create_demo_accounts, create_org, create_user,
-    grant_authorization, revoke_authorization,
+    grant_authorization, revoke_authorization, set_recipient_key,
 };
 pub use applications::{
     Application, ApplicationStatus, Grant, NewApplication, Project, ReviewDecision, ReviewEvent,

@@ -258,6 +258,49 @@ impl Registry {
             .collect()
     }
 
+    /// Register (or replace) the public key that packages for `organization` are encrypted
+    /// to. Callers parse the key first (`medinfra_package::RecipientKey`); the registry only
+    /// checks its shape, so it stays free of any cryptographic format.
+    pub async fn set_recipient_key(
+        &self,
+        organization: &str,
+        public_key: &str,
+    ) -> Result<(), RegistryError> {
+        if public_key.is_empty()
+            || public_key.len() > 512
+            || !public_key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(RegistryError::invalid(
+                "public_key",
+                "must be 1-512 printable ASCII characters without spaces",
+            ));
+        }
+        let n = sqlx::query(
+            "UPDATE organizations SET recipient_public_key = ?, recipient_key_set_at = ? WHERE name = ?",
+        )
+        .bind(public_key)
+        .bind(medinfra_store::now_rfc3339())
+        .bind(organization)
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(RegistryError::NotFound("organization"));
+        }
+        Ok(())
+    }
+
+    /// The organization's registered recipient public key, if any.
+    pub async fn recipient_key(&self, organization: &str) -> Result<Option<String>, RegistryError> {
+        sqlx::query("SELECT recipient_public_key FROM organizations WHERE name = ?")
+            .bind(organization)
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or(RegistryError::NotFound("organization"))?
+            .try_get("recipient_public_key")
+            .map_err(RegistryError::from)
+    }
+
     pub(crate) async fn org_id(&self, name: &str) -> Result<i64, RegistryError> {
         sqlx::query("SELECT id FROM organizations WHERE name = ?")
             .bind(name)

@@ -410,3 +410,51 @@ fn architecture_md_lists_the_rules_in_order() {
         at += found + needle.len();
     }
 }
+
+#[tokio::test]
+async fn recipient_keys_are_registered_per_organization_and_audited() {
+    let (_dir, reg) = setup().await;
+    assert_eq!(reg.recipient_key("pharma-b").await.unwrap(), None);
+    let key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    medinfra_govern::set_recipient_key(reg.store(), "pharma-b", key)
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.recipient_key("pharma-b").await.unwrap().as_deref(),
+        Some(key)
+    );
+    assert_eq!(reg.recipient_key("hospital-a").await.unwrap(), None);
+    // Replaced, not added.
+    reg.set_recipient_key("pharma-b", "age1other")
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.recipient_key("pharma-b").await.unwrap().as_deref(),
+        Some("age1other")
+    );
+    assert!(matches!(
+        reg.set_recipient_key("nobody", key).await,
+        Err(RegistryError::NotFound("organization"))
+    ));
+    assert!(matches!(
+        reg.recipient_key("nobody").await,
+        Err(RegistryError::NotFound("organization"))
+    ));
+    for bad in ["", "age1 with spaces", &"a".repeat(513)] {
+        assert!(matches!(
+            reg.set_recipient_key("pharma-b", bad).await,
+            Err(RegistryError::Invalid { .. })
+        ));
+    }
+    // The admin path wrote an audit record (decision + done).
+    let entries = medinfra_govern::AuditLog::new(reg.store())
+        .entries(None)
+        .await
+        .unwrap();
+    let ours: Vec<_> = entries
+        .iter()
+        .filter(|e| e.resource == "set recipient key of pharma-b")
+        .map(|e| e.outcome.as_str())
+        .collect();
+    assert_eq!(ours, ["allowed", "done"]);
+}

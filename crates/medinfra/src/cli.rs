@@ -91,6 +91,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ReleaseCommand,
     },
+    /// Open or verify an encrypted package (the type I recipient's side), or make its keys.
+    Package {
+        #[command(subcommand)]
+        command: PackageCommand,
+    },
     /// Serve the HTTP API (catalog, registry, applications and projects, access checks, audit;
     /// OpenAPI at /api/openapi.json) on the data directory.
     Serve(ServeArgs),
@@ -288,6 +293,43 @@ pub enum ReleaseCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Deliver a pseudonymized project's data to a type I authorized user: the granted
+    /// versions with the project's own pseudonyms, encrypted (age) to the user's
+    /// organization's registered key, with a manifest and the no-onward-provision notice.
+    Package {
+        #[arg(long)]
+        project: String,
+        /// The receiving project member (an authorized user of a type I organization).
+        #[arg(long = "for", value_name = "USER")]
+        user: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What a type I recipient runs on its side (no data directory needed).
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Make a key pair: the secret identity file, and the public key (`age1...`) to register
+    /// with `medinfra admin set-recipient-key`.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Decrypt, verify every file against the manifest, and unpack into a new directory.
+    Open {
+        file: PathBuf,
+        #[arg(long)]
+        identity: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Decrypt and verify without unpacking.
+    Verify {
+        file: PathBuf,
+        #[arg(long)]
+        identity: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -330,15 +372,31 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
-    /// Mark session cookies Secure (when TLS terminates in front of the server).
+    /// Mark session cookies Secure (when TLS terminates in front of the server; implied by
+    /// --tls-cert).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// SSK master CSVs for `master_name()` in the workspace's SQL.
+    #[arg(long, env = "MEDINFRA_MASTERS")]
+    pub masters: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an organization.
     CreateOrg { name: String },
+    /// Register an organization's public key (`age1...`) for encrypted packages.
+    SetRecipientKey {
+        org: String,
+        #[arg(long)]
+        public_key: String,
+    },
     /// Create a user; the password is read from MEDINFRA_PASSWORD or the first line of stdin.
     CreateUser {
         username: String,

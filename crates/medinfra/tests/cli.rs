@@ -49,8 +49,10 @@ fn demo_runs_the_pipeline_and_reports_row_counts() {
             "demo-claims-truth"
         ]
     );
+    // The open sample data for everyone (and its truth, identified).
+    assert_eq!(names[4..6], ["demo-sample", "demo-sample-truth"]);
     assert!(
-        names.len() > 10 && names[4..].iter().all(|n| n.starts_with("provider-")),
+        names.len() > 10 && names[6..].iter().all(|n| n.starts_with("provider-")),
         "{names:?}"
     );
     let tiers: Vec<&str> = list.as_array().unwrap()[..4]
@@ -1421,4 +1423,215 @@ fn apply_review_query_release_download() {
     assert_eq!(list["lineage"]["parameters"]["reviewer"], "bob");
     let out = run_ok(medinfra(&data).args(["audit", "verify"]));
     assert!(out.contains("intact"), "{out}");
+}
+
+/// Issue "Governance": a type I authorized user receives the project's data as an encrypted
+/// package: registered key, manifest, notice, per-project pseudonyms (never the stored
+/// tokens); only the holder of the secret key opens it; a type II user is refused.
+#[test]
+fn type_i_package_is_encrypted_verified_and_holds_project_tokens_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let m = || {
+        let mut c = medinfra(&data);
+        c.env("MEDINFRA_PASSWORD", "long enough password");
+        c
+    };
+    run_ok(m().args(["synth", "--persons", "200", "--years", "1", "--output", "s"]));
+    run_ok(m().args(["keys", "new"]));
+    run_ok(m().args([
+        "pseudonymize",
+        "--input",
+        "s",
+        "--output",
+        "p",
+        "--tables",
+        "persons,claims",
+    ]));
+    for (org, number, kind) in [("univ", "MHLW-I-1", "I"), ("lab", "MHLW-II-1", "II")] {
+        run_ok(m().args(["admin", "create-org", org]));
+        run_ok(m().args([
+            "admin",
+            "grant-authorization",
+            org,
+            number,
+            "--type",
+            kind,
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2030-12-31",
+        ]));
+    }
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "alice",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "carol",
+        "--role",
+        "authorized_user",
+        "--org",
+        "lab",
+    ]));
+    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
+    for (who, n) in [("alice", "1"), ("carol", "2")] {
+        run_ok(m().args([
+            "application",
+            "submit",
+            "--as",
+            who,
+            "--title",
+            "DM",
+            "--datasets",
+            "p",
+            "--tier",
+            "pseudonymized",
+            "--purpose",
+            "care patterns",
+            "--protocol",
+            "adults with E11",
+        ]));
+        run_ok(m().args([
+            "application",
+            "review",
+            n,
+            "--as",
+            "bob",
+            "--decision",
+            "approve",
+        ]));
+    }
+
+    // The recipient makes its key pair; the operator registers the public key.
+    let identity = dir.path().join("alice.key");
+    let out = run_ok(m().args(["package", "keygen", "--out", identity.to_str().unwrap()]));
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("public key to register: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(public.starts_with("age1"), "{out}");
+    run_ok(m().args([
+        "admin",
+        "set-recipient-key",
+        "univ",
+        "--public-key",
+        &public,
+    ]));
+
+    let pkg = dir.path().join("prj-1.age");
+    let out = run_ok(m().args([
+        "release",
+        "package",
+        "--project",
+        "prj-1",
+        "--for",
+        "alice",
+        "--out",
+        pkg.to_str().unwrap(),
+    ]));
+    assert!(out.contains("MHLW-I-1"), "{out}");
+    let bytes = std::fs::read(&pkg).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
+
+    // A type II user never takes rows out.
+    let refused = m()
+        .args([
+            "release",
+            "package",
+            "--project",
+            "prj-2",
+            "--for",
+            "carol",
+            "--out",
+        ])
+        .arg(dir.path().join("prj-2.age"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("access denied"));
+    assert!(!dir.path().join("prj-2.age").exists());
+
+    // Only the secret key opens it; every file is verified and unpacked.
+    let stranger = dir.path().join("stranger.key");
+    run_ok(m().args(["package", "keygen", "--out", stranger.to_str().unwrap()]));
+    let wrong = m()
+        .args(["package", "verify", pkg.to_str().unwrap(), "--identity"])
+        .arg(&stranger)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let unpacked = dir.path().join("unpacked");
+    let out = run_ok(m().args([
+        "package",
+        "open",
+        pkg.to_str().unwrap(),
+        "--identity",
+        identity.to_str().unwrap(),
+        "--out",
+        unpacked.to_str().unwrap(),
+    ]));
+    assert!(out.contains("verified"), "{out}");
+    let notice = std::fs::read_to_string(unpacked.join("NOTICE.txt")).unwrap();
+    assert!(notice.contains("第三者"), "{notice}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(unpacked.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["project"], "prj-1");
+
+    // The stored tokens of p never appear in the package: it holds the project's own.
+    let stored = latest_dir(&data, "p").join("persons");
+    let file = std::fs::read_dir(stored)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(file).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap();
+    use arrow::array::AsArray;
+    let col = arrow::compute::cast(
+        batch.column_by_name("patient_id").unwrap(),
+        &arrow::datatypes::DataType::Utf8,
+    )
+    .unwrap();
+    let stored_tokens: Vec<String> = (0..20)
+        .map(|i| col.as_string::<i32>().value(i).to_string())
+        .collect();
+    let mut packaged = Vec::new();
+    let mut stack = vec![unpacked.join("data")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                packaged.extend(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    assert!(!packaged.is_empty(), "the package holds data files");
+    let text = String::from_utf8_lossy(&packaged);
+    for t in &stored_tokens {
+        assert!(
+            !text.contains(t.as_str()),
+            "a stored token leaked into the package"
+        );
+    }
 }

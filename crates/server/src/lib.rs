@@ -9,11 +9,14 @@
 //! only deny), never answer with rows of a tier the caller may not read, and never log or
 //! return passwords, credential secrets (API tokens are shown once, at creation) or keys.
 
-mod api;
-mod auth;
+// Public so the web UI (crate `medinfra-web`) renders pages from the very handlers the API
+// runs: one access decision, one audit record, one code path for both.
+pub mod api;
+pub mod auth;
 mod error;
-mod extract;
+pub mod extract;
 mod openapi;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,23 +25,28 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 
 use medinfra_govern::{
     Action, AuditLog, AuditRecord, AuditWriter, Decision, PasswordCost, Registry, Resource, can,
 };
 use medinfra_store::Store;
 
-pub use auth::{CSRF_HEADER, SESSION_COOKIE};
+pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::ApiError;
 pub use openapi::openapi_json;
+pub use tls::{TlsConfig, TlsError};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub addr: SocketAddr,
-    /// Mark session cookies `Secure` (set when TLS terminates in front of or inside the server).
+    /// Mark session cookies `Secure` (set when TLS terminates in front of the server; always
+    /// on when `tls` is set).
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate chain and key instead of plain HTTP.
+    pub tls: Option<TlsConfig>,
     /// Password hashing cost for accounts created through the API.
     pub password_cost: PasswordCost,
     pub session_ttl: Duration,
@@ -46,6 +54,18 @@ pub struct ServerConfig {
     pub login_attempts_per_minute: usize,
     /// How often the audit chain head is signed (also at shutdown).
     pub checkpoint_every: Duration,
+    /// More routes on the same port (the web UI), built on the API's shared state.
+    pub extra_routes: Option<ExtraRoutes>,
+}
+
+/// Builds routes that share the API's state (the web UI's pages).
+#[derive(Clone)]
+pub struct ExtraRoutes(pub Arc<dyn Fn(&AppState) -> Router + Send + Sync>);
+
+impl std::fmt::Debug for ExtraRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExtraRoutes")
+    }
 }
 
 impl ServerConfig {
@@ -54,10 +74,12 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             addr,
             secure_cookies: false,
+            tls: None,
             password_cost: PasswordCost::DEFAULT,
             session_ttl: Duration::from_secs(8 * 3600),
             login_attempts_per_minute: 20,
             checkpoint_every: Duration::from_secs(60),
+            extra_routes: None,
         }
     }
 }
@@ -76,6 +98,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Audit(#[from] medinfra_govern::AuditError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// What the handlers share (behind [`AppState`]).
@@ -102,8 +126,38 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The catalog and data directory.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Accounts, organizations, authorizations, applications and projects.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The audit log (reads and verification; appends go through [`AppState::record`]).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    /// Whether cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+
+    /// How long a sign-in session lives.
+    pub fn session_ttl(&self) -> Duration {
+        self.session_ttl
+    }
+
+    /// Count a sign-in attempt from `ip`; false when the address is over its limit.
+    pub fn login_allowed(&self, ip: std::net::IpAddr) -> bool {
+        self.limiter.allow(ip)
+    }
+
     /// Append one audit record; the request fails if it cannot be written.
-    pub(crate) async fn record(
+    pub async fn record(
         &self,
         actor: &str,
         action: &str,
@@ -124,7 +178,7 @@ impl AppState {
     }
 
     /// Record a decision.
-    pub(crate) async fn record_decision(
+    pub async fn record_decision(
         &self,
         caller: &auth::Caller,
         action: Action,
@@ -143,7 +197,7 @@ impl AppState {
 
     /// Record a decision and refuse when it denies (401 for the public, 403 for a signed-in
     /// user).
-    pub(crate) async fn enforce(
+    pub async fn enforce(
         &self,
         caller: &auth::Caller,
         action: Action,
@@ -161,7 +215,7 @@ impl AppState {
     }
 
     /// Decide with `can`, record, and refuse when denied.
-    pub(crate) async fn require(
+    pub async fn require(
         &self,
         caller: &auth::Caller,
         action: Action,
@@ -175,6 +229,9 @@ impl AppState {
 
 /// The routes, on an open store.
 pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
+    // One rustls provider (ring) for the whole process, TLS or not: clients built later in
+    // the process (tests, the load test) must not look for another one.
+    tls::install_ring_provider();
     let log = AuditLog::new(store);
     let state = AppState(Arc::new(Shared {
         store: store.clone(),
@@ -183,7 +240,7 @@ pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
         log,
         limiter: auth::LoginLimiter::new(config.login_attempts_per_minute, Duration::from_secs(60)),
         actors: auth::ActorCache::default(),
-        secure_cookies: config.secure_cookies,
+        secure_cookies: config.secure_cookies || config.tls.is_some(),
         session_ttl: config.session_ttl,
     }));
     let app = Router::new()
@@ -246,9 +303,12 @@ pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
         .route("/api/projects/{name}", get(api::applications::project))
         .route("/api/audit", get(api::audit::entries))
         .route("/api/audit/verify", get(api::audit::verify))
-        .fallback(api::not_found)
         .with_state(state.clone());
-    (app, state)
+    let app = match &config.extra_routes {
+        Some(extra) => app.merge((extra.0)(&state)),
+        None => app,
+    };
+    (app.fallback(api::not_found), state)
 }
 
 /// A server running in the background (tests, the load test, `serve`).
@@ -271,6 +331,8 @@ impl RunningServer {
 
 /// Open the data directory, bind, and serve in the background.
 pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    // A bad certificate or key is reported before anything is opened or bound.
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let store = Store::open(&config.data_dir).await?;
     let (app, state) = router(&store, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -297,14 +359,30 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 }
             }
         });
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let stopped = async move {
             let _ = rx.await;
-        })
-        .await;
+        };
+        let served = match tls {
+            None => {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stopped)
+                .await
+            }
+            Some(tls) => {
+                // `tap_io` (a no-op here) is what lets axum hand handlers the client's
+                // `SocketAddr` from a listener of our own (its `Connected` impl covers it).
+                let listener = tls::TlsListener::new(listener, tls).tap_io(|_| {});
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stopped)
+                .await
+            }
+        };
         ticker.abort();
         drop(state);
         served?;
@@ -321,8 +399,9 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
 
 /// `medinfra serve`: serve until Ctrl-C (or SIGTERM), then shut down cleanly.
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    let https = config.tls.is_some();
     let server = spawn(config).await?;
-    tracing::info!(addr = %server.addr, "medinfra API listening");
+    tracing::info!(addr = %server.addr, https, "medinfra API listening");
     wait_for_signal().await;
     server.stop().await
 }

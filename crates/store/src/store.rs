@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_generation",
         include_str!("../migrations/0007_registry_generation.sql"),
     ),
+    (
+        8,
+        "recipient_keys",
+        include_str!("../migrations/0008_recipient_keys.sql"),
+    ),
 ];
 
 /// Columns of a version with one of its tables (LEFT JOIN: a version without tables still

@@ -12,7 +12,7 @@ use crate::cli::AuditCommand;
 
 /// The actor of a CLI command: the operator at the machine (accounts and sign-in arrive with
 /// the server; the access function and the audit record are the same either way).
-fn cli_actor() -> Actor {
+pub fn console_actor() -> Actor {
     Actor {
         user: "cli:operator".into(),
         role: Role::Operator,
@@ -29,7 +29,7 @@ pub async fn check(
     tier: Tier,
     resource: &str,
 ) -> anyhow::Result<()> {
-    let actor = cli_actor();
+    let actor = console_actor();
     let decision = can(
         &actor,
         action,

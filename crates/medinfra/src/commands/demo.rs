@@ -15,7 +15,7 @@ pub async fn run(
     println!("medinfra demo — data directory {}", store.root().display());
     println!();
     println!(
-        "[1/4] sample data: synthetic population of {} persons, 5 years",
+        "[1/5] sample data: synthetic population of {} persons, 5 years",
         args.persons
     );
     let synth = SynthArgs {
@@ -42,7 +42,7 @@ pub async fn run(
     );
     println!();
     println!(
-        "[2/4] ingest: every provider's files (medical, DPC and pharmacy receipts, DPC survey files, SS-MIX2 lab results, checkup archives) into the identified zone"
+        "[2/5] ingest: every provider's files (medical, DPC and pharmacy receipts, DPC survey files, SS-MIX2 lab results, checkup archives) into the identified zone"
     );
     let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
     let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
@@ -69,7 +69,7 @@ pub async fn run(
         store.root().join("reports").display()
     );
     println!();
-    println!("[3/4] pseudonymize: the sample claims with the built-in policy (仮名加工医療情報)");
+    println!("[3/5] pseudonymize: the sample claims with the built-in policy (仮名加工医療情報)");
     let keys = medinfra_pseudo::keys::KeyStore::open(key_dir)?;
     if keys.active("pseudonym").is_err() {
         let meta = keys.new_key("pseudonym")?;
@@ -89,7 +89,7 @@ pub async fn run(
     super::pseudonymize::run(store, key_dir, &pseudo).await?;
     println!();
     println!(
-        "[4/4] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
+        "[4/5] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
     );
     let anon = crate::cli::AnonymizeArgs {
         csv: None,
@@ -109,6 +109,25 @@ pub async fn run(
         out: None,
     };
     super::anonymize_dataset::run(store, &anon).await?;
+    println!();
+    let sample_persons = args.persons.min(2_000);
+    println!(
+        "[5/5] open sample data: {sample_persons} other synthetic persons at tier sample (demo-sample), for everyone to develop SQL on before approval"
+    );
+    let sample = SynthArgs {
+        persons: sample_persons,
+        years: 2,
+        start_year: 2022,
+        seed: args.seed.wrapping_add(1),
+        output: "demo-sample".into(),
+        tier: "sample".into(),
+        format: "parquet".into(),
+        receipts_only: false,
+        noise: None,
+        json: false,
+    };
+    let sample_outcome = super::synth::generate(store, &sample).await?;
+    super::synth::print_outcome(store, &sample_outcome);
     println!();
     println!("Outputs:");
     println!(
@@ -139,9 +158,13 @@ pub async fn run(
         println!();
         super::serve::serve(
             store.root(),
+            key_dir,
             &crate::cli::ServeArgs {
                 addr: args.addr,
                 secure_cookies: false,
+                tls_cert: None,
+                tls_key: None,
+                masters: None,
             },
         )
         .await?;

@@ -118,6 +118,20 @@ async fn run_fs(store: Option<&Store>, args: &LinkArgs) -> anyhow::Result<ExitCo
             "  -> dataset {} v{} (identified): links and clusters",
             version.dataset, version.version
         );
+        // The operators' copy of the reports, beside the other pipeline reports (the web UI's
+        // "pipeline runs" page lists DATA_DIR/reports).
+        let reports = store
+            .root()
+            .join("reports")
+            .join(format!("link-{}-v{}", version.dataset, version.version));
+        std::fs::create_dir_all(&reports)
+            .with_context(|| format!("creating {}", reports.display()))?;
+        for f in ["report.json", "report.html"] {
+            if out.join(f).exists() {
+                std::fs::copy(out.join(f), reports.join(f))
+                    .with_context(|| format!("copying {f} to {}", reports.display()))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod keys;
 mod link;
 mod masters;
 mod optout;
+mod package;
 mod pseudonymize;
 mod query;
 mod release;
@@ -29,11 +30,14 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Masters { files } => masters::run(&files),
+        Command::Package { command } => package::run(command),
         Command::Anonymize(args) if args.input.is_none() => anonymize::run(&args),
         Command::Link(args) if !link::needs_store(&args) => {
             link::run(None, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
         }
-        Command::Serve(args) => serve::serve(&cli.data_dir, &args).await,
+        Command::Serve(args) => {
+            serve::serve(&cli.data_dir, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+        }
         Command::Pseudonymize(args) if args.print_default_policy => {
             print!("{}", medinfra_pseudonymize::DEFAULT_POLICY_TOML);
             Ok(ExitCode::SUCCESS)
@@ -42,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = Store::open(&cli.data_dir)
                 .await
                 .with_context(|| format!("opening data directory {}", cli.data_dir.display()))?;
+            crate::progress::record_runs_in(store.root().join("runs"));
             match command {
                 Command::Demo(args) => {
                     demo::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), args).await
@@ -60,6 +65,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Query(args) => {
                     query::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
                 }
+                Command::Release {
+                    command: crate::cli::ReleaseCommand::Package { project, user, out },
+                } => {
+                    let keys = key_dir(&cli.data_dir, &cli.key_dir);
+                    package::release(&store, &keys, &project, &user, &out).await
+                }
                 Command::Release { command } => release::run(&store, command).await,
                 Command::Application { command } => application::run(&store, command).await,
                 Command::Optout { command } => {
@@ -72,7 +83,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Risk(args) => risk::run(&store, &args).await,
                 Command::Audit { command } => audit::run(&store, command).await,
                 Command::Extract(args) => extract::run(&store, &args).await,
-                Command::Masters { .. } => unreachable!("handled above"),
+                Command::Masters { .. } | Command::Package { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -11,11 +11,28 @@ use medinfra_store::Store;
 
 use crate::cli::{AdminCommand, ServeArgs};
 
-pub async fn serve(data_dir: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+/// The API and the web UI on one port (HTTPS when a certificate is given).
+pub async fn serve(data_dir: &Path, key_dir: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = medinfra_server::ServerConfig::new(data_dir, args.addr);
     config.secure_cookies = args.secure_cookies;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(medinfra_server::TlsConfig::new(cert, key));
+        config.secure_cookies = true;
+    }
+    let web = medinfra_web::WebConfig {
+        key_dir: key_dir.to_path_buf(),
+        masters: args.masters.clone(),
+    };
+    config.extra_routes = Some(medinfra_server::ExtraRoutes(std::sync::Arc::new(
+        move |state: &medinfra_server::AppState| medinfra_web::routes(state, web.clone()),
+    )));
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "medinfra API on http://{} (OpenAPI: http://{}/api/openapi.json); Ctrl-C to stop",
+        "medinfra on {scheme}://{}/ui (API: {scheme}://{}/api/openapi.json); Ctrl-C to stop",
         args.addr, args.addr
     );
     medinfra_server::serve(config)
@@ -93,6 +110,9 @@ pub async fn admin(store: &Store, command: AdminCommand) -> anyhow::Result<ExitC
                 "authorization {} ({:?}) granted to {}",
                 a.number, a.kind, a.organization
             );
+        }
+        AdminCommand::SetRecipientKey { org, public_key } => {
+            return super::package::set_recipient_key(store, &org, &public_key).await;
         }
         AdminCommand::RevokeAuthorization { number } => {
             medinfra_govern::revoke_authorization(store, &number).await?;

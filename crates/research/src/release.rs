@@ -1,0 +1,645 @@
+//! Release requests (output checking before results leave the workspace).
+//!
+//! A request lives in `DATA_DIR/workspaces/PROJECT/releases/N/` (request.json, the table and
+//! its checks, the assessment text, the cleaned CSV); the project's release ledger
+//! (`ledger.json`) holds every table released so far, so a new table is checked against them
+//! for differencing. Approval writes the cleaned table as a version of dataset
+//! `release-PROJECT-N` at tier `statistics`, with the query text, input versions, checks,
+//! parameters, reviewer and time in its lineage, and records it in the ledger.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use medinfra_disclosure::{
+    CellState, DisclosureConfig, Mitigation, ReleaseCheck, ReleaseLedger, Statistic, Status, Table,
+    TableBuilder, TableSpec, check_release, render,
+};
+use medinfra_govern::{Action, Actor, AuditLog, Registry, Resource, can};
+use medinfra_model::Tier;
+use medinfra_store::{Lineage, Store, VersionInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::ResearchError;
+use crate::error::io;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseStatus::Pending => "pending",
+            ReleaseStatus::Approved => "approved",
+            ReleaseStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// One release request as stored in `request.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseRequest {
+    pub id: String,
+    pub project: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub result: String,
+    /// The result's SQL and the dataset versions it read (provenance).
+    pub sql: String,
+    pub inputs: Vec<String>,
+    pub spec: TableSpec,
+    pub mitigation: Mitigation,
+    pub status: ReleaseStatus,
+    pub reviewer: Option<String>,
+    pub reviewed_at: Option<String>,
+    pub comment: Option<String>,
+    /// `dataset@vN` once approved.
+    pub released_dataset: Option<String>,
+}
+
+/// What to check and release from a saved result table.
+#[derive(Debug, Clone)]
+pub struct ReleaseSpec {
+    pub result: String,
+    /// Columns that label the table's rows (at least one) and columns.
+    pub rows: Vec<String>,
+    pub cols: Vec<String>,
+    /// The column summarized by `statistic` (none: count rows).
+    pub value: Option<String>,
+    /// A column holding already-aggregated person counts (the result is a frequency table).
+    pub count_column: Option<String>,
+    pub statistic: Statistic,
+    pub margins: bool,
+    pub mitigation: Mitigation,
+    pub config: DisclosureConfig,
+}
+
+/// `count`, `sum`, `mean`, `median`, `min`, `max`, `std`, `mode`.
+pub fn parse_statistic(name: &str) -> Result<Statistic, ResearchError> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+        ResearchError::Invalid(format!(
+            "unknown statistic {name:?} (count, sum, mean, median, min, max, std, mode)"
+        ))
+    })
+}
+
+/// `suppress`, `round` (base 5), `round:BASE`, `none`.
+pub fn parse_mitigation(name: &str) -> Result<Mitigation, ResearchError> {
+    Ok(match name {
+        "suppress" => Mitigation::Suppress,
+        "none" => Mitigation::None,
+        n if n.starts_with("round") => Mitigation::Round {
+            base: n
+                .strip_prefix("round")
+                .and_then(|b| b.trim_start_matches(':').parse().ok())
+                .unwrap_or(5),
+        },
+        _ => {
+            return Err(ResearchError::Invalid(format!(
+                "unknown mitigation {name:?} (suppress, round, round:BASE, none)"
+            )));
+        }
+    })
+}
+
+fn project_dir(store: &Store, project: &str) -> PathBuf {
+    store.root().join("workspaces").join(project)
+}
+
+fn split_id(id: &str) -> Result<(&str, u64), ResearchError> {
+    let bad = || ResearchError::Invalid(format!("{id:?}: a release request id is PROJECT-N"));
+    let (p, n) = id.rsplit_once('-').ok_or_else(bad)?;
+    if p.is_empty() || p.contains(['/', '\\', '.']) {
+        return Err(bad());
+    }
+    Ok((p, n.parse().map_err(|_| bad())?))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ResearchError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    serde_json::from_str(&text).map_err(|source| ResearchError::Json {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn save_json(path: &Path, value: &impl Serialize) -> Result<(), ResearchError> {
+    let tmp = path.with_extension("tmp");
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| ResearchError::Json {
+        path: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), ResearchError> {
+    std::fs::write(path, bytes).map_err(io(path))
+}
+
+fn request_dir(store: &Store, id: &str) -> Result<PathBuf, ResearchError> {
+    let (project, n) = split_id(id)?;
+    let dir = project_dir(store, project)
+        .join("releases")
+        .join(n.to_string());
+    if !dir.join("request.json").exists() {
+        return Err(ResearchError::NotFound(format!("no release request {id}")));
+    }
+    Ok(dir)
+}
+
+fn ledger_path(store: &Store, project: &str) -> PathBuf {
+    project_dir(store, project).join("ledger.json")
+}
+
+fn load_ledger(store: &Store, project: &str) -> Result<ReleaseLedger, ResearchError> {
+    let path = ledger_path(store, project);
+    if !path.exists() {
+        return Ok(ReleaseLedger::new(project));
+    }
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    Ok(ReleaseLedger::from_json(
+        &text,
+        &path.display().to_string(),
+    )?)
+}
+
+/// Text of column `c` at row `r` (the table's category labels).
+fn label(batch: &RecordBatch, c: usize, r: usize) -> Result<String, ResearchError> {
+    let col = batch.column(c);
+    if col.is_null(r) {
+        return Ok(String::new());
+    }
+    let s = arrow::compute::cast(&col.slice(r, 1), &DataType::Utf8)?;
+    Ok(s.as_string::<i32>().value(0).to_string())
+}
+
+fn number(batch: &RecordBatch, c: usize, r: usize) -> Result<Option<f64>, ResearchError> {
+    let col = batch.column(c);
+    if col.is_null(r) {
+        return Ok(None);
+    }
+    let v = arrow::compute::cast(&col.slice(r, 1), &DataType::Float64)?;
+    Ok(Some(
+        v.as_primitive::<arrow::datatypes::Float64Type>().value(0),
+    ))
+}
+
+/// Decide with `can`, audit, refuse when denied.
+async fn decide(
+    store: &Store,
+    actor: &Actor,
+    action: Action,
+    resource: &Resource,
+    audit_action: &str,
+    what: &str,
+    today: i32,
+) -> Result<(), ResearchError> {
+    let d = can(actor, action, resource, today);
+    AuditLog::new(store)
+        .append(
+            &actor.user,
+            audit_action,
+            what,
+            if d.allowed { "allowed" } else { "denied" },
+            &format!("rule {}", d.rule),
+        )
+        .await?;
+    if d.allowed {
+        Ok(())
+    } else {
+        Err(ResearchError::Denied {
+            what: what.to_string(),
+            rule: d.rule,
+        })
+    }
+}
+
+fn project_resource(tier: Tier, project: &str) -> Resource {
+    Resource {
+        tier,
+        project: Some(project.to_string()),
+    }
+}
+
+/// Request the release of a saved result of `project`: builds the table, runs every check
+/// (with the project's ledger for differencing), applies the mitigation and stores the
+/// request for a reviewer.
+pub async fn request_release(
+    store: &Store,
+    actor: &Actor,
+    project: &str,
+    spec: ReleaseSpec,
+    today: i32,
+) -> Result<(ReleaseRequest, ReleaseCheck), ResearchError> {
+    let project = Registry::new(store).project(project).await?;
+    decide(
+        store,
+        actor,
+        Action::Read,
+        &project_resource(project.tier, &project.name),
+        "release_request",
+        &format!("project {} result {}", project.name, spec.result),
+        today,
+    )
+    .await?;
+    medinfra_analysis::validate_result_name(&spec.result)?;
+    if spec.rows.is_empty() {
+        return Err(ResearchError::Invalid(
+            "a release table names at least one row variable".into(),
+        ));
+    }
+    let dir = project_dir(store, &project.name);
+    let results = dir.join("results");
+    let info_path = results.join(format!("{}.json", spec.result));
+    if !info_path.exists() {
+        return Err(ResearchError::NotFound(format!(
+            "no saved result {} in project {}",
+            spec.result, project.name
+        )));
+    }
+    let info: serde_json::Value = read_json(&info_path)?;
+    let inputs: Vec<String> = info["inputs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let table_spec = TableSpec {
+        name: spec.result.clone(),
+        rows: spec.rows.clone(),
+        cols: spec.cols.clone(),
+        value: spec.value.clone(),
+        statistics: vec![spec.statistic],
+        margins: spec.margins,
+        ndb: None,
+        scope: inputs.join(";"),
+        filters: Default::default(),
+        clamp: None,
+    };
+    let table = build_table(&results, &spec, &table_spec)?;
+    let ledger = load_ledger(store, &project.name)?;
+    let checked = check_release(&table, &spec.config, Some(&ledger), spec.mitigation)?;
+
+    let releases = dir.join("releases");
+    std::fs::create_dir_all(&releases).map_err(io(&releases))?;
+    let n = std::fs::read_dir(&releases).map_err(io(&releases))?.count() as u64 + 1;
+    let id = format!("{}-{n}", project.name);
+    let rdir = releases.join(n.to_string());
+    std::fs::create_dir_all(&rdir).map_err(io(&rdir))?;
+    let req = ReleaseRequest {
+        id,
+        project: project.name.clone(),
+        requested_by: actor.user.clone(),
+        requested_at: medinfra_store::now_rfc3339(),
+        result: spec.result.clone(),
+        sql: info["sql"].as_str().unwrap_or_default().to_string(),
+        inputs,
+        spec: table_spec,
+        mitigation: spec.mitigation,
+        status: ReleaseStatus::Pending,
+        reviewer: None,
+        reviewed_at: None,
+        comment: None,
+        released_dataset: None,
+    };
+    save_json(&rdir.join("table.json"), &table)?;
+    save_json(&rdir.join("check.json"), &checked)?;
+    write_file(
+        &rdir.join("assessment.txt"),
+        render::assessment_text(&checked.assessment),
+    )?;
+    write_file(
+        &rdir.join("cleaned.csv"),
+        render::cleaned_csv(&checked.cleaned)?,
+    )?;
+    // request.json last: a request directory without it is not a request.
+    save_json(&rdir.join("request.json"), &req)?;
+    Ok((req, checked))
+}
+
+fn build_table(
+    results: &Path,
+    spec: &ReleaseSpec,
+    table_spec: &TableSpec,
+) -> Result<Table, ResearchError> {
+    let config = &spec.config;
+    let mut builder = TableBuilder::for_config(table_spec.clone(), config)?;
+    let path = results.join(format!("{}.parquet", spec.result));
+    let file = std::fs::File::open(&path).map_err(io(&path))?;
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+    for batch in reader {
+        let batch = batch?;
+        let schema = batch.schema();
+        let idx = |c: &str| {
+            schema.index_of(c).map_err(|_| {
+                ResearchError::Invalid(format!("result {} has no column {c}", spec.result))
+            })
+        };
+        let row_idx: Vec<usize> = spec.rows.iter().map(|c| idx(c)).collect::<Result<_, _>>()?;
+        let col_idx: Vec<usize> = spec.cols.iter().map(|c| idx(c)).collect::<Result<_, _>>()?;
+        let value_idx = spec.value.as_deref().map(idx).transpose()?;
+        let count_idx = spec.count_column.as_deref().map(idx).transpose()?;
+        for r in 0..batch.num_rows() {
+            let rl: Vec<String> = row_idx
+                .iter()
+                .map(|&c| label(&batch, c, r))
+                .collect::<Result<_, _>>()?;
+            let cl: Vec<String> = col_idx
+                .iter()
+                .map(|&c| label(&batch, c, r))
+                .collect::<Result<_, _>>()?;
+            let rr: Vec<&str> = rl.iter().map(String::as_str).collect();
+            let cc: Vec<&str> = cl.iter().map(String::as_str).collect();
+            match (count_idx, value_idx) {
+                (Some(c), _) => {
+                    let n = number(&batch, c, r)?.unwrap_or(0.0);
+                    builder.push_count(&rr, &cc, n.max(0.0) as u64)?;
+                }
+                (None, Some(v)) => builder.push(&rr, &cc, number(&batch, v, r)?)?,
+                (None, None) => builder.push(&rr, &cc, None)?,
+            }
+        }
+    }
+    Ok(builder.finish())
+}
+
+/// The stored request and its checks, for someone allowed to see them: a member of the
+/// project (who may read its data) or a reviewer. Audited.
+pub async fn load_release(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    today: i32,
+) -> Result<(ReleaseRequest, ReleaseCheck), ResearchError> {
+    let dir = request_dir(store, id)?;
+    let req: ReleaseRequest = read_json(&dir.join("request.json"))?;
+    let resource = project_resource(
+        Registry::new(store).project(&req.project).await?.tier,
+        &req.project,
+    );
+    let action = if can(actor, Action::Review, &resource, today).allowed {
+        Action::Review
+    } else {
+        Action::Read
+    };
+    decide(
+        store,
+        actor,
+        action,
+        &resource,
+        "release_view",
+        &format!("release {id}"),
+        today,
+    )
+    .await?;
+    let checked = read_json(&dir.join("check.json"))?;
+    Ok((req, checked))
+}
+
+/// The release requests of a project, oldest first (no access check: the caller shows them
+/// only after deciding, see [`list_releases`]).
+fn read_requests(store: &Store, project: &str) -> Result<Vec<ReleaseRequest>, ResearchError> {
+    let releases = project_dir(store, project).join("releases");
+    if !releases.exists() {
+        return Ok(vec![]);
+    }
+    let mut numbered = Vec::new();
+    for e in std::fs::read_dir(&releases).map_err(io(&releases))? {
+        let e = e.map_err(io(&releases))?;
+        let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
+            continue;
+        };
+        let path = e.path().join("request.json");
+        if path.exists() {
+            numbered.push((n, read_json::<ReleaseRequest>(&path)?));
+        }
+    }
+    numbered.sort_by_key(|(n, _)| *n);
+    Ok(numbered.into_iter().map(|(_, r)| r).collect())
+}
+
+/// A project's release requests, for its members and the reviewers. Audited.
+pub async fn list_releases(
+    store: &Store,
+    actor: &Actor,
+    project: &str,
+    today: i32,
+) -> Result<Vec<ReleaseRequest>, ResearchError> {
+    let p = Registry::new(store).project(project).await?;
+    let resource = project_resource(p.tier, &p.name);
+    let action = if can(actor, Action::Review, &resource, today).allowed {
+        Action::Review
+    } else {
+        Action::Read
+    };
+    decide(
+        store,
+        actor,
+        action,
+        &resource,
+        "release_list",
+        &format!("project {}", p.name),
+        today,
+    )
+    .await?;
+    read_requests(store, &p.name)
+}
+
+/// Every pending request of every project, for reviewers. Audited.
+pub async fn pending_releases(
+    store: &Store,
+    actor: &Actor,
+    today: i32,
+) -> Result<Vec<ReleaseRequest>, ResearchError> {
+    let mut out = Vec::new();
+    for p in Registry::new(store).projects(None).await? {
+        let resource = project_resource(p.tier, &p.name);
+        if can(actor, Action::Review, &resource, today).allowed {
+            out.extend(
+                read_requests(store, &p.name)?
+                    .into_iter()
+                    .filter(|r| r.status == ReleaseStatus::Pending),
+            );
+        }
+    }
+    AuditLog::new(store)
+        .append(
+            &actor.user,
+            "release_list",
+            "pending releases",
+            "allowed",
+            &format!("{} shown", out.len()),
+        )
+        .await?;
+    Ok(out)
+}
+
+/// A reviewer's decision. Approval writes the released-statistics dataset version and
+/// records the table in the project's ledger; a request that still fails its checks cannot
+/// be approved. The requester can never decide on their own request.
+pub async fn review_release(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    approve: bool,
+    comment: &str,
+    today: i32,
+) -> Result<ReleaseRequest, ResearchError> {
+    let dir = request_dir(store, id)?;
+    let mut req: ReleaseRequest = read_json(&dir.join("request.json"))?;
+    let project = Registry::new(store).project(&req.project).await?;
+    let resource = project_resource(project.tier, &project.name);
+    let d = can(actor, Action::Review, &resource, today);
+    // Separation of duties: the second pair of eyes is never the requester's own.
+    let (allowed, rule) = if !d.allowed {
+        (false, d.rule)
+    } else if actor.user == req.requested_by {
+        (false, "release-reviewer-not-requester")
+    } else {
+        (true, d.rule)
+    };
+    AuditLog::new(store)
+        .append(
+            &actor.user,
+            "release_review",
+            &format!("release {id}"),
+            match (allowed, approve) {
+                (false, _) => "denied",
+                (true, true) => "approved",
+                (true, false) => "rejected",
+            },
+            &format!("rule {rule}; {comment}"),
+        )
+        .await?;
+    if !allowed {
+        return Err(ResearchError::Denied {
+            what: format!("review of release {id}"),
+            rule,
+        });
+    }
+    if req.status != ReleaseStatus::Pending {
+        return Err(ResearchError::Invalid(format!(
+            "release request {id} is {} already",
+            req.status.as_str()
+        )));
+    }
+    req.reviewer = Some(actor.user.clone());
+    req.reviewed_at = Some(medinfra_store::now_rfc3339());
+    req.comment = Some(comment.to_string());
+    if !approve {
+        req.status = ReleaseStatus::Rejected;
+        save_json(&dir.join("request.json"), &req)?;
+        return Ok(req);
+    }
+    let checked: ReleaseCheck = read_json(&dir.join("check.json"))?;
+    let table: Table = read_json(&dir.join("table.json"))?;
+    if checked.cleaned.status == Status::Fail {
+        return Err(ResearchError::Invalid(format!(
+            "release request {id} still fails its checks; it cannot be approved (resubmit with suppression or rounding)"
+        )));
+    }
+    let (schema, batch) = released_cells(&checked)?;
+    let name = format!("release-{}", id.to_lowercase());
+    let lineage = Lineage {
+        step: "release".into(),
+        parameters: serde_json::json!({
+            "request": id,
+            "project": req.project,
+            "result": req.result,
+            "sql": req.sql,
+            "inputs": req.inputs,
+            "table": req.spec,
+            "mitigation": req.mitigation,
+            "checks": checked.assessment.checks,
+            "parameters": checked.assessment.config,
+            "status": checked.cleaned.status,
+            "requested_by": req.requested_by,
+            "reviewer": actor.user,
+            "reviewed_at": req.reviewed_at,
+            "comment": comment,
+        }),
+        inputs: vec![],
+    };
+    let w = store.begin(&name, Tier::Statistics, lineage)?;
+    w.write_table("cells", schema, [&batch])?;
+    let version = w.commit().await?;
+    let mut ledger = load_ledger(store, &req.project)?;
+    ledger.record(id, &table, &checked.cleaned)?;
+    let lpath = ledger_path(store, &req.project);
+    write_file(&lpath, ledger.to_json()?)?;
+    req.status = ReleaseStatus::Approved;
+    req.released_dataset = Some(format!("{}@v{}", version.dataset, version.version));
+    save_json(&dir.join("request.json"), &req)?;
+    Ok(req)
+}
+
+/// The released table: one row per cell, blanks as nulls, with each cell's state.
+fn released_cells(checked: &ReleaseCheck) -> Result<(Arc<Schema>, RecordBatch), ResearchError> {
+    let c = &checked.cleaned;
+    let (mut rows, mut cols, mut vals, mut states) = (vec![], vec![], vec![], vec![]);
+    for i in 0..c.height {
+        for j in 0..c.width {
+            rows.push(c.row_labels.get(i).map(|l| l.join("/")).unwrap_or_default());
+            cols.push(c.col_labels.get(j).map(|l| l.join("/")).unwrap_or_default());
+            vals.push(c.value(i, j, 0));
+            states.push(format!("{:?}", c.state(i, j)).to_lowercase());
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("row", DataType::Utf8, false),
+        Field::new("col", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, true),
+        Field::new("state", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(rows)),
+            Arc::new(StringArray::from(cols)),
+            Arc::new(Float64Array::from(vals)),
+            Arc::new(StringArray::from(states)),
+        ],
+    )?;
+    Ok((schema, batch))
+}
+
+/// The released dataset version of an approved request (public: statistics tier).
+pub async fn released_version(
+    store: &Store,
+    req: &ReleaseRequest,
+) -> Result<VersionInfo, ResearchError> {
+    let Some(ds) = &req.released_dataset else {
+        return Err(ResearchError::Invalid(format!(
+            "release request {} is {}: nothing released",
+            req.id,
+            req.status.as_str()
+        )));
+    };
+    let (name, v) = ds.split_once("@v").unwrap_or((ds.as_str(), ""));
+    Ok(store.version(name, v.parse().ok()).await?)
+}
+
+/// Counts of cells by state (for summaries).
+pub fn cell_counts(checked: &ReleaseCheck) -> (usize, usize, usize) {
+    let count = |s: CellState| checked.cleaned.state.iter().filter(|x| **x == s).count();
+    (
+        checked.cleaned.state.len(),
+        count(CellState::Primary),
+        count(CellState::Secondary),
+    )
+}
+
+/// The request's stored request directory (for the CLI's messages).
+pub fn request_path(store: &Store, id: &str) -> Result<PathBuf, ResearchError> {
+    request_dir(store, id)
+}

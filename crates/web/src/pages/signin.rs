@@ -1,0 +1,189 @@
+//! Sign-in and sign-out through the registry (argon2id, lock-out, the per-address limit),
+//! audited like the API's; the language switch.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use medinfra_govern::RegistryError;
+use medinfra_server::SESSION_COOKIE;
+
+use crate::ctx::{CSRF_COOKIE, Ctx, PageError, PageResult, Web, WebError};
+use crate::i18n::{LANG_COOKIE, Lang, Tr};
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage<'a> {
+    t: &'static Tr,
+    lang: &'a str,
+    switch_href: String,
+    other_lang: &'a str,
+    message: Option<&'a str>,
+    username: &'a str,
+}
+
+fn sign_in_page(lang: Lang, message: Option<&str>, username: &str, status: u16) -> Response {
+    let page = SignInPage {
+        t: lang.tr(),
+        lang: lang.code(),
+        switch_href: format!("/ui/lang/{}?back=/ui/login", lang.other().code()),
+        other_lang: lang.other().code(),
+        message,
+        username,
+    };
+    match page.render() {
+        Ok(html) => (
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Err(e) => PageError {
+            lang,
+            error: WebError::Internal(e.to_string()),
+            signed_in: false,
+        }
+        .into_response(),
+    }
+}
+
+pub async fn form(headers: HeaderMap) -> Response {
+    sign_in_page(Lang::of(&headers), None, "", 200)
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+pub async fn submit(
+    State(web): State<Web>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let lang = Lang::of(&headers);
+    let t = lang.tr();
+    let state = &web.app;
+    // The attempted name goes into the audit log: bound it (it is untrusted input).
+    let who: String = c.username.chars().take(64).collect();
+    let fail = |e: medinfra_server::ApiError| {
+        PageError {
+            lang,
+            error: e.into(),
+            signed_in: false,
+        }
+        .into_response()
+    };
+    if !state.login_allowed(peer.ip()) {
+        if let Err(e) = state
+            .record(
+                &who,
+                "login",
+                "session",
+                "refused",
+                "rate limit (web)".into(),
+            )
+            .await
+        {
+            return fail(e);
+        }
+        return sign_in_page(lang, Some(t.too_many), &who, 429);
+    }
+    let result = state.registry().login(&c.username, &c.password).await;
+    let (outcome, detail) = match &result {
+        Ok(_) => ("allowed", "password verified (web)"),
+        Err(RegistryError::Locked) => ("denied", "account locked (web)"),
+        Err(_) => ("denied", "wrong user name or password (web)"),
+    };
+    if let Err(e) = state
+        .record(&who, "login", "session", outcome, detail.into())
+        .await
+    {
+        return fail(e);
+    }
+    let user = match result {
+        Ok(u) => u,
+        Err(RegistryError::Locked) => return sign_in_page(lang, Some(t.locked), &who, 423),
+        Err(_) => return sign_in_page(lang, Some(t.wrong_login), &who, 401),
+    };
+    let ttl = state.session_ttl().as_secs() as i64;
+    let session = match state.registry().create_session(&user.username, ttl).await {
+        Ok(s) => s,
+        Err(e) => return fail(e.into()),
+    };
+    let secure = if state.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = crate::pages::see_other("/ui");
+    for cookie in [
+        format!(
+            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
+            session.token
+        ),
+        format!(
+            "{CSRF_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/ui; Max-Age={ttl}{secure}",
+            session.csrf
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+pub async fn logout(State(web): State<Web>, ctx: Ctx) -> PageResult {
+    if let Some(id) = ctx.caller.session {
+        web.app
+            .registry()
+            .end_session(id)
+            .await
+            .map_err(|e| ctx.fail(medinfra_server::ApiError::from(e)))?;
+        web.app
+            .record(ctx.username(), "logout", "session", "allowed", "web".into())
+            .await
+            .map_err(|e| ctx.fail(e))?;
+    }
+    let mut response = crate::pages::see_other("/ui");
+    for cookie in [
+        format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        format!("{CSRF_COOKIE}=; HttpOnly; SameSite=Strict; Path=/ui; Max-Age=0"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// Remember the language and go back to the page (only to a UI page of this site).
+pub async fn switch_language(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::parse(&lang).unwrap_or(Lang::Ja);
+    let back = q
+        .back
+        .filter(|b| b.starts_with("/ui") && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/ui".into());
+    let mut response = crate::pages::see_other(&back);
+    let cookie = format!(
+        "{LANG_COOKIE}={}; SameSite=Strict; Path=/; Max-Age=31536000",
+        lang.code()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
