@@ -54,7 +54,7 @@ use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
-use medinfra_model::CanonicalTable;
+use medinfra_model::{CanonicalTable, Tier};
 use medinfra_pseudo::keys::Key;
 use medinfra_pseudo::token::Tokenizer;
 use medinfra_store::{Store, VersionInfo};
@@ -63,13 +63,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::AnalysisError;
 use crate::names::validate_project;
 use crate::pseudonym::rekey_array;
-use crate::views::{is_workspace_table, view_columns};
+use crate::views::{is_workspace_table, view_columns_at};
 
 /// The rule named when a superseded version is refused (the server uses the same name).
 pub const SUPERSEDED_RULE: &str = "superseded-version-unreadable";
 
 /// Bumped when the layout or the writer settings change, so older copies are rebuilt.
-const COPY_FORMAT: u32 = 2;
+const COPY_FORMAT: u32 = 3;
 const COPY_META: &str = "copy.json";
 const KEY_CHECK_DOMAIN: &[u8] = b"medinfra-analysis/rekeyed-copy/key-check";
 /// Staging directories older than this are leftovers of a crash (a build takes minutes).
@@ -288,6 +288,7 @@ pub(crate) async fn ensure(
             let rel = format!("{}/part-{i:05}.parquet", table.name());
             jobs.push(Job {
                 table,
+                tier: info.tier,
                 inputs: group
                     .iter()
                     .map(|f| contained(&info.dir, &f.path))
@@ -532,6 +533,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), AnalysisError> {
 
 struct Job {
     table: CanonicalTable,
+    tier: Tier,
     inputs: Vec<PathBuf>,
     output: String,
 }
@@ -586,7 +588,7 @@ fn build_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let out = staging.join(&job.output);
-                    match rekey_files(job.table, &job.inputs, &out, &key.tokenizer) {
+                    match rekey_files(job.table, job.tier, &job.inputs, &out, &key.tokenizer) {
                         Ok((rows, bytes)) => {
                             let entry = CopyFile {
                                 path: job.output.clone(),
@@ -643,6 +645,7 @@ fn bad(path: &Path, e: &dyn std::fmt::Display) -> AnalysisError {
 /// them as one file `output`. Every input must have the output's schema.
 fn rekey_files(
     table: CanonicalTable,
+    tier: Tier,
     inputs: &[PathBuf],
     output: &Path,
     tokenizer: &Tokenizer,
@@ -650,7 +653,7 @@ fn rekey_files(
     let mut writer: Option<(ArrowWriter<std::fs::File>, SchemaRef)> = None;
     let mut rows = 0u64;
     for input in inputs {
-        let (reader, columns, schema) = open_projected(table, input)?;
+        let (reader, columns, schema) = open_projected(table, tier, input)?;
         let (w, expected) = match &mut writer {
             Some(w) => w,
             None => {
@@ -702,11 +705,15 @@ type Projected = (
 
 /// A reader of `input`'s view columns (direct identifiers are never decoded), the columns
 /// with their re-key flags, and the output schema (key columns as strings).
-fn open_projected(table: CanonicalTable, input: &Path) -> Result<Projected, AnalysisError> {
+fn open_projected(
+    table: CanonicalTable,
+    tier: Tier,
+    input: &Path,
+) -> Result<Projected, AnalysisError> {
     let file = std::fs::File::open(input).map_err(|e| AnalysisError::io(input, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(input, &e))?;
     let stored = builder.schema().clone();
-    let columns = view_columns(table, &stored);
+    let columns = view_columns_at(table, &stored, tier);
     let mut indices = Vec::with_capacity(columns.len());
     let mut fields = Vec::with_capacity(columns.len());
     for (name, rekeyed) in &columns {

@@ -15,8 +15,8 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::{MemTable, ViewTable, provider_as_source};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, ScalarUDF, TableSource};
-use medinfra_model::CanonicalTable;
 use medinfra_model::tables::ColumnRole;
+use medinfra_model::{CanonicalTable, Tier};
 
 use crate::error::AnalysisError;
 use crate::pseudonym::PROJECT_TOKEN_COLUMNS;
@@ -34,6 +34,14 @@ pub(crate) fn is_workspace_table(table: CanonicalTable) -> bool {
 /// Key columns are re-keyed; direct identifiers and columns the canonical model does not know
 /// are left out (deny by default).
 pub fn view_columns(table: CanonicalTable, stored: &Schema) -> Vec<(String, bool)> {
+    view_columns_at(table, stored, Tier::Pseudonymized)
+}
+
+/// [`view_columns`] for a version of `tier`. Anonymized versions also show the columns the
+/// anonymizer made (generalized quasi-identifiers such as `age` bands or `area`, and its
+/// `release_id`): the whole table passed the privacy model to be released at that tier. A
+/// column the canonical model marks as a direct identifier is left out at every tier.
+pub fn view_columns_at(table: CanonicalTable, stored: &Schema, tier: Tier) -> Vec<(String, bool)> {
     stored
         .fields()
         .iter()
@@ -42,8 +50,10 @@ pub fn view_columns(table: CanonicalTable, stored: &Schema) -> Vec<(String, bool
             if PROJECT_TOKEN_COLUMNS.contains(&name.as_str()) {
                 return Some((name.clone(), true));
             }
-            let def = table.columns().iter().find(|c| c.name == name)?;
-            (def.role != DROPPED_ROLE).then(|| (name.clone(), false))
+            match table.columns().iter().find(|c| c.name == name) {
+                Some(def) => (def.role != DROPPED_ROLE).then(|| (name.clone(), false)),
+                None => (tier == Tier::Anonymized).then(|| (name.clone(), false)),
+            }
         })
         .collect()
 }
@@ -79,6 +89,7 @@ pub(crate) fn empty_view(table: CanonicalTable) -> Result<Arc<dyn TableProvider>
 pub(crate) async fn build_view(
     state: &dyn Session,
     table: CanonicalTable,
+    tier: Tier,
     files: &[PathBuf],
     rekey: &Arc<ScalarUDF>,
 ) -> Result<(Arc<dyn TableProvider>, Arc<dyn TableSource>), AnalysisError> {
@@ -89,7 +100,7 @@ pub(crate) async fn build_view(
         Arc::new(parquet_table(state, files).await?)
     };
     let schema = stored.schema();
-    let exprs: Vec<Expr> = view_columns(table, &schema)
+    let exprs: Vec<Expr> = view_columns_at(table, &schema, tier)
         .into_iter()
         .map(|(name, rekeyed)| {
             let column = Expr::Column(Column::new_unqualified(&name));
@@ -166,5 +177,29 @@ mod tests {
         ]);
         let cols = view_columns(CanonicalTable::Deaths, &schema);
         assert_eq!(cols, vec![("patient_id".to_string(), true)]);
+    }
+
+    #[test]
+    fn anonymized_versions_show_the_anonymizers_columns_but_never_direct_identifiers() {
+        let schema = Schema::new(vec![
+            Field::new("release_id", DataType::Utf8, false),
+            Field::new("sex", DataType::Int32, true),
+            Field::new("age", DataType::Utf8, true),
+            Field::new("area", DataType::Utf8, true),
+            Field::new("name_kanji", DataType::Utf8, true),
+        ]);
+        let names = |tier| -> Vec<String> {
+            view_columns_at(CanonicalTable::Persons, &schema, tier)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(
+            names(Tier::Anonymized),
+            ["release_id", "sex", "age", "area"]
+        );
+        // Deny by default elsewhere: only what the canonical model knows.
+        assert_eq!(names(Tier::Pseudonymized), ["sex"]);
+        assert_eq!(names(Tier::Sample), ["sex"]);
     }
 }

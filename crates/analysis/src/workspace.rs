@@ -523,7 +523,7 @@ impl Workspace {
                     .iter()
                     .map(|f| contained(&info.dir, &f.path))
                     .collect::<Result<Vec<_>, _>>()?;
-                let (view, source) = build_view(&state, table, &files, rekey).await?;
+                let (view, source) = build_view(&state, table, info.tier, &files, rekey).await?;
                 self.internal
                     .insert(source_id(&source), table.name().to_string());
                 self._sources.push(source);
