@@ -21,11 +21,16 @@ echo "month $month: ${#files[@]} files, $records records, $bytes bytes"
 mkdir -p "$work/month"
 for f in "${files[@]}"; do cp "$f" "$work/month/$(echo "$f" | md5sum | cut -c1-12).UKE"; done
 sync
+# Other engineers build on the same 2 cores: report the load around the timed runs.
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 start=$(date +%s.%N)
 /usr/bin/time -v "$bin" --data-dir "$work/ingest" ingest --provider auto --json "$work/month" >"$work/ingest.json" 2>"$work/time.txt"
 end=$(date +%s.%N)
 rss=$(grep "Maximum resident" "$work/time.txt" | awk '{print $6}')
+load_mid=$(cut -d' ' -f1 /proc/loadavg)
 read -r dsecs drows drate < <(bench/.venv/bin/python bench/py/duckdb_csv_to_parquet.py "$work/flat.csv" "$work/duck.parquet")
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+echo "load average (1 min) before medinfra $load_before, after medinfra $load_mid, after duckdb $load_after"
 python3 - "$start" "$end" "$records" "$rss" "$dsecs" "$drows" "$drate" "$work/ingest.json" <<'PY'
 import json, sys
 start, end, records, rss, dsecs, drows, drate, out = sys.argv[1:]

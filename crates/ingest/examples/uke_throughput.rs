@@ -2,7 +2,8 @@
 //! test): generates the receipts of PERSONS persons (one year), then times, over the files of
 //! the first care month, (1) the format reader alone (decode, validate, group receipts) and
 //! (2) the full ingest (reader + canonical mapping + Parquet + manifests + catalog), one
-//! provider at a time.
+//! provider at a time with `ingest`, and (3) the same as a bulk delivery with `ingest_many`
+//! (what `medinfra ingest --provider auto` runs): on one thread and on all cores.
 //!
 //! `cargo run --release -p medinfra-ingest --example uke_throughput -- [PERSONS] [MONTH] [DIR]`
 
@@ -12,7 +13,7 @@ use std::time::Instant;
 
 use arrow::record_batch::RecordBatch;
 use medinfra_formats::uke::ReceiptReader;
-use medinfra_ingest::{IngestOptions, ingest};
+use medinfra_ingest::{IngestOptions, ingest, ingest_many};
 use medinfra_model::CanonicalTable;
 use medinfra_store::Store;
 use medinfra_synth::{PartSink, SynthConfig, TableSink, generate};
@@ -102,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lines as f64 / read
     );
 
-    // (2) Full ingest.
+    // (2) Full ingest, one provider after the other.
     let rt = tokio::runtime::Runtime::new()?;
     let t = Instant::now();
     rt.block_on(async {
@@ -120,8 +121,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let full = t.elapsed().as_secs_f64();
     println!(
-        "full ingest:  {full:.2} s, {:.0} records/s",
+        "full ingest, one provider at a time:  {full:.2} s, {:.0} records/s",
         lines as f64 / full
     );
+
+    // (3) Bulk: batched commits, one thread, then all cores (fresh stores).
+    for threads in [1, 0] {
+        let data = tempfile::tempdir()?;
+        let groups: Vec<(String, Vec<PathBuf>)> = month_files
+            .iter()
+            .map(|(id, f)| (id.clone(), vec![f.clone()]))
+            .collect();
+        let t = Instant::now();
+        rt.block_on(async {
+            let store = Store::open(data.path()).await?;
+            ingest_many(
+                &store,
+                &IngestOptions::new("0000000000"),
+                groups,
+                threads,
+                &|_, _| {},
+            )
+            .await?;
+            Ok::<(), Box<dyn std::error::Error>>(())
+        })?;
+        let bulk = t.elapsed().as_secs_f64();
+        println!(
+            "bulk ingest ({}):  {bulk:.2} s, {:.0} records/s",
+            if threads == 1 {
+                "1 thread"
+            } else {
+                "all cores"
+            },
+            lines as f64 / bulk
+        );
+    }
     Ok(())
 }

@@ -20,6 +20,8 @@
 mod checkup_map;
 mod dpc_map;
 mod fhir_map;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod inputs;
 mod report;
 mod run;
@@ -28,7 +30,10 @@ mod table_map;
 mod uke_map;
 
 pub use report::{FileOutcome, FileStatus, IngestOutcome, Problem};
-pub use run::{IngestOptions, dataset_name, group_by_provider, ingest};
+pub use run::{
+    BATCH_BYTES, BATCH_PROVIDERS, IngestOptions, dataset_name, group_by_provider, ingest,
+    ingest_many,
+};
 pub use table_map::TableMapping;
 
 /// Errors that stop an ingest run (as opposed to findings about the input, which are reported).
@@ -52,6 +57,8 @@ pub enum IngestError {
     BadProviderId,
     #[error("no files to ingest under the given paths")]
     NoFiles,
+    #[error("a reading thread stopped without a result")]
+    Worker,
     /// The mapping file (`--mapping`) is unusable; the message names no data values.
     #[error("{0}")]
     Mapping(String),

@@ -1635,3 +1635,66 @@ fn type_i_package_is_encrypted_verified_and_holds_project_tokens_only() {
         );
     }
 }
+
+/// Issue "Provider formats and ingest": a bulk delivery through `--provider auto` gives every
+/// provider its own version (grouped by each file's header, committed in batches), and the
+/// same delivery again adds nothing (every file a duplicate).
+#[test]
+fn ingest_auto_gives_each_provider_its_version_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    run_ok(medinfra(data).args([
+        "synth",
+        "--persons",
+        "2000",
+        "--years",
+        "1",
+        "--format",
+        "provider",
+        "--receipts-only",
+        "--output",
+        "s",
+    ]));
+    let root = data.join("provider-files/s");
+    let providers: std::collections::BTreeSet<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|p| p.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(providers.len() > 10);
+    let versions = || -> std::collections::BTreeMap<String, i64> {
+        json(medinfra(data).args(["datasets", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["name"].as_str().unwrap().starts_with("provider-"))
+            .map(|d| {
+                (
+                    d["name"].as_str().unwrap().to_string(),
+                    d["latest"]["version"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    run_ok(
+        medinfra(data)
+            .args(["ingest", "--provider", "auto"])
+            .arg(&root),
+    );
+    let first = versions();
+    let expected: std::collections::BTreeSet<String> =
+        providers.iter().map(|p| format!("provider-{p}")).collect();
+    assert_eq!(
+        first
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected,
+        "one dataset per provider"
+    );
+    run_ok(
+        medinfra(data)
+            .args(["ingest", "--provider", "auto"])
+            .arg(&root),
+    );
+    assert_eq!(versions(), first, "a repeated delivery adds no version");
+}

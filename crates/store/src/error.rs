@@ -44,6 +44,8 @@ pub enum StoreError {
     NoSuchVersion { name: String, version: i64 },
     #[error("table {table:?}: part schema differs from the table's first part")]
     SchemaMismatch { table: String },
+    #[error("dataset {0:?} appears twice in one commit: a batch commits one version per dataset")]
+    DuplicateInBatch(String),
     #[error("catalog holds invalid value: {0}")]
     Corrupt(String),
 }

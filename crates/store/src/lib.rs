@@ -1,7 +1,8 @@
 //! The embedded data store of medinfra: one data directory holding immutable dataset versions
 //! as Parquet files with manifests, and a SQLite catalog that says which versions exist.
 //!
-//! A version becomes visible only through [`VersionWriter::commit`]: files are written to a
+//! A version becomes visible only through [`VersionWriter::commit`] (or [`Store::commit_all`]
+//! for many versions at once): files are written to a
 //! staging directory, fsynced, renamed into place, and only then recorded in the catalog in one
 //! transaction. A crash at any point leaves the previous state; [`Store::open`] removes whatever
 //! a crash left behind. This crate must never decide who may read what (that is governance's

@@ -24,7 +24,7 @@ use sqlx::sqlite::{
 
 use medinfra_model::Tier;
 
-use crate::manifest::{InputRef, Lineage, Manifest, TableEntry};
+use crate::manifest::{InputRef, Lineage, Manifest};
 use crate::{MEDINFRA_VERSION, StoreError, VersionWriter, fsutil, validate_dataset_name};
 
 /// The catalog migrations, embedded in the binary. Listed by hand rather than with
@@ -260,7 +260,9 @@ impl Store {
             .root()
             .join("staging")
             .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
-        fsutil::create_dir_synced(&staging)?;
+        // Not fsynced: nothing depends on the staging directory surviving a crash (open
+        // removes it anyway); commit fsyncs it before renaming it into place.
+        std::fs::create_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
         Ok(VersionWriter::new(
             self.clone(),
             name.to_string(),
@@ -270,161 +272,212 @@ impl Store {
         ))
     }
 
-    pub(crate) async fn commit_version(
+    /// Make several new versions visible at once, in one catalog transaction, together with
+    /// `other_submissions` (submissions that produced no version, e.g. rejected files). The
+    /// versions must be of distinct datasets. Either all of them become visible or none.
+    ///
+    /// Order, so that a crash at any point leaves the previous state: (1) every file written
+    /// into the staging directories and every table directory is fsynced, (2) each manifest
+    /// is written and fsynced and its staging directory fsynced, (3) each staging directory is
+    /// renamed to `datasets/NAME/vN-SUFFIX` and the parents fsynced, (4) one transaction
+    /// records every version and submission. Until (4) commits, the catalog knows none of the
+    /// directories, and [`Store::open`] removes them after a crash; if (4) fails, they are
+    /// removed at once.
+    ///
+    /// Doing this for many versions at once is what makes a bulk ingest of many small
+    /// providers cheap: the fsyncs run concurrently, and the catalog commits once.
+    pub async fn commit_all(
         &self,
-        name: &str,
-        tier: Tier,
-        lineage: &Lineage,
-        tables: Vec<TableEntry>,
-        staging: &Path,
-        submissions: &[crate::Submission],
-    ) -> Result<VersionInfo, StoreError> {
-        // Refuse a tier change before touching anything.
-        if let Some(row) = sqlx::query("SELECT tier FROM datasets WHERE name = ?")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?
-        {
-            let existing = parse_tier(&row.try_get::<String, _>("tier")?)?;
-            if existing != tier {
-                return Err(StoreError::TierChange {
-                    name: name.to_string(),
-                    existing,
-                    requested: tier,
-                });
+        mut writers: Vec<VersionWriter>,
+        other_submissions: &[crate::Submission],
+    ) -> Result<Vec<VersionInfo>, StoreError> {
+        let mut names = HashSet::new();
+        for w in &writers {
+            if !names.insert(w.name().to_string()) {
+                return Err(StoreError::DuplicateInBatch(w.name().to_string()));
             }
         }
-        let version: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(v.version), 0) + 1 AS next FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ?",
-        )
-        .bind(name)
-        .fetch_one(self.pool())
-        .await?
-        .try_get("next")?;
-        let created_at = now_rfc3339();
-        let manifest = Manifest {
-            dataset: name.to_string(),
-            version,
-            tier,
-            created_at: created_at.clone(),
-            medinfra_version: MEDINFRA_VERSION.to_string(),
-            lineage: lineage.clone(),
-            tables,
-        };
-        let manifest_path = staging.join("manifest.json");
-        let bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
-                path: manifest_path.clone(),
-                source,
-            })?;
-        std::fs::write(&manifest_path, &bytes).map_err(|e| StoreError::io(&manifest_path, e))?;
-        fsutil::sync_file(&manifest_path)?;
-        fsutil::sync_dir(staging)?;
-        let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+        // (1) File contents and the table directories' entries.
+        let mut unsynced = Vec::new();
+        for w in &writers {
+            let (files, dirs) = w.unsynced()?;
+            unsynced.extend(files);
+            unsynced.extend(dirs);
+        }
+        fsutil::sync_paths(&unsynced)?;
 
-        let suffix = staging
-            .file_name()
-            .map(|s| {
-                s.to_string_lossy()
-                    .rsplit('-')
-                    .next()
-                    .unwrap_or("0")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let rel_dir = format!("datasets/{name}/v{version}-{suffix}");
-        let final_dir = self.root().join(&rel_dir);
-        let parent = self.root().join("datasets").join(name);
-        fsutil::create_dir_synced(&parent)?;
-        std::fs::rename(staging, &final_dir).map_err(|e| StoreError::io(&final_dir, e))?;
-        fsutil::sync_dir(&parent)?;
-        fsutil::sync_dir(&self.root().join("staging"))?;
-
-        match self
-            .record_version(
-                name,
-                tier,
-                version,
-                &rel_dir,
-                &manifest_sha256,
-                &manifest,
-                &created_at,
-                submissions,
+        // Next version numbers; a tier change is refused before anything moves.
+        let mut planned = Vec::with_capacity(writers.len());
+        for w in &writers {
+            let row = sqlx::query(
+                "SELECT d.tier AS tier, COALESCE((SELECT MAX(v.version) FROM versions v WHERE v.dataset_id = d.id), 0) + 1 AS next FROM datasets d WHERE d.name = ?",
             )
-            .await
-        {
-            Ok(()) => {}
-            Err(e) => {
-                // Not in the catalog, so not visible: take the files away again.
-                let _ = std::fs::remove_dir_all(&final_dir);
-                return Err(e);
-            }
+            .bind(w.name())
+            .fetch_optional(self.pool())
+            .await?;
+            let version = match row {
+                Some(row) => {
+                    let existing = parse_tier(&row.try_get::<String, _>("tier")?)?;
+                    if existing != w.tier() {
+                        return Err(StoreError::TierChange {
+                            name: w.name().to_string(),
+                            existing,
+                            requested: w.tier(),
+                        });
+                    }
+                    row.try_get::<i64, _>("next")?
+                }
+                None => 1,
+            };
+            planned.push(version);
         }
-        self.version(name, Some(version)).await
+
+        // (2) Manifests.
+        let created_at = now_rfc3339();
+        let mut staged = Vec::with_capacity(writers.len());
+        for (w, &version) in writers.iter().zip(&planned) {
+            let manifest = Manifest {
+                dataset: w.name().to_string(),
+                version,
+                tier: w.tier(),
+                created_at: created_at.clone(),
+                medinfra_version: MEDINFRA_VERSION.to_string(),
+                lineage: w.lineage().clone(),
+                tables: w.table_entries()?,
+            };
+            let staging = w.staging_dir();
+            let manifest_path = staging.join("manifest.json");
+            let bytes =
+                serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
+                    path: manifest_path.clone(),
+                    source,
+                })?;
+            std::fs::write(&manifest_path, &bytes)
+                .map_err(|e| StoreError::io(&manifest_path, e))?;
+            let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+            let suffix = staging
+                .file_name()
+                .map(|s| {
+                    s.to_string_lossy()
+                        .rsplit('-')
+                        .next()
+                        .unwrap_or("0")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let rel_dir = format!("datasets/{}/v{version}-{suffix}", w.name());
+            staged.push((manifest, manifest_sha256, rel_dir));
+        }
+        let manifests: Vec<PathBuf> = writers
+            .iter()
+            .map(|w| w.staging_dir().join("manifest.json"))
+            .collect();
+        fsutil::sync_paths(&manifests)?;
+        let stagings: Vec<PathBuf> = writers
+            .iter()
+            .map(|w| w.staging_dir().to_path_buf())
+            .collect();
+        fsutil::sync_paths(&stagings)?;
+
+        // (3) Into place.
+        let mut moved: Vec<PathBuf> = Vec::with_capacity(writers.len());
+        let renamed = self.move_into_place(&writers, &staged, &mut moved);
+
+        // (4) The catalog.
+        let recorded = match renamed {
+            Ok(()) => {
+                self.record_versions(&writers, &staged, &created_at, other_submissions)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            // Not in the catalog, so not visible: take the files away again.
+            for dir in &moved {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(e);
+        }
+        let mut out = Vec::with_capacity(writers.len());
+        for (w, (manifest, manifest_sha256, rel_dir)) in writers.iter_mut().zip(staged) {
+            w.mark_committed();
+            out.push(VersionInfo {
+                dataset: manifest.dataset.clone(),
+                version: manifest.version,
+                tier: manifest.tier,
+                dir: self.root().join(&rel_dir),
+                manifest_sha256,
+                step: manifest.lineage.step.clone(),
+                created_at: manifest.created_at.clone(),
+                superseded: false,
+                tables: manifest
+                    .tables
+                    .iter()
+                    .map(|t| TableSummary {
+                        name: t.name.clone(),
+                        rows: t.rows as i64,
+                        files: t.files.len() as i64,
+                        bytes: t.bytes() as i64,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record_version(
+    /// Rename each staging directory to its version directory, then fsync the parents so the
+    /// renames survive a crash. `moved` collects what was renamed (to undo on failure).
+    fn move_into_place(
         &self,
-        name: &str,
-        tier: Tier,
-        version: i64,
-        rel_dir: &str,
-        manifest_sha256: &str,
-        manifest: &Manifest,
+        writers: &[VersionWriter],
+        staged: &[(Manifest, String, String)],
+        moved: &mut Vec<PathBuf>,
+    ) -> Result<(), StoreError> {
+        let datasets = self.root().join("datasets");
+        let mut new_parent = false;
+        let mut parents = Vec::with_capacity(writers.len() + 2);
+        for (w, (_, _, rel_dir)) in writers.iter().zip(staged) {
+            let parent = datasets.join(w.name());
+            match std::fs::create_dir(&parent) {
+                Ok(()) => new_parent = true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(StoreError::io(&parent, e)),
+            }
+            let final_dir = self.root().join(rel_dir);
+            std::fs::rename(w.staging_dir(), &final_dir)
+                .map_err(|e| StoreError::io(&final_dir, e))?;
+            moved.push(final_dir);
+            parents.push(parent);
+        }
+        if new_parent {
+            parents.push(datasets);
+        }
+        parents.push(self.root().join("staging"));
+        fsutil::sync_paths(&parents)
+    }
+
+    /// One transaction for every version of a batch and every submission.
+    async fn record_versions(
+        &self,
+        writers: &[VersionWriter],
+        staged: &[(Manifest, String, String)],
         created_at: &str,
-        submissions: &[crate::Submission],
+        other_submissions: &[crate::Submission],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
-            .bind(name)
-            .bind(tier.as_str())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?;
-        let dataset_id: i64 = sqlx::query("SELECT id, tier FROM datasets WHERE name = ?")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
-        let version_id: i64 = sqlx::query(
-            "INSERT INTO versions (dataset_id, version, dir, tier, manifest_sha256, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(dataset_id)
-        .bind(version)
-        .bind(rel_dir)
-        .bind(tier.as_str())
-        .bind(manifest_sha256)
-        .bind(&manifest.lineage.step)
-        .bind(created_at)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        for t in &manifest.tables {
-            sqlx::query("INSERT INTO version_tables (version_id, table_name, rows, files, bytes) VALUES (?, ?, ?, ?, ?)")
-                .bind(version_id)
-                .bind(&t.name)
-                .bind(t.rows as i64)
-                .bind(t.files.len() as i64)
-                .bind(t.bytes() as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for input in &manifest.lineage.inputs {
-            sqlx::query(
-                "INSERT INTO lineage (version_id, input_version_id) SELECT ?, v.id FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? AND v.version = ?",
+        for (w, (manifest, manifest_sha256, rel_dir)) in writers.iter().zip(staged) {
+            record_version(
+                &mut tx,
+                manifest,
+                rel_dir,
+                manifest_sha256,
+                created_at,
+                w.submissions(),
             )
-            .bind(version_id)
-            .bind(&input.dataset)
-            .bind(input.version)
-            .execute(&mut *tx)
             .await?;
         }
-        for sub in submissions {
-            let mut sub = sub.clone();
-            sub.dataset = Some(name.to_string());
-            sub.version = Some(version);
-            crate::submissions::insert(&mut tx, &sub).await?;
+        for sub in other_submissions {
+            crate::submissions::insert(&mut tx, sub).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -631,6 +684,69 @@ impl Store {
             problems,
         })
     }
+}
+
+/// Record one version (and its submissions) inside the batch's transaction.
+async fn record_version(
+    tx: &mut sqlx::SqliteConnection,
+    manifest: &Manifest,
+    rel_dir: &str,
+    manifest_sha256: &str,
+    created_at: &str,
+    submissions: &[crate::Submission],
+) -> Result<(), StoreError> {
+    let name = manifest.dataset.as_str();
+    sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
+        .bind(name)
+        .bind(manifest.tier.as_str())
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+    let dataset_id: i64 = sqlx::query("SELECT id FROM datasets WHERE name = ?")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+    let version_id: i64 = sqlx::query(
+        "INSERT INTO versions (dataset_id, version, dir, tier, manifest_sha256, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(dataset_id)
+    .bind(manifest.version)
+    .bind(rel_dir)
+    .bind(manifest.tier.as_str())
+    .bind(manifest_sha256)
+    .bind(&manifest.lineage.step)
+    .bind(created_at)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    for t in &manifest.tables {
+        sqlx::query("INSERT INTO version_tables (version_id, table_name, rows, files, bytes) VALUES (?, ?, ?, ?, ?)")
+            .bind(version_id)
+            .bind(&t.name)
+            .bind(t.rows as i64)
+            .bind(t.files.len() as i64)
+            .bind(t.bytes() as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for input in &manifest.lineage.inputs {
+        sqlx::query(
+            "INSERT INTO lineage (version_id, input_version_id) SELECT ?, v.id FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? AND v.version = ?",
+        )
+        .bind(version_id)
+        .bind(&input.dataset)
+        .bind(input.version)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for sub in submissions {
+        let mut sub = sub.clone();
+        sub.dataset = Some(name.to_string());
+        sub.version = Some(manifest.version);
+        crate::submissions::insert(&mut *tx, &sub).await?;
+    }
+    Ok(())
 }
 
 fn check_file(path: &Path, bytes: u64, sha256: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! Writing a new dataset version: parts of tables are written (possibly from many threads)
 //! into a private staging directory; [`VersionWriter::commit`] makes them visible at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use medinfra_model::Tier;
 
 use crate::manifest::{ColumnSchema, FileEntry, Lineage, TableEntry};
-use crate::{Store, StoreError, VersionInfo, fsutil};
+use crate::{Store, StoreError, VersionInfo};
 
 /// A `Write` that hashes and counts what passes through, so a file's SHA-256 is known when
 /// it is closed without reading it back.
@@ -42,6 +42,8 @@ impl<W: Write> Write for HashingWriter<W> {
 /// The Parquet settings of every file medinfra writes. No timestamps or hostnames go into
 /// the files, so the same input gives byte-identical output.
 fn writer_properties() -> WriterProperties {
+    // Measured (BENCHMARKS.md, Ingest): chunk-only statistics, no dictionary or no
+    // compression made small parts no cheaper to write, so the defaults stay.
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(256 * 1024))
@@ -94,6 +96,17 @@ struct TableParts {
     files: Vec<FileEntry>,
 }
 
+/// What a writer has put into its staging directory, shared by the threads writing parts.
+#[derive(Default)]
+struct Staged {
+    tables: BTreeMap<String, TableParts>,
+    /// Table directories already created (each is created once per version, not per part).
+    dirs: BTreeSet<String>,
+    /// Files written but not yet fsynced: they are all synced at commit, once, so a version
+    /// of many small parts pays no fsync per part while it is being written.
+    unsynced: Vec<PathBuf>,
+}
+
 /// A dataset version being written. Dropping it without [`commit`](Self::commit) discards it.
 pub struct VersionWriter {
     store: Store,
@@ -101,7 +114,7 @@ pub struct VersionWriter {
     tier: Tier,
     lineage: Lineage,
     staging: PathBuf,
-    tables: Mutex<BTreeMap<String, TableParts>>,
+    staged: Mutex<Staged>,
     submissions: Vec<crate::Submission>,
     done: bool,
 }
@@ -120,7 +133,7 @@ impl VersionWriter {
             tier,
             lineage,
             staging,
-            tables: Mutex::new(BTreeMap::new()),
+            staged: Mutex::new(Staged::default()),
             submissions: Vec::new(),
             done: false,
         }
@@ -158,13 +171,15 @@ impl VersionWriter {
     ) -> Result<PartWriter, StoreError> {
         crate::validate_dataset_name(table)?;
         crate::validate_dataset_name(name)?;
-        let dir = self.staging.join(table);
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        self.table_dir(table)?;
         let rel_path = format!("{table}/part-{name}.parquet");
         let path = self.staging.join(&rel_path);
         let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
         let sink = HashingWriter {
-            inner: BufWriter::with_capacity(1 << 20, file),
+            // The Parquet writer hands over whole encoded pages and column chunks; the buffer
+            // only gathers its small writes (headers, footer). Small, so the many parts of a
+            // bulk ingest do not each allocate and fault in a large buffer.
+            inner: BufWriter::with_capacity(64 << 10, file),
             hasher: Sha256::new(),
             bytes: 0,
         };
@@ -181,6 +196,29 @@ impl VersionWriter {
             writer,
             rows: 0,
         })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Staged>, StoreError> {
+        self.staged
+            .lock()
+            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))
+    }
+
+    /// Create `table`'s directory in staging the first time a part of it is opened. Not
+    /// fsynced here: commit fsyncs every table directory once, before the version is renamed
+    /// into place.
+    fn table_dir(&self, table: &str) -> Result<(), StoreError> {
+        let mut staged = self.lock()?;
+        if !staged.dirs.contains(table) {
+            let dir = self.staging.join(table);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(StoreError::io(&dir, e)),
+            }
+            staged.dirs.insert(table.to_string());
+        }
+        Ok(())
     }
 
     /// Drop a part without recording it (its rows belong to input that was rejected).
@@ -206,12 +244,18 @@ impl VersionWriter {
         crate::validate_dataset_name(table)?;
         let src = source_dir.join(&entry.path);
         let dst = self.staging.join(&entry.path);
-        if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+        if dst.parent() != Some(&self.staging.join(table)) {
+            // Parts always live at TABLE/part-NAME.parquet; anything else is not ours.
+            return Err(StoreError::Corrupt(format!(
+                "manifest path {:?} is not inside table {table:?}",
+                entry.path
+            )));
         }
+        self.table_dir(table)?;
+        // A linked file is the committed (already fsynced) inode; only a copy needs a sync.
         if std::fs::hard_link(&src, &dst).is_err() {
             std::fs::copy(&src, &dst).map_err(|e| StoreError::io(&dst, e))?;
-            fsutil::sync_file(&dst)?;
+            self.lock()?.unsynced.push(dst);
         }
         self.record_entry(table.to_string(), schema, entry.clone())
     }
@@ -227,11 +271,8 @@ impl VersionWriter {
         schema: SchemaRef,
         entry: FileEntry,
     ) -> Result<(), StoreError> {
-        let mut tables = self
-            .tables
-            .lock()
-            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
-        match tables.get_mut(&table) {
+        let mut staged = self.lock()?;
+        match staged.tables.get_mut(&table) {
             Some(t) => {
                 if t.schema.fields() != schema.fields() {
                     return Err(StoreError::SchemaMismatch { table });
@@ -239,7 +280,7 @@ impl VersionWriter {
                 t.files.push(entry);
             }
             None => {
-                tables.insert(
+                staged.tables.insert(
                     table,
                     TableParts {
                         schema,
@@ -251,7 +292,7 @@ impl VersionWriter {
         Ok(())
     }
 
-    /// Close a part: flush, fsync, and record it for the manifest.
+    /// Close a part: flush, and record it for the manifest. The file is fsynced at commit.
     pub fn finish_part(&self, part: PartWriter) -> Result<PartInfo, StoreError> {
         let PartWriter {
             table,
@@ -270,10 +311,14 @@ impl VersionWriter {
             hasher,
             bytes,
         } = sink;
-        let file = inner
-            .into_inner()
-            .map_err(|e| StoreError::io(&path, e.into_error()))?;
-        file.sync_all().map_err(|e| StoreError::io(&path, e))?;
+        // Closing the file here; commit reopens it by path to fsync (keeping every part of a
+        // large batch open until then would run out of file descriptors).
+        drop(
+            inner
+                .into_inner()
+                .map_err(|e| StoreError::io(&path, e.into_error()))?,
+        );
+        self.lock()?.unsynced.push(path);
         let entry = FileEntry {
             path: rel_path,
             rows,
@@ -299,11 +344,9 @@ impl VersionWriter {
     }
 
     pub(crate) fn table_entries(&self) -> Result<Vec<TableEntry>, StoreError> {
-        let tables = self
+        let staged = self.lock()?;
+        Ok(staged
             .tables
-            .lock()
-            .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))?;
-        Ok(tables
             .iter()
             .map(|(name, parts)| {
                 let mut files = parts.files.clone();
@@ -327,25 +370,36 @@ impl VersionWriter {
             .collect())
     }
 
-    /// Make the version visible: manifest, fsync, rename, catalog transaction.
-    pub async fn commit(mut self) -> Result<VersionInfo, StoreError> {
-        let tables = self.table_entries()?;
-        for t in &tables {
-            fsutil::sync_dir(&self.staging.join(&t.name))?;
-        }
-        let store = self.store.clone();
-        let info = store
-            .commit_version(
-                &self.name,
-                self.tier,
-                &self.lineage,
-                tables,
-                &self.staging,
-                &self.submissions,
-            )
-            .await?;
+    /// What commit must fsync before the version may be renamed into place: the files
+    /// written or copied, and the table directories holding them.
+    pub(crate) fn unsynced(&self) -> Result<(Vec<PathBuf>, Vec<PathBuf>), StoreError> {
+        let staged = self.lock()?;
+        let dirs = staged.dirs.iter().map(|d| self.staging.join(d)).collect();
+        Ok((staged.unsynced.clone(), dirs))
+    }
+
+    pub(crate) fn lineage(&self) -> &Lineage {
+        &self.lineage
+    }
+
+    pub(crate) fn submissions(&self) -> &[crate::Submission] {
+        &self.submissions
+    }
+
+    /// Called once the catalog holds the version: the staging directory is gone (renamed).
+    pub(crate) fn mark_committed(&mut self) {
         self.done = true;
-        Ok(info)
+    }
+
+    /// Make the version visible: fsync, manifest, rename, catalog transaction
+    /// ([`Store::commit_all`] with this one version).
+    pub async fn commit(self) -> Result<VersionInfo, StoreError> {
+        let store = self.store.clone();
+        store
+            .commit_all(vec![self], &[])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("commit returned no version".into()))
     }
 }
 

@@ -180,3 +180,151 @@ async fn bad_names_and_unknown_datasets_are_errors() {
         Err(StoreError::NoSuchVersion { version: 7, .. })
     ));
 }
+
+/// Several versions committed together: one transaction, all visible, each verifiable.
+#[tokio::test]
+async fn commit_all_makes_many_versions_visible_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let b = batch(10);
+    let w = store.begin("a", Tier::Identified, lineage("x")).unwrap();
+    w.write_table("t", b.schema(), [&b]).unwrap();
+    w.commit().await.unwrap();
+    let mut writers = Vec::new();
+    for name in ["a", "b", "c"] {
+        let w = store
+            .begin(name, Tier::Identified, lineage("bulk"))
+            .unwrap();
+        // Two parts of one table: the table directory is created once.
+        for part in 0..2 {
+            let mut p = w.part_writer("t", part, b.schema()).unwrap();
+            p.write(&b).unwrap();
+            w.finish_part(p).unwrap();
+        }
+        w.write_table("u", b.schema(), [&b]).unwrap();
+        writers.push(w);
+    }
+    let infos = store.commit_all(writers, &[]).await.unwrap();
+    let got: Vec<(&str, i64)> = infos
+        .iter()
+        .map(|i| (i.dataset.as_str(), i.version))
+        .collect();
+    assert_eq!(got, [("a", 2), ("b", 1), ("c", 1)]);
+    for info in &infos {
+        // What commit_all returns is what the catalog says.
+        let again = store
+            .version(&info.dataset, Some(info.version))
+            .await
+            .unwrap();
+        assert_eq!(again.manifest_sha256, info.manifest_sha256);
+        assert_eq!(again.dir, info.dir);
+        let tables: Vec<(String, i64, i64)> = again
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.rows, t.files))
+            .collect();
+        let returned: Vec<(String, i64, i64)> = info
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.rows, t.files))
+            .collect();
+        assert_eq!(tables, returned);
+        assert_eq!(tables, [("t".into(), 20, 2), ("u".into(), 10, 1)]);
+        let report = store
+            .verify(&info.dataset, Some(info.version))
+            .await
+            .unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+        assert_eq!(report.files_checked, 3);
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+fn submission(status: &str) -> medinfra_store::Submission {
+    medinfra_store::Submission {
+        provider_id: "1319999999".into(),
+        file_name: "f".into(),
+        file_sha256: "00".repeat(32),
+        bytes: 1,
+        kind: "uke-medical".into(),
+        billing_month: None,
+        status: status.into(),
+        receipts_accepted: 0,
+        receipts_quarantined: 0,
+        findings: 0,
+        dataset: None,
+        version: None,
+        submitted_at: "2024-01-01T00:00:00Z".into(),
+    }
+}
+
+/// A batch is all or nothing: a refusal before the rename (tier change) and a failure of the
+/// catalog transaction after it (a submission the catalog refuses) both leave no version of
+/// the batch, no directory, and nothing in staging.
+#[tokio::test]
+async fn commit_all_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let b = batch(3);
+    let w = store.begin("x", Tier::Sample, lineage("a")).unwrap();
+    w.write_table("t", b.schema(), [&b]).unwrap();
+    w.commit().await.unwrap();
+    let nothing_new = |dir: &std::path::Path| {
+        assert!(
+            !dir.join("datasets/new").exists()
+                || std::fs::read_dir(dir.join("datasets/new")).unwrap().count() == 0
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.join("datasets/x")).unwrap().count(),
+            1
+        );
+        assert_eq!(std::fs::read_dir(dir.join("staging")).unwrap().count(), 0);
+    };
+
+    let writers = |tier_of_x: Tier| {
+        let good = store.begin("new", Tier::Sample, lineage("b")).unwrap();
+        good.write_table("t", b.schema(), [&b]).unwrap();
+        let x = store.begin("x", tier_of_x, lineage("b")).unwrap();
+        x.write_table("t", b.schema(), [&b]).unwrap();
+        vec![good, x]
+    };
+    let err = store
+        .commit_all(writers(Tier::Identified), &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TierChange { .. }), "{err}");
+    assert!(store.version("new", None).await.is_err());
+    nothing_new(dir.path());
+
+    // The transaction fails after the directories were renamed: they are taken away again.
+    let err = store
+        .commit_all(writers(Tier::Sample), &[submission("bogus")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Catalog(_)), "{err}");
+    assert!(store.version("new", None).await.is_err());
+    assert_eq!(store.versions("x").await.unwrap().len(), 1);
+    nothing_new(dir.path());
+
+    // The same dataset twice in one batch is refused.
+    let one = store.begin("d", Tier::Sample, lineage("c")).unwrap();
+    let two = store.begin("d", Tier::Sample, lineage("c")).unwrap();
+    assert!(matches!(
+        store.commit_all(vec![one, two], &[]).await,
+        Err(StoreError::DuplicateInBatch(_))
+    ));
+    nothing_new(dir.path());
+
+    // And a good batch with a rejected file's record commits both.
+    let infos = store
+        .commit_all(writers(Tier::Sample), &[submission("rejected")])
+        .await
+        .unwrap();
+    assert_eq!(infos.len(), 2);
+    assert_eq!(store.submissions("1319999999").await.unwrap().len(), 1);
+}

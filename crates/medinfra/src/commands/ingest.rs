@@ -34,17 +34,7 @@ async fn ingest_one(
         &format!("dataset provider-{provider}"),
     )
     .await?;
-    let mut opts = IngestOptions::new(provider);
-    opts.strict = args.strict;
-    opts.max_quarantined_share = args.max_quarantined_share;
-    let mut masters = CodeMaster::default();
-    for m in &args.masters {
-        masters.load_file(m)?;
-    }
-    opts.masters = masters;
-    if let Some(m) = &args.mapping {
-        opts.mapping = Some(medinfra_ingest::TableMapping::load(m)?);
-    }
+    let opts = options(args, provider)?;
     let total: u64 = 1;
     let progress = Progress::new("ingest", total, "bytes");
     let progress = std::sync::Mutex::new(progress);
@@ -60,6 +50,22 @@ async fn ingest_one(
     }
     let dir = write_report(store, provider, &outcome)?;
     Ok((outcome, dir))
+}
+
+/// The options of the command line, for `provider`.
+fn options(args: &IngestArgs, provider: &str) -> anyhow::Result<IngestOptions> {
+    let mut opts = IngestOptions::new(provider);
+    opts.strict = args.strict;
+    opts.max_quarantined_share = args.max_quarantined_share;
+    let mut masters = CodeMaster::default();
+    for m in &args.masters {
+        masters.load_file(m)?;
+    }
+    opts.masters = std::sync::Arc::new(masters);
+    if let Some(m) = &args.mapping {
+        opts.mapping = Some(medinfra_ingest::TableMapping::load(m)?);
+    }
+    Ok(opts)
 }
 
 /// Write the quarantine report (JSON + text) of one ingest under DATA_DIR/reports/.
@@ -133,9 +139,14 @@ pub fn print_outcome(outcome: &IngestOutcome, report_dir: &std::path::Path) {
     );
 }
 
-/// `--provider auto`: a bulk delivery with many providers' files; each provider's files are
-/// ingested as that provider's submission.
+/// `--provider auto`: a bulk delivery with many providers' files. Each provider's files are
+/// that provider's submission (its own version of `provider-<ID>`, its own submission
+/// records, its bad files rejected alone); the library reads them on all cores and commits
+/// many providers per catalog transaction (`medinfra_ingest::ingest_many`).
 async fn run_auto(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.max_quarantined_share) {
+        bail!("--max-quarantined-share must be within 0..1");
+    }
     let (groups, unknown) = medinfra_ingest::group_by_provider(&args.paths)?;
     if !unknown.is_empty() {
         bail!(
@@ -144,41 +155,30 @@ async fn run_auto(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> 
             unknown[0].display()
         );
     }
-    // Providers are independent submissions: ingest them on all cores (each task takes every
-    // n-th provider; the catalog serializes the commits).
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .max(1);
     let groups: Vec<(String, Vec<std::path::PathBuf>)> = groups.into_iter().collect();
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..workers {
-        let mine: Vec<(String, Vec<std::path::PathBuf>)> =
-            groups.iter().skip(w).step_by(workers).cloned().collect();
-        let store = store.clone();
-        let args = args.clone();
-        tasks.spawn(async move {
-            let mut out = Vec::new();
-            for (provider, files) in mine {
-                out.push(ingest_one(&store, &args, &provider, &files).await?);
-            }
-            anyhow::Ok(out)
-        });
+    check_submits(store, &groups).await?;
+    let opts = options(args, "auto")?;
+    let progress = std::sync::Mutex::new(Progress::new("ingest", 1, "bytes"));
+    let outcomes = medinfra_ingest::ingest_many(store, &opts, groups, 0, &|done, total| {
+        if let Ok(mut p) = progress.lock() {
+            p.set_total(total);
+            p.set(done);
+        }
+    })
+    .await?;
+    if let Ok(p) = progress.lock() {
+        p.finish();
     }
-    let mut outcomes = Vec::new();
+    let dir = write_delivery_report(store, &outcomes)?;
     let mut rejected_all = true;
-    while let Some(done) = tasks.join_next().await {
-        for (outcome, dir) in done.context("ingest worker")?? {
-            if outcome.count(FileStatus::Accepted) > 0 || outcome.count(FileStatus::Rejected) == 0 {
-                rejected_all = false;
-            }
-            if !args.json {
-                print_outcome(&outcome, &dir);
-            }
-            outcomes.push(outcome);
+    for outcome in &outcomes {
+        if outcome.count(FileStatus::Accepted) > 0 || outcome.count(FileStatus::Rejected) == 0 {
+            rejected_all = false;
+        }
+        if !args.json {
+            print_outcome(outcome, &dir);
         }
     }
-    outcomes.sort_by(|a, b| a.provider_id.cmp(&b.provider_id));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);
     }
@@ -187,4 +187,76 @@ async fn run_auto(store: &Store, args: &IngestArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The access decision and audit record for every provider dataset of a delivery, the same
+/// as `audit::check` once per dataset, appended in one transaction.
+async fn check_submits(
+    store: &Store,
+    groups: &[(String, Vec<std::path::PathBuf>)],
+) -> anyhow::Result<()> {
+    use medinfra_govern::{Action, AuditLog, AuditRecord, Resource, can};
+    let tier = medinfra_model::Tier::Identified;
+    let actor = super::audit::console_actor();
+    let mut records = Vec::with_capacity(groups.len());
+    let mut denied = None;
+    for (provider, _) in groups {
+        let resource = format!("dataset provider-{provider}");
+        let decision = can(
+            &actor,
+            Action::Submit,
+            &Resource {
+                tier,
+                project: None,
+            },
+            medinfra_govern::today(),
+        );
+        if !decision.allowed && denied.is_none() {
+            denied = Some(format!(
+                "access denied: submit of {resource} ({tier}) by rule {}",
+                decision.rule
+            ));
+        }
+        records.push(AuditRecord {
+            actor: actor.user.clone(),
+            action: "submit".into(),
+            resource: format!("{resource} ({tier})"),
+            outcome: if decision.allowed {
+                "allowed"
+            } else {
+                "denied"
+            }
+            .into(),
+            detail: format!("rule {}", decision.rule),
+        });
+    }
+    AuditLog::new(store).append_batch(&records).await?;
+    if let Some(d) = denied {
+        bail!(d);
+    }
+    Ok(())
+}
+
+/// One report for a whole delivery (JSON + text, every provider), under DATA_DIR/reports/.
+fn write_delivery_report(
+    store: &Store,
+    outcomes: &[IngestOutcome],
+) -> anyhow::Result<std::path::PathBuf> {
+    let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
+    let dir = store
+        .root()
+        .join("reports")
+        .join(format!("ingest-auto-{stamp}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(
+        dir.join("quarantine.json"),
+        serde_json::to_vec_pretty(outcomes)?,
+    )?;
+    let text: String = outcomes
+        .iter()
+        .map(|o| o.to_text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("quarantine.txt"), text)?;
+    Ok(dir)
 }
