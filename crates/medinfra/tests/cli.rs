@@ -1381,6 +1381,29 @@ fn apply_review_query_release_download() {
     ]));
     assert!(out.contains("release request prj-1-1"), "{out}");
     assert!(out.contains("MinimumThresholdCheck"), "{out}");
+    // An operator reads every project inside the system, but only members ask for release.
+    run_ok(m().args(["admin", "create-user", "olga", "--role", "operator"]));
+    let outsider = m()
+        .args([
+            "release",
+            "request",
+            "--project",
+            "prj-1",
+            "--as",
+            "olga",
+            "--result",
+            "by_pref",
+            "--rows",
+            "pref",
+        ])
+        .output()
+        .unwrap();
+    assert!(!outsider.status.success());
+    assert!(
+        String::from_utf8_lossy(&outsider.stderr).contains("release-requester-member"),
+        "{}",
+        String::from_utf8_lossy(&outsider.stderr)
+    );
     let own = m()
         .args(["release", "review", "prj-1-1", "--as", "alice", "--approve"])
         .output()

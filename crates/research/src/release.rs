@@ -249,6 +249,27 @@ pub async fn request_release(
         today,
     )
     .await?;
+    // Operators may read every project inside the system, but only the project's own members
+    // ask for its results to leave.
+    let member = actor
+        .memberships
+        .iter()
+        .any(|m| m.project == project.name && m.active && today <= m.expires);
+    if !member {
+        AuditLog::new(store)
+            .append(
+                &actor.user,
+                "release_request",
+                &format!("project {} result {}", project.name, spec.result),
+                "denied",
+                "rule release-requester-member",
+            )
+            .await?;
+        return Err(ResearchError::Denied {
+            what: format!("release request in project {}", project.name),
+            rule: "release-requester-member",
+        });
+    }
     medinfra_analysis::validate_result_name(&spec.result)?;
     if spec.rows.is_empty() {
         return Err(ResearchError::Invalid(
@@ -291,10 +312,18 @@ pub async fn request_release(
 
     let releases = dir.join("releases");
     std::fs::create_dir_all(&releases).map_err(io(&releases))?;
-    let n = std::fs::read_dir(&releases).map_err(io(&releases))?.count() as u64 + 1;
+    // The next free number: `create_dir` fails on an existing directory, so two requests at
+    // the same moment never share one.
+    let mut n = std::fs::read_dir(&releases).map_err(io(&releases))?.count() as u64 + 1;
+    let rdir = loop {
+        let dir = releases.join(n.to_string());
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(io(&dir)(e)),
+        }
+    };
     let id = format!("{}-{n}", project.name);
-    let rdir = releases.join(n.to_string());
-    std::fs::create_dir_all(&rdir).map_err(io(&rdir))?;
     let req = ReleaseRequest {
         id,
         project: project.name.clone(),

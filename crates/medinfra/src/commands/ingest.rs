@@ -74,17 +74,29 @@ pub fn write_report(
     provider: &str,
     outcome: &IngestOutcome,
 ) -> anyhow::Result<std::path::PathBuf> {
+    report_files(
+        store,
+        &format!("ingest-{provider}"),
+        outcome,
+        &outcome.to_text(),
+    )
+}
+
+/// `DATA_DIR/reports/NAME-TIME/quarantine.{json,txt}`.
+fn report_files(
+    store: &Store,
+    name: &str,
+    json: &impl serde::Serialize,
+    text: &str,
+) -> anyhow::Result<std::path::PathBuf> {
     let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
-    let dir = store
-        .root()
-        .join("reports")
-        .join(format!("ingest-{provider}-{stamp}"));
+    let dir = store.root().join("reports").join(format!("{name}-{stamp}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(
         dir.join("quarantine.json"),
-        serde_json::to_vec_pretty(outcome)?,
+        serde_json::to_vec_pretty(json)?,
     )?;
-    std::fs::write(dir.join("quarantine.txt"), outcome.to_text())?;
+    std::fs::write(dir.join("quarantine.txt"), text)?;
     Ok(dir)
 }
 
@@ -242,21 +254,10 @@ fn write_delivery_report(
     store: &Store,
     outcomes: &[IngestOutcome],
 ) -> anyhow::Result<std::path::PathBuf> {
-    let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
-    let dir = store
-        .root()
-        .join("reports")
-        .join(format!("ingest-auto-{stamp}"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(
-        dir.join("quarantine.json"),
-        serde_json::to_vec_pretty(outcomes)?,
-    )?;
     let text: String = outcomes
         .iter()
         .map(|o| o.to_text())
         .collect::<Vec<_>>()
         .join("\n");
-    std::fs::write(dir.join("quarantine.txt"), text)?;
-    Ok(dir)
+    report_files(store, "ingest-auto", &outcomes, &text)
 }

@@ -251,21 +251,30 @@ pub async fn download_csv(
     Path((dataset, version, table)): Path<(String, i64, String)>,
 ) -> PageResult {
     use medinfra_server::api::catalog::{DownloadQuery, download};
-    let response = download(
-        super::api(&web),
-        ctx.caller.clone(),
-        super::path((dataset.clone(), version, table.clone())),
-        super::query(DownloadQuery {
-            project: None,
-            part: None,
-        }),
-    )
-    .await
-    .map_err(|e| ctx.fail(e))?;
-    let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
-        .await
-        .map_err(|e| ctx.fail(WebError::Internal(e.to_string())))?;
-    let csv = parquet_to_csv(bytes).map_err(|e| ctx.fail(e))?;
+    // Every part of the table, in order, each through the API's handler (which decides and
+    // audits); the first part that does not exist ends the table.
+    let mut csv = Vec::new();
+    for part in 0u32.. {
+        let response = download(
+            super::api(&web),
+            ctx.caller.clone(),
+            super::path((dataset.clone(), version, table.clone())),
+            super::query(DownloadQuery {
+                project: None,
+                part: Some(part),
+            }),
+        )
+        .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(medinfra_server::ApiError::NotFound(_)) if part > 0 => break,
+            Err(e) => return Err(ctx.fail(e)),
+        };
+        let bytes = axum::body::to_bytes(response.into_body(), 256 << 20)
+            .await
+            .map_err(|e| ctx.fail(WebError::Internal(e.to_string())))?;
+        csv.extend(parquet_to_csv(bytes, part == 0).map_err(|e| ctx.fail(e))?);
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -279,7 +288,7 @@ pub async fn download_csv(
         .into_response())
 }
 
-fn parquet_to_csv(bytes: axum::body::Bytes) -> Result<Vec<u8>, WebError> {
+fn parquet_to_csv(bytes: axum::body::Bytes, header: bool) -> Result<Vec<u8>, WebError> {
     let internal = |e: &dyn std::fmt::Display| WebError::Internal(e.to_string());
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| internal(&e))?
@@ -288,7 +297,7 @@ fn parquet_to_csv(bytes: axum::body::Bytes) -> Result<Vec<u8>, WebError> {
     let mut out = Vec::new();
     {
         let mut w = arrow::csv::WriterBuilder::new()
-            .with_header(true)
+            .with_header(header)
             .build(&mut out);
         for b in reader {
             w.write(&b.map_err(|e| internal(&e))?)

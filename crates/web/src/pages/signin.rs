@@ -71,6 +71,17 @@ pub async fn submit(
     let lang = Lang::of(&headers);
     let t = lang.tr();
     let state = &web.app;
+    // Login CSRF: another site must not sign a victim's browser into the attacker's account
+    // (there is no session yet, so no token to check; the browser says where the form came
+    // from).
+    if cross_site(&headers) {
+        return PageError {
+            lang,
+            error: WebError::Denied("same-origin-sign-in".into()),
+            signed_in: false,
+        }
+        .into_response();
+    }
     // The attempted name goes into the audit log: bound it (it is untrusted input).
     let who: String = c.username.chars().take(64).collect();
     let fail = |e: medinfra_server::ApiError| {
@@ -141,6 +152,23 @@ pub async fn submit(
     response
 }
 
+/// Whether a form post came from another site: `Sec-Fetch-Site: cross-site`, or an `Origin`
+/// whose host is not this request's `Host`.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (text("origin"), text("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or("");
+            origin != "null" && origin_host != host
+        }
+        (Some("null"), None) => true,
+        _ => false,
+    }
+}
+
 pub async fn logout(State(web): State<Web>, ctx: Ctx) -> PageResult {
     if let Some(id) = ctx.caller.session {
         web.app
@@ -186,4 +214,33 @@ pub async fn switch_language(Path(lang): Path<String>, Query(q): Query<Back>) ->
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn sign_in_posts_from_other_sites_are_recognized() {
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "medinfra.example:8080"),
+        ])));
+        assert!(!cross_site(&headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        // Programs without browser headers (curl) are not refused.
+        assert!(!cross_site(&headers(&[("host", "127.0.0.1:8080")])));
+    }
 }

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use sha2::Digest;
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -103,7 +104,14 @@ async fn open(web: &Web, ctx: &Ctx, at: &Where) -> Result<(Workspace, Vec<String
                     .cloned()
                     .ok_or_else(|| ctx.fail(WebError::NotFound("no sample dataset yet".into())))?,
             };
-            let scratch = format!("scratch-sample-{}", ctx.username());
+            // One scratch workspace per account, named by a digest of the user name (any
+            // user name fits, and none can take another's or the public's).
+            let scratch = if ctx.signed_in() {
+                let digest = sha2::Sha256::digest(ctx.username().as_bytes());
+                format!("scratch-user-{}", hex::encode(&digest[..12]))
+            } else {
+                "scratch-public".to_string()
+            };
             (
                 Opening::Sample {
                     datasets: vec![chosen],

@@ -176,6 +176,14 @@ try {
   const denied = await pub.goto(`${base}/ui/catalog/demo-claims-pseudonymized`);
   expect([401, 403].includes(denied.status()) || pub.url().endsWith("/ui/login"), "the public cannot open a pseudonymized dataset page");
 
+  // Login CSRF: a sign-in form posted from another site is refused.
+  const forged = await pub.request.post(`${base}/ui/login`, {
+    form: { username: "researcher", password: passwords.researcher },
+    headers: { Origin: "https://evil.example" },
+    maxRedirects: 0,
+  });
+  expect(forged.status() === 403, `a cross-site sign-in is refused (got ${forged.status()})`);
+
   // --- a researcher applies --------------------------------------------------------------------
   const researcher = await signIn("researcher");
   const r = researcher.page;
