@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TableView {
     pub name: String,
     pub rows: i64,
@@ -26,7 +26,7 @@ pub struct TableView {
     pub bytes: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VersionView {
     pub dataset: String,
     pub version: i64,
@@ -62,7 +62,7 @@ impl From<&VersionInfo> for VersionView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DatasetView {
     pub name: String,
     pub tier: String,

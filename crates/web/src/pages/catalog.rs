@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use medinfra_server::api::catalog::{DatasetDetail, DatasetView, LineageView, VersionView};
+use medinfra_server::api::catalog::{DatasetDetail, DatasetView, LineageView};
 use medinfra_store::{Manifest, VerifyReport};
 
 use crate::chart::{LineageBox, lineage_svg};
@@ -41,16 +41,7 @@ pub async fn list(State(web): State<Web>, ctx: Ctx) -> PageResult {
         .0;
     let mut groups: Vec<TierGroup> = Vec::new();
     for tier in TIER_ORDER {
-        let datasets: Vec<DatasetView> = all
-            .iter()
-            .filter(|d| d.tier == tier)
-            .map(|d| DatasetView {
-                name: d.name.clone(),
-                tier: d.tier.clone(),
-                versions: d.versions,
-                latest: copy_version(&d.latest),
-            })
-            .collect();
+        let datasets: Vec<DatasetView> = all.iter().filter(|d| d.tier == tier).cloned().collect();
         if !datasets.is_empty() {
             groups.push(TierGroup {
                 tier: tier.to_string(),
@@ -59,28 +50,6 @@ pub async fn list(State(web): State<Web>, ctx: Ctx) -> PageResult {
         }
     }
     render(&ctx, &CatalogPage { ctx: &ctx, groups })
-}
-
-fn copy_version(v: &VersionView) -> VersionView {
-    VersionView {
-        dataset: v.dataset.clone(),
-        version: v.version,
-        tier: v.tier.clone(),
-        manifest_sha256: v.manifest_sha256.clone(),
-        step: v.step.clone(),
-        created_at: v.created_at.clone(),
-        superseded: v.superseded,
-        tables: v
-            .tables
-            .iter()
-            .map(|t| medinfra_server::api::catalog::TableView {
-                name: t.name.clone(),
-                rows: t.rows,
-                files: t.files,
-                bytes: t.bytes,
-            })
-            .collect(),
-    }
 }
 
 #[derive(Deserialize)]
