@@ -156,6 +156,52 @@ impl AppState {
         self.limiter.allow(ip)
     }
 
+    /// Sign in with a password, for the API and the web UI alike: the per-address limit, the
+    /// registry's check (argon2id, lock-out), an audit record either way (`via` tags it, e.g.
+    /// " (web)"), then a new session.
+    pub async fn sign_in(
+        &self,
+        ip: std::net::IpAddr,
+        username: &str,
+        password: &str,
+        via: &str,
+    ) -> Result<(medinfra_govern::User, medinfra_govern::NewSession), ApiError> {
+        // The attempted name goes into the audit log: bound it (it is untrusted input).
+        let who: String = username.chars().take(64).collect();
+        if !self.limiter.allow(ip) {
+            self.record(
+                &who,
+                "login",
+                "session",
+                "refused",
+                format!("rate limit{via}"),
+            )
+            .await?;
+            return Err(ApiError::TooMany);
+        }
+        let result = self.registry.login(username, password).await;
+        let (outcome, detail) = match &result {
+            Ok(_) => ("allowed", "password verified"),
+            Err(medinfra_govern::RegistryError::Locked) => ("denied", "account locked"),
+            Err(_) => ("denied", "wrong user name or password"),
+        };
+        self.record(&who, "login", "session", outcome, format!("{detail}{via}"))
+            .await?;
+        let user = result?;
+        let ttl = self.session_ttl.as_secs() as i64;
+        let session = self.registry.create_session(&user.username, ttl).await?;
+        Ok((user, session))
+    }
+
+    /// The `Set-Cookie` value carrying a new session's token.
+    pub fn session_cookie(&self, token: &str) -> String {
+        let ttl = self.session_ttl.as_secs();
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}"
+        )
+    }
+
     /// Append one audit record; the request fails if it cannot be written.
     pub async fn record(
         &self,

@@ -9,11 +9,9 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use medinfra_govern::RegistryError;
-
 use crate::AppState;
 use crate::api::iso_date;
-use crate::auth::{Caller, SESSION_COOKIE};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 
@@ -88,31 +86,10 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // The attempted name goes into the audit log: bound it (it is untrusted input).
-    let who: String = req.username.chars().take(64).collect();
-    if !state.limiter.allow(peer.ip()) {
-        state
-            .record(&who, "login", "session", "refused", "rate limit".into())
-            .await?;
-        return Err(ApiError::TooMany);
-    }
-    let result = state.registry.login(&req.username, &req.password).await;
-    let (outcome, detail) = match &result {
-        Ok(_) => ("allowed", "password verified"),
-        Err(RegistryError::Locked) => ("denied", "account locked"),
-        Err(_) => ("denied", "wrong user name or password"),
-    };
-    state
-        .record(&who, "login", "session", outcome, detail.into())
+    let (user, session) = state
+        .sign_in(peer.ip(), &req.username, &req.password, "")
         .await?;
-    let user = result?;
-    let ttl = state.session_ttl.as_secs() as i64;
-    let session = state.registry.create_session(&user.username, ttl).await?;
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
-        session.token
-    );
+    let cookie = state.session_cookie(&session.token);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use medinfra_govern::RegistryError;
+use medinfra_server::ApiError;
 use medinfra_server::SESSION_COOKIE;
 
 use crate::ctx::{CSRF_COOKIE, Ctx, PageError, PageResult, Web, WebError};
@@ -82,53 +82,26 @@ pub async fn submit(
         }
         .into_response();
     }
-    // The attempted name goes into the audit log: bound it (it is untrusted input).
-    let who: String = c.username.chars().take(64).collect();
-    let fail = |e: medinfra_server::ApiError| {
-        PageError {
-            lang,
-            error: e.into(),
-            signed_in: false,
-        }
-        .into_response()
-    };
-    if !state.login_allowed(peer.ip()) {
-        if let Err(e) = state
-            .record(
-                &who,
-                "login",
-                "session",
-                "refused",
-                "rate limit (web)".into(),
-            )
-            .await
-        {
-            return fail(e);
-        }
-        return sign_in_page(lang, Some(t.too_many), &who, 429);
-    }
-    let result = state.registry().login(&c.username, &c.password).await;
-    let (outcome, detail) = match &result {
-        Ok(_) => ("allowed", "password verified (web)"),
-        Err(RegistryError::Locked) => ("denied", "account locked (web)"),
-        Err(_) => ("denied", "wrong user name or password (web)"),
-    };
-    if let Err(e) = state
-        .record(&who, "login", "session", outcome, detail.into())
+    let (_, session) = match state
+        .sign_in(peer.ip(), &c.username, &c.password, " (web)")
         .await
     {
-        return fail(e);
-    }
-    let user = match result {
-        Ok(u) => u,
-        Err(RegistryError::Locked) => return sign_in_page(lang, Some(t.locked), &who, 423),
-        Err(_) => return sign_in_page(lang, Some(t.wrong_login), &who, 401),
-    };
-    let ttl = state.session_ttl().as_secs() as i64;
-    let session = match state.registry().create_session(&user.username, ttl).await {
         Ok(s) => s,
-        Err(e) => return fail(e.into()),
+        Err(ApiError::TooMany) => return sign_in_page(lang, Some(t.too_many), &c.username, 429),
+        Err(ApiError::Locked) => return sign_in_page(lang, Some(t.locked), &c.username, 423),
+        Err(ApiError::Unauthorized) => {
+            return sign_in_page(lang, Some(t.wrong_login), &c.username, 401);
+        }
+        Err(e) => {
+            return PageError {
+                lang,
+                error: e.into(),
+                signed_in: false,
+            }
+            .into_response();
+        }
     };
+    let ttl = state.session_ttl().as_secs();
     let secure = if state.secure_cookies() {
         "; Secure"
     } else {
@@ -136,10 +109,7 @@ pub async fn submit(
     };
     let mut response = crate::pages::see_other("/ui");
     for cookie in [
-        format!(
-            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
-            session.token
-        ),
+        state.session_cookie(&session.token),
         format!(
             "{CSRF_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/ui; Max-Age={ttl}{secure}",
             session.csrf
