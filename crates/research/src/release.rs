@@ -221,6 +221,16 @@ async fn decide(
     }
 }
 
+/// How a request is looked at: as a reviewer when `can` says so, else as a reader of the
+/// project (a member); the decision itself is made and audited by [`decide`].
+fn viewing_action(actor: &Actor, resource: &Resource, today: i32) -> Action {
+    if can(actor, Action::Review, resource, today).allowed {
+        Action::Review
+    } else {
+        Action::Read
+    }
+}
+
 fn project_resource(tier: Tier, project: &str) -> Resource {
     Resource {
         tier,
@@ -416,11 +426,7 @@ pub async fn load_release(
         Registry::new(store).project(&req.project).await?.tier,
         &req.project,
     );
-    let action = if can(actor, Action::Review, &resource, today).allowed {
-        Action::Review
-    } else {
-        Action::Read
-    };
+    let action = viewing_action(actor, &resource, today);
     decide(
         store,
         actor,
@@ -466,11 +472,7 @@ pub async fn list_releases(
 ) -> Result<Vec<ReleaseRequest>, ResearchError> {
     let p = Registry::new(store).project(project).await?;
     let resource = project_resource(p.tier, &p.name);
-    let action = if can(actor, Action::Review, &resource, today).allowed {
-        Action::Review
-    } else {
-        Action::Read
-    };
+    let action = viewing_action(actor, &resource, today);
     decide(
         store,
         actor,
