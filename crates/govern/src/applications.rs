@@ -224,7 +224,7 @@ impl Registry {
         let mut tx = self.store.pool().begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO applications (applicant_id, org_id, title, tier, purpose, protocol, requested_from, requested_to, status, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10) RETURNING id",
         )
         .bind(applicant_id)
         .bind(org_id)
@@ -240,7 +240,7 @@ impl Registry {
         .await?
         .try_get("id")?;
         write_lists(&mut tx, id, &app.datasets, &members).await?;
-        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES (?, ?, 'submitted', '', ?)")
+        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES ($1, $2, 'submitted', '', $3)")
             .bind(id)
             .bind(applicant_id)
             .bind(&at)
@@ -274,7 +274,7 @@ impl Registry {
         let at = medinfra_store::now_rfc3339();
         let mut tx = self.store.pool().begin().await?;
         sqlx::query(
-            "UPDATE applications SET title = ?, tier = ?, purpose = ?, protocol = ?, requested_from = ?, requested_to = ?, status = 'submitted', updated_at = ? WHERE id = ?",
+            "UPDATE applications SET title = $1, tier = $2, purpose = $3, protocol = $4, requested_from = $5, requested_to = $6, status = 'submitted', updated_at = $7 WHERE id = $8",
         )
         .bind(&app.title)
         .bind(app.tier.as_str())
@@ -286,16 +286,16 @@ impl Registry {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM application_datasets WHERE application_id = ?")
+        sqlx::query("DELETE FROM application_datasets WHERE application_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM application_members WHERE application_id = ?")
+        sqlx::query("DELETE FROM application_members WHERE application_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         write_lists(&mut tx, id, &app.datasets, &members).await?;
-        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES (?, ?, 'revised', '', ?)")
+        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES ($1, $2, 'revised', '', $3)")
             .bind(id)
             .bind(applicant_id)
             .bind(&at)
@@ -372,7 +372,7 @@ impl Registry {
         let mut tx = self.store.pool().begin().await?;
         // The status guard makes two concurrent reviews of the same application safe.
         let n = sqlx::query(
-            "UPDATE applications SET status = ?, updated_at = ? WHERE id = ? AND status = 'submitted'",
+            "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'submitted'",
         )
         .bind(status.as_str())
         .bind(&at)
@@ -385,7 +385,7 @@ impl Registry {
                 "application is no longer submitted".into(),
             ));
         }
-        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO reviews (application_id, reviewer_id, event, comment, at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(reviewer_id)
             .bind(decision.as_str())
@@ -397,7 +397,7 @@ impl Registry {
             let name = format!("prj-{id}");
             let project_id: i64 = sqlx::query(
                 "INSERT INTO projects (name, application_id, org_id, tier, starts, expires, created_at)
-                 SELECT ?, id, org_id, tier, requested_from, requested_to, ? FROM applications WHERE id = ? RETURNING id",
+                 SELECT $1, id, org_id, tier, requested_from, requested_to, $2 FROM applications WHERE id = $3 RETURNING id",
             )
             .bind(&name)
             .bind(&at)
@@ -405,14 +405,14 @@ impl Registry {
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
-            sqlx::query("INSERT INTO project_members (project_id, user_id) SELECT ?, user_id FROM application_members WHERE application_id = ?")
+            sqlx::query("INSERT INTO project_members (project_id, user_id) SELECT $1, user_id FROM application_members WHERE application_id = $2")
                 .bind(project_id)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             for (d, v) in &grants {
                 sqlx::query(
-                    "INSERT INTO project_grants (project_id, dataset, version) VALUES (?, ?, ?)",
+                    "INSERT INTO project_grants (project_id, dataset, version) VALUES ($1, $2, $3)",
                 )
                 .bind(project_id)
                 .bind(d)
@@ -430,7 +430,7 @@ impl Registry {
             "SELECT a.id AS id, u.username AS applicant, o.name AS org, a.title AS title, a.tier AS tier, a.purpose AS purpose, a.protocol AS protocol,
                     a.requested_from AS requested_from, a.requested_to AS requested_to, a.status AS status, p.name AS project
              FROM applications a JOIN users u ON u.id = a.applicant_id JOIN organizations o ON o.id = a.org_id
-             LEFT JOIN projects p ON p.application_id = a.id WHERE a.id = ?",
+             LEFT JOIN projects p ON p.application_id = a.id WHERE a.id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -439,12 +439,12 @@ impl Registry {
         let pool = self.store.pool();
         let datasets = strings(
             pool,
-            "SELECT dataset FROM application_datasets WHERE application_id = ? ORDER BY dataset",
+            "SELECT dataset FROM application_datasets WHERE application_id = $1 ORDER BY dataset",
             id,
         )
         .await?;
-        let members = strings(pool, "SELECT u.username FROM application_members m JOIN users u ON u.id = m.user_id WHERE m.application_id = ? ORDER BY u.username", id).await?;
-        let history = sqlx::query("SELECT r.event AS event, u.username AS by, r.comment AS comment, r.at AS at FROM reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = ? ORDER BY r.id")
+        let members = strings(pool, "SELECT u.username FROM application_members m JOIN users u ON u.id = m.user_id WHERE m.application_id = $1 ORDER BY u.username", id).await?;
+        let history = sqlx::query("SELECT r.event AS event, u.username AS reviewer, r.comment AS comment, r.at AS at FROM reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1 ORDER BY r.id")
             .bind(id)
             .fetch_all(pool)
             .await?
@@ -452,7 +452,7 @@ impl Registry {
             .map(|r| {
                 Ok(ReviewEvent {
                     event: r.try_get("event")?,
-                    by: r.try_get("by")?,
+                    by: r.try_get("reviewer")?,
                     comment: r.try_get("comment")?,
                     at: r.try_get("at")?,
                 })
@@ -483,8 +483,8 @@ impl Registry {
     ) -> Result<Vec<Application>, RegistryError> {
         let ids = sqlx::query(
             "SELECT a.id AS id FROM applications a JOIN users u ON u.id = a.applicant_id
-             WHERE ?1 IS NULL OR u.username = ?1
-                OR a.id IN (SELECT m.application_id FROM application_members m JOIN users mu ON mu.id = m.user_id WHERE mu.username = ?1)
+             WHERE $1 IS NULL OR u.username = $1
+                OR a.id IN (SELECT m.application_id FROM application_members m JOIN users mu ON mu.id = m.user_id WHERE mu.username = $1)
              ORDER BY a.id",
         )
         .bind(member)
@@ -500,7 +500,7 @@ impl Registry {
     pub async fn project(&self, name: &str) -> Result<Project, RegistryError> {
         let r = sqlx::query(
             "SELECT p.id AS id, p.name AS name, p.application_id AS application_id, o.name AS org, p.tier AS tier, p.starts AS starts, p.expires AS expires, p.active AS active
-             FROM projects p JOIN organizations o ON o.id = p.org_id WHERE p.name = ?",
+             FROM projects p JOIN organizations o ON o.id = p.org_id WHERE p.name = $1",
         )
         .bind(name)
         .fetch_optional(self.store.pool())
@@ -508,8 +508,8 @@ impl Registry {
         .ok_or(RegistryError::NotFound("project"))?;
         let pid: i64 = r.try_get("id")?;
         let pool = self.store.pool();
-        let members = strings(pool, "SELECT u.username FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY u.username", pid).await?;
-        let grants = sqlx::query("SELECT dataset, version FROM project_grants WHERE project_id = ? ORDER BY dataset, version")
+        let members = strings(pool, "SELECT u.username FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.username", pid).await?;
+        let grants = sqlx::query("SELECT dataset, version FROM project_grants WHERE project_id = $1 ORDER BY dataset, version")
             .bind(pid)
             .fetch_all(pool)
             .await?
@@ -538,7 +538,7 @@ impl Registry {
     pub async fn projects(&self, member: Option<&str>) -> Result<Vec<Project>, RegistryError> {
         let names = sqlx::query(
             "SELECT p.name AS name FROM projects p
-             WHERE ?1 IS NULL OR p.id IN (SELECT m.project_id FROM project_members m JOIN users u ON u.id = m.user_id WHERE u.username = ?1)
+             WHERE $1 IS NULL OR p.id IN (SELECT m.project_id FROM project_members m JOIN users u ON u.id = m.user_id WHERE u.username = $1)
              ORDER BY p.id",
         )
         .bind(member)
@@ -553,7 +553,7 @@ impl Registry {
 
     /// Close a project (its members lose access at once).
     pub async fn close_project(&self, name: &str) -> Result<(), RegistryError> {
-        let n = sqlx::query("UPDATE projects SET active = 0 WHERE name = ?")
+        let n = sqlx::query("UPDATE projects SET active = 0 WHERE name = $1")
             .bind(name)
             .execute(self.store.pool())
             .await?
@@ -566,7 +566,7 @@ impl Registry {
 
     /// Change a project's expiry (operators extend or shorten it; tests use it).
     pub async fn set_project_expiry(&self, name: &str, expires: i32) -> Result<(), RegistryError> {
-        let n = sqlx::query("UPDATE projects SET expires = ? WHERE name = ?")
+        let n = sqlx::query("UPDATE projects SET expires = $1 WHERE name = $2")
             .bind(expires)
             .bind(name)
             .execute(self.store.pool())
@@ -586,7 +586,7 @@ impl Registry {
         version: i64,
     ) -> Result<bool, RegistryError> {
         Ok(sqlx::query(
-            "SELECT 1 FROM project_grants g JOIN projects p ON p.id = g.project_id WHERE p.name = ? AND g.dataset = ? AND g.version = ?",
+            "SELECT 1 FROM project_grants g JOIN projects p ON p.id = g.project_id WHERE p.name = $1 AND g.dataset = $2 AND g.version = $3",
         )
         .bind(project)
         .bind(dataset)
@@ -598,7 +598,7 @@ impl Registry {
 
     /// The role of a user (for callers that need it without a full actor).
     pub async fn role(&self, username: &str) -> Result<Role, RegistryError> {
-        let r = sqlx::query("SELECT role FROM users WHERE username = ?")
+        let r = sqlx::query("SELECT role FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(self.store.pool())
             .await?
@@ -608,14 +608,14 @@ impl Registry {
 }
 
 async fn write_lists(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     id: i64,
     datasets: &[String],
     members: &[i64],
 ) -> Result<(), RegistryError> {
     for d in datasets {
         sqlx::query(
-            "INSERT OR IGNORE INTO application_datasets (application_id, dataset) VALUES (?, ?)",
+            "INSERT INTO application_datasets (application_id, dataset) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(d)
@@ -624,7 +624,7 @@ async fn write_lists(
     }
     for m in members {
         sqlx::query(
-            "INSERT OR IGNORE INTO application_members (application_id, user_id) VALUES (?, ?)",
+            "INSERT INTO application_members (application_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(m)
@@ -636,7 +636,7 @@ async fn write_lists(
 
 /// The first column of every row of a one-parameter query, as strings (member and dataset lists).
 async fn strings(
-    pool: &sqlx::SqlitePool,
+    pool: &sqlx::AnyPool,
     sql: &'static str,
     id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {

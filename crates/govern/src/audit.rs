@@ -23,6 +23,8 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 pub enum AuditError {
     #[error("audit log: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("audit log: {0}")]
+    Store(#[from] medinfra_store::StoreError),
     #[error(transparent)]
     Key(#[from] crate::checkpoint::KeyError),
     #[error("audit writer: {0}")]
@@ -108,7 +110,7 @@ pub struct AuditLog {
     checkpoint_every: i64,
 }
 
-fn entry_of(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry, sqlx::Error> {
+fn entry_of(r: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
     Ok(AuditEntry {
         seq: r.try_get("seq")?,
         at: r.try_get("at")?,
@@ -162,8 +164,8 @@ impl AuditLog {
     }
 
     /// Append records in one transaction (one fsync for all of them), signing a checkpoint
-    /// whenever a multiple of the interval is reached. `BEGIN IMMEDIATE` takes the write lock
-    /// before the head is read, so appenders in other processes cannot fork the chain.
+    /// whenever a multiple of the interval is reached. [`Store::begin_locked`] takes the write
+    /// lock before the head is read, so appenders in other processes cannot fork the chain.
     pub async fn append_batch(
         &self,
         records: &[AuditRecord],
@@ -172,7 +174,10 @@ impl AuditLog {
             return Ok(vec![]);
         }
         let key = crate::checkpoint::load_or_create_key(&self.key_dir())?;
-        let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self
+            .store
+            .begin_locked(medinfra_store::LockedTable::AuditLog)
+            .await?;
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -216,11 +221,12 @@ impl AuditLog {
                 "INSERT INTO audit_log (seq, at, actor, action, resource, outcome, detail, prev_hash, hash) VALUES ",
             );
             for i in 0..chunk.len() {
-                sql.push_str(if i == 0 {
-                    "(?,?,?,?,?,?,?,?,?)"
-                } else {
-                    ",(?,?,?,?,?,?,?,?,?)"
-                });
+                let b = i * 9;
+                sql.push_str(if i == 0 { "(" } else { ",(" });
+                for k in 1..=9 {
+                    sql.push_str(&format!("{}${}", if k == 1 { "" } else { "," }, b + k));
+                }
+                sql.push(')');
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
@@ -251,7 +257,10 @@ impl AuditLog {
     /// Sign the current chain head now (no-op when it is already signed or the log is empty).
     pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
         let key = crate::checkpoint::load_or_create_key(&self.key_dir())?;
-        let mut tx = self.store.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self
+            .store
+            .begin_locked(medinfra_store::LockedTable::AuditLog)
+            .await?;
         let Some(last) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?
@@ -259,7 +268,7 @@ impl AuditLog {
             return Ok(None);
         };
         let seq: i64 = last.try_get("seq")?;
-        let done = sqlx::query("SELECT 1 FROM audit_checkpoints WHERE seq = ?")
+        let done = sqlx::query("SELECT 1 FROM audit_checkpoints WHERE seq = $1")
             .bind(seq)
             .fetch_optional(&mut *tx)
             .await?
@@ -294,7 +303,7 @@ impl AuditLog {
     /// Entries, oldest first (the last `limit` when given).
     pub async fn entries(&self, limit: Option<i64>) -> Result<Vec<AuditEntry>, AuditError> {
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            "SELECT * FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT $1) AS tail ORDER BY seq",
         )
         .bind(limit.unwrap_or(i64::MAX))
         .fetch_all(self.store.pool())
@@ -328,13 +337,13 @@ impl AuditLog {
 }
 
 async fn sign_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     key: &crate::checkpoint::CheckpointKey,
     seq: i64,
     hash: &str,
 ) -> Result<Checkpoint, AuditError> {
     let prev_mac: String =
-        sqlx::query("SELECT mac FROM audit_checkpoints WHERE seq < ? ORDER BY seq DESC LIMIT 1")
+        sqlx::query("SELECT mac FROM audit_checkpoints WHERE seq < $1 ORDER BY seq DESC LIMIT 1")
             .bind(seq)
             .fetch_optional(&mut **tx)
             .await?
@@ -343,7 +352,7 @@ async fn sign_in(
             .unwrap_or_default();
     let at = medinfra_store::now_rfc3339();
     let mac = key.mac(seq, hash, &at, &prev_mac);
-    sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES ($1, $2, $3, $4)")
         .bind(seq)
         .bind(hash)
         .bind(&at)

@@ -64,13 +64,13 @@ impl Registry {
         if person_key.is_empty() {
             return Err(RegistryError::invalid("person_key", "must not be empty"));
         }
-        sqlx::query("INSERT INTO optouts (provider, person_key, recorded_at) VALUES (?, ?, ?) ON CONFLICT(person_key) DO NOTHING")
+        sqlx::query("INSERT INTO optouts (provider, person_key, recorded_at) VALUES ($1, $2, $3) ON CONFLICT(person_key) DO NOTHING")
             .bind(provider)
             .bind(person_key)
             .bind(medinfra_store::now_rfc3339())
             .execute(self.store.pool())
             .await?;
-        Ok(sqlx::query("SELECT id FROM optouts WHERE person_key = ?")
+        Ok(sqlx::query("SELECT id FROM optouts WHERE person_key = $1")
             .bind(person_key)
             .fetch_one(self.store.pool())
             .await?
@@ -79,7 +79,7 @@ impl Registry {
 
     /// Opt-outs, oldest first (only those not yet applied when `pending`).
     pub async fn optouts(&self, pending: bool) -> Result<Vec<OptOut>, RegistryError> {
-        sqlx::query("SELECT id, provider, person_key, recorded_at, applied_at FROM optouts WHERE (?1 = 0 OR applied_at IS NULL) ORDER BY id")
+        sqlx::query("SELECT id, provider, person_key, recorded_at, applied_at FROM optouts WHERE ($1 = 0 OR applied_at IS NULL) ORDER BY id")
             .bind(pending as i64)
             .fetch_all(self.store.pool())
             .await?
@@ -101,7 +101,7 @@ impl Registry {
         let at = medinfra_store::now_rfc3339();
         let mut tx = self.store.pool().begin().await?;
         for id in ids {
-            sqlx::query("UPDATE optouts SET applied_at = ? WHERE id = ? AND applied_at IS NULL")
+            sqlx::query("UPDATE optouts SET applied_at = $1 WHERE id = $2 AND applied_at IS NULL")
                 .bind(&at)
                 .bind(id)
                 .execute(&mut *tx)
@@ -160,15 +160,24 @@ impl Registry {
         .map_err(|_| OptOutError::Task)??;
         let new = writer.commit().await?;
         let superseded = store.supersede_older_versions(dataset, new.version).await?;
+        // Grants of older versions move to the new one (a project that already holds it keeps
+        // one grant): insert the new grants, then drop the old ones, in one transaction.
+        let mut tx = store.pool().begin().await.map_err(RegistryError::from)?;
         sqlx::query(
-            "UPDATE OR REPLACE project_grants SET version = ? WHERE dataset = ? AND version < ?",
+            "INSERT INTO project_grants (project_id, dataset, version) SELECT DISTINCT project_id, dataset, $1 FROM project_grants WHERE dataset = $2 AND version < $1 ON CONFLICT DO NOTHING",
         )
         .bind(new.version)
         .bind(dataset)
-        .bind(new.version)
-        .execute(store.pool())
+        .execute(&mut *tx)
         .await
         .map_err(RegistryError::from)?;
+        sqlx::query("DELETE FROM project_grants WHERE dataset = $1 AND version < $2")
+            .bind(dataset)
+            .bind(new.version)
+            .execute(&mut *tx)
+            .await
+            .map_err(RegistryError::from)?;
+        tx.commit().await.map_err(RegistryError::from)?;
         Ok(OptOutReport {
             dataset: dataset.into(),
             old_version: old.version,

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use medinfra_model::Tier;
 use medinfra_store::Store;
@@ -165,7 +165,7 @@ pub(crate) fn tier_of(s: &str) -> Result<Tier, RegistryError> {
         .map_err(|_| RegistryError::State("catalog holds an unknown tier".to_string()))
 }
 
-fn authorization_of(r: &SqliteRow) -> Result<Authorization, RegistryError> {
+fn authorization_of(r: &AnyRow) -> Result<Authorization, RegistryError> {
     let kind: String = r.try_get("kind")?;
     Ok(Authorization {
         id: r.try_get("id")?,
@@ -182,7 +182,7 @@ fn authorization_of(r: &SqliteRow) -> Result<Authorization, RegistryError> {
 
 const USER_SELECT: &str = "SELECT u.id AS id, u.username AS username, u.role AS role, o.name AS org, u.locked_until AS locked_until, u.disabled AS disabled, u.created_at AS created_at FROM users u LEFT JOIN organizations o ON o.id = u.org_id";
 
-fn user_of(r: &SqliteRow) -> Result<User, RegistryError> {
+fn user_of(r: &AnyRow) -> Result<User, RegistryError> {
     Ok(User {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
@@ -228,14 +228,15 @@ impl Registry {
     pub async fn create_org(&self, name: &str) -> Result<Organization, RegistryError> {
         validate_name("organization", name)?;
         let at = medinfra_store::now_rfc3339();
-        let id: i64 =
-            sqlx::query("INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING id")
-                .bind(name)
-                .bind(&at)
-                .fetch_one(self.store.pool())
-                .await
-                .map_err(|e| unique(e, "organization"))?
-                .try_get("id")?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO organizations (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(&at)
+        .fetch_one(self.store.pool())
+        .await
+        .map_err(|e| unique(e, "organization"))?
+        .try_get("id")?;
         Ok(Organization {
             id,
             name: name.into(),
@@ -276,7 +277,7 @@ impl Registry {
             ));
         }
         let n = sqlx::query(
-            "UPDATE organizations SET recipient_public_key = ?, recipient_key_set_at = ? WHERE name = ?",
+            "UPDATE organizations SET recipient_public_key = $1, recipient_key_set_at = $2 WHERE name = $3",
         )
         .bind(public_key)
         .bind(medinfra_store::now_rfc3339())
@@ -292,7 +293,7 @@ impl Registry {
 
     /// The organization's registered recipient public key, if any.
     pub async fn recipient_key(&self, organization: &str) -> Result<Option<String>, RegistryError> {
-        sqlx::query("SELECT recipient_public_key FROM organizations WHERE name = ?")
+        sqlx::query("SELECT recipient_public_key FROM organizations WHERE name = $1")
             .bind(organization)
             .fetch_optional(self.store.pool())
             .await?
@@ -302,7 +303,7 @@ impl Registry {
     }
 
     pub(crate) async fn org_id(&self, name: &str) -> Result<i64, RegistryError> {
-        sqlx::query("SELECT id FROM organizations WHERE name = ?")
+        sqlx::query("SELECT id FROM organizations WHERE name = $1")
             .bind(name)
             .fetch_optional(self.store.pool())
             .await?
@@ -346,7 +347,7 @@ impl Registry {
         let hash = self.hash_password(new.password).await?;
         let at = medinfra_store::now_rfc3339();
         sqlx::query(
-            "INSERT INTO users (username, role, org_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (username, role, org_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(new.username)
         .bind(new.role.as_str())
@@ -371,7 +372,7 @@ impl Registry {
 
     pub async fn user(&self, username: &str) -> Result<User, RegistryError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{USER_SELECT} WHERE u.username = ?"
+            "{USER_SELECT} WHERE u.username = $1"
         )))
         .bind(username)
         .fetch_optional(self.store.pool())
@@ -395,7 +396,7 @@ impl Registry {
         &self,
         username: &str,
     ) -> Result<(i64, Role, Option<i64>), RegistryError> {
-        let r = sqlx::query("SELECT id, role, org_id FROM users WHERE username = ?")
+        let r = sqlx::query("SELECT id, role, org_id FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(self.store.pool())
             .await?
@@ -417,7 +418,7 @@ impl Registry {
         }
         let hash = self.hash_password(password).await?;
         let n = sqlx::query(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = 0 WHERE username = ?",
+            "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE username = $2",
         )
         .bind(&hash)
         .bind(username)
@@ -431,7 +432,7 @@ impl Registry {
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), RegistryError> {
-        let n = sqlx::query("UPDATE users SET disabled = ? WHERE username = ?")
+        let n = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
             .bind(disabled as i64)
             .bind(username)
             .execute(self.store.pool())
@@ -448,7 +449,7 @@ impl Registry {
     /// unknown user costs the same hash as a known one (no user enumeration by timing).
     pub async fn login(&self, username: &str, password: &str) -> Result<User, RegistryError> {
         let row = sqlx::query(
-            "SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE username = ?",
+            "SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(self.store.pool())
@@ -470,7 +471,7 @@ impl Registry {
             .await
             .map_err(|_| RegistryError::Task)?;
         if ok && row.try_get::<i64, _>("disabled")? == 0 {
-            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE username = ?")
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE username = $1")
                 .bind(username)
                 .execute(self.store.pool())
                 .await?;
@@ -479,9 +480,9 @@ impl Registry {
         // Count the failure atomically; lock when the count reaches the limit.
         sqlx::query(
             "UPDATE users SET
-                 locked_until = CASE WHEN failed_logins + 1 >= ?1 THEN ?2 ELSE locked_until END,
-                 failed_logins = CASE WHEN failed_logins + 1 >= ?1 THEN 0 ELSE failed_logins + 1 END
-             WHERE username = ?3",
+                 locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END,
+                 failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END
+             WHERE username = $3",
         )
         .bind(MAX_FAILED_LOGINS)
         .bind(now + LOCK_SECONDS)
@@ -507,7 +508,7 @@ impl Registry {
         }
         let org_id = self.org_id(organization).await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO authorizations (org_id, number, kind, valid_from, valid_to, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO authorizations (org_id, number, kind, valid_from, valid_to, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(org_id)
         .bind(number)
@@ -532,7 +533,7 @@ impl Registry {
 
     /// Revoke an authorization: access through it stops at the next decision.
     pub async fn revoke_authorization(&self, number: &str) -> Result<(), RegistryError> {
-        let n = sqlx::query("UPDATE authorizations SET revoked = 1 WHERE number = ?")
+        let n = sqlx::query("UPDATE authorizations SET revoked = 1 WHERE number = $1")
             .bind(number)
             .execute(self.store.pool())
             .await?
@@ -551,7 +552,7 @@ impl Registry {
         sqlx::query(
             "SELECT a.id AS id, o.name AS org, a.number AS number, a.kind AS kind, a.valid_from AS valid_from, a.valid_to AS valid_to, a.revoked AS revoked
              FROM authorizations a JOIN organizations o ON o.id = a.org_id
-             WHERE ?1 IS NULL OR o.name = ?1 ORDER BY a.id",
+             WHERE $1 IS NULL OR o.name = $1 ORDER BY a.id",
         )
         .bind(organization)
         .fetch_all(self.store.pool())
@@ -596,7 +597,7 @@ impl Registry {
         let memberships = sqlx::query(
             "SELECT p.name AS name, p.tier AS tier, p.expires AS expires, p.active AS active
              FROM project_members m JOIN projects p ON p.id = m.project_id
-             WHERE m.user_id = ? ORDER BY p.id",
+             WHERE m.user_id = $1 ORDER BY p.id",
         )
         .bind(user.id)
         .fetch_all(self.store.pool())
@@ -627,7 +628,7 @@ impl Registry {
         let (user_id, _, _) = self.user_id(username).await?;
         let secret = secret::random_secret()?;
         let id: i64 = sqlx::query(
-            "INSERT INTO api_tokens (user_id, label, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO api_tokens (user_id, label, secret_sha256, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(user_id)
         .bind(label)
@@ -645,7 +646,7 @@ impl Registry {
             return Ok(None);
         };
         let row = sqlx::query(
-            "SELECT t.secret_sha256 AS h, t.revoked AS revoked, u.username AS username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?",
+            "SELECT t.secret_sha256 AS h, t.revoked AS revoked, u.username AS username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -661,7 +662,7 @@ impl Registry {
     }
 
     pub async fn revoke_token(&self, token_id: i64) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
             .bind(token_id)
             .execute(self.store.pool())
             .await?;
@@ -679,7 +680,7 @@ impl Registry {
         let csrf = secret::random_secret()?;
         let expires_at = now_unix() + ttl_seconds;
         let id: i64 = sqlx::query(
-            "INSERT INTO sessions (user_id, secret_sha256, csrf_sha256, expires_at) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO sessions (user_id, secret_sha256, csrf_sha256, expires_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(user_id)
         .bind(secret::sha256_hex(&secret))
@@ -701,7 +702,7 @@ impl Registry {
             return Ok(None);
         };
         let row = sqlx::query(
-            "SELECT s.secret_sha256 AS h, s.csrf_sha256 AS csrf, s.expires_at AS expires_at, u.username AS username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+            "SELECT s.secret_sha256 AS h, s.csrf_sha256 AS csrf, s.expires_at AS expires_at, u.username AS username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -722,7 +723,7 @@ impl Registry {
     }
 
     pub async fn end_session(&self, id: i64) -> Result<(), RegistryError> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(self.store.pool())
             .await?;

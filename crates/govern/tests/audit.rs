@@ -160,7 +160,7 @@ async fn rewrite_chain_from(store: &Store, log: &AuditLog, from: i64) {
             detail.clone(),
         ];
         let h = rehash(&prev, e.seq, &row);
-        sqlx::query("UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?")
+        sqlx::query("UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
             .bind(&detail)
             .bind(&prev)
             .bind(&h)
@@ -257,7 +257,7 @@ async fn an_inserted_entry_is_named_at_its_successor() {
         "rule y".to_string(),
     ];
     let h = rehash(&e3.hash, 4, &row);
-    sqlx::query("INSERT INTO audit_log (seq, at, actor, action, resource, outcome, detail, prev_hash, hash) VALUES (4, ?, ?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO audit_log (seq, at, actor, action, resource, outcome, detail, prev_hash, hash) VALUES (4, $1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(&row[0]).bind(&row[1]).bind(&row[2]).bind(&row[3]).bind(&row[4]).bind(&row[5])
         .bind(&e3.hash).bind(&h)
         .execute(store.pool()).await.unwrap();

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Medical data infrastructure for Japan: ingest, pseudonymize, anonymize, link and analyse under the Next Generation Medical Infrastructure Act"
 )]
 pub struct Cli {
-    /// The data directory (SQLite catalog + Parquet dataset versions).
+    /// The data directory (Parquet dataset versions, manifests, the embedded SQLite catalog).
     #[arg(
         long,
         global = true,
@@ -25,8 +25,24 @@ pub struct Cli {
     #[arg(long, global = true, env = "MEDINFRA_KEY_DIR")]
     pub key_dir: Option<PathBuf>,
 
+    /// Where the catalog is: `sqlite` (DATA_DIR/catalog.sqlite, the default) or a
+    /// `postgres://` URL for several nodes sharing one data directory. A data directory stays
+    /// with the catalog it was created with.
+    #[arg(long, global = true, env = "MEDINFRA_CATALOG", hide_env_values = true)]
+    pub catalog: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The catalog location `--catalog` names (the embedded one when absent).
+    pub fn catalog(&self) -> anyhow::Result<medinfra_store::CatalogLocation> {
+        Ok(match &self.catalog {
+            Some(s) => medinfra_store::CatalogLocation::parse(s)?,
+            None => medinfra_store::CatalogLocation::Embedded,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

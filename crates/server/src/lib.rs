@@ -41,6 +41,8 @@ pub use tls::{TlsConfig, TlsError};
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// Where the catalog is; `None`: [`medinfra_store::CatalogLocation::from_env`].
+    pub catalog: Option<medinfra_store::CatalogLocation>,
     pub addr: SocketAddr,
     /// Mark session cookies `Secure` (set when TLS terminates in front of the server; always
     /// on when `tls` is set).
@@ -72,6 +74,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
         ServerConfig {
             data_dir: data_dir.into(),
+            catalog: None,
             addr,
             secure_cookies: false,
             tls: None,
@@ -379,7 +382,10 @@ impl RunningServer {
 pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
     // A bad certificate or key is reported before anything is opened or bound.
     let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
-    let store = Store::open(&config.data_dir).await?;
+    let store = match &config.catalog {
+        Some(location) => Store::open_with(&config.data_dir, location).await?,
+        None => Store::open(&config.data_dir).await?,
+    };
     let (app, state) = router(&store, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -257,7 +257,7 @@ async fn authorization_matrix_over_http() {
                 // Memberships are written directly, so roles the registry would never admit to
                 // a project (e.g. a researcher in a pseudonymized one) are tested too.
                 for p in ps {
-                    sqlx::query("INSERT INTO project_members (project_id, user_id) SELECT p.id, u.id FROM projects p, users u WHERE p.name = ? AND u.username = ?")
+                    sqlx::query("INSERT INTO project_members (project_id, user_id) SELECT p.id, u.id FROM projects p, users u WHERE p.name = $1 AND u.username = $2")
                         .bind(p)
                         .bind(&username)
                         .execute(ts.store().pool())

@@ -221,4 +221,5 @@ async fn a_bad_key_stops_the_server_before_it_binds() {
     assert!(e.to_string().contains("chain.pem"), "{e}");
     // Nothing was created in the data directory.
     assert!(!dir.path().join("catalog.sqlite").exists());
+    assert!(!dir.path().join("catalog.json").exists());
 }

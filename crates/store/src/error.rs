@@ -46,6 +46,8 @@ pub enum StoreError {
     SchemaMismatch { table: String },
     #[error("dataset {0:?} appears twice in one commit: a batch commits one version per dataset")]
     DuplicateInBatch(String),
+    #[error("catalog configuration: {0}")]
+    CatalogConfig(String),
     #[error("catalog holds invalid value: {0}")]
     Corrupt(String),
 }

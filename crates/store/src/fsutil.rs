@@ -56,3 +56,69 @@ pub fn sync_paths(paths: &[std::path::PathBuf]) -> Result<(), StoreError> {
         })
     })
 }
+
+/// An advisory lock held for as long as the value lives (the OS releases it when the process
+/// dies, so a crashed writer never leaves a lock behind). `flock` through std's `File::lock`:
+/// on NFS, Linux maps it to byte-range locks, which NFSv4 servers honour across clients.
+#[derive(Debug)]
+pub struct HeldLock {
+    path: std::path::PathBuf,
+    _file: File,
+    remove_on_drop: bool,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if self.remove_on_drop {
+            // Removed while still locked, so nobody can mistake it for a dead writer's.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))
+}
+
+/// Create `path` and hold an exclusive lock on it; the file is removed when the lock is
+/// dropped.
+pub fn hold_exclusive(path: &Path) -> Result<HeldLock, StoreError> {
+    let file = open_lock_file(path)?;
+    file.lock().map_err(|e| StoreError::io(path, e))?;
+    Ok(HeldLock {
+        path: path.to_path_buf(),
+        _file: file,
+        remove_on_drop: true,
+    })
+}
+
+/// Hold a shared lock on `path` (created if missing, never removed): many holders at once.
+pub fn hold_shared(path: &Path) -> Result<HeldLock, StoreError> {
+    let file = open_lock_file(path)?;
+    file.lock_shared().map_err(|e| StoreError::io(path, e))?;
+    Ok(HeldLock {
+        path: path.to_path_buf(),
+        _file: file,
+        remove_on_drop: false,
+    })
+}
+
+/// An exclusive lock on `path` if nobody holds any lock on it now; `None` when someone does.
+pub fn try_exclusive(path: &Path) -> Result<Option<HeldLock>, StoreError> {
+    let file = open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(HeldLock {
+            path: path.to_path_buf(),
+            _file: file,
+            remove_on_drop: false,
+        })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(path, e)),
+    }
+}

@@ -1,5 +1,6 @@
 //! The embedded data store of medinfra: one data directory holding immutable dataset versions
-//! as Parquet files with manifests, and a SQLite catalog that says which versions exist.
+//! as Parquet files with manifests, and a catalog that says which versions exist: SQLite in the
+//! directory by default, or PostgreSQL when several nodes share the directory.
 //!
 //! A version becomes visible only through [`VersionWriter::commit`] (or [`Store::commit_all`]
 //! for many versions at once): files are written to a
@@ -8,6 +9,7 @@
 //! a crash left behind. This crate must never decide who may read what (that is governance's
 //! job), never hold keys, and never rewrite a committed version.
 
+mod catalog;
 mod error;
 mod fsutil;
 mod manifest;
@@ -16,11 +18,13 @@ mod store;
 mod submissions;
 mod writer;
 
+pub use catalog::{Backend, CATALOG_ENV, CatalogLocation};
 pub use error::StoreError;
 pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEntry};
 pub use names::validate_dataset_name;
 pub use store::{
-    DatasetSummary, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo, now_rfc3339,
+    DatasetSummary, LockedTable, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo,
+    now_rfc3339,
 };
 pub use submissions::Submission;
 pub use writer::{PartInfo, PartWriter, VersionWriter};

@@ -1,94 +1,50 @@
-//! The store: a data directory with a SQLite catalog and immutable version directories.
+//! The store: a data directory with a catalog and immutable version directories.
 //!
 //! Layout:
 //! ```text
-//! DATA_DIR/catalog.sqlite                 the catalog (datasets, versions, tables, lineage)
+//! DATA_DIR/catalog.sqlite                 the embedded catalog (datasets, versions, tables, lineage)
+//! DATA_DIR/catalog.json                   instead, when the catalog is in PostgreSQL: its schema
 //! DATA_DIR/datasets/NAME/vN-SUFFIX/       one committed version: manifest.json + TABLE/part-*.parquet
-//! DATA_DIR/staging/                       versions being written; emptied at every open
+//! DATA_DIR/staging/                       versions being written (each with a held NAME.lock)
+//! DATA_DIR/commit.lock                    shared by commits, exclusive for the leftover sweep
 //! ```
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::{AnyPool, Row};
 
 use medinfra_model::Tier;
 
+use crate::catalog::{self, Backend, CatalogLocation};
 use crate::manifest::{InputRef, Lineage, Manifest};
 use crate::{MEDINFRA_VERSION, StoreError, VersionWriter, fsutil, validate_dataset_name};
-
-/// The catalog migrations, embedded in the binary. Listed by hand rather than with
-/// `sqlx::migrate!` so the build needs no proc-macro copy of the database drivers.
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
-    (
-        2,
-        "submissions",
-        include_str!("../migrations/0002_submissions.sql"),
-    ),
-    (3, "audit", include_str!("../migrations/0003_audit.sql")),
-    (
-        4,
-        "registry",
-        include_str!("../migrations/0004_registry.sql"),
-    ),
-    (
-        5,
-        "audit_checkpoints",
-        include_str!("../migrations/0005_audit_checkpoints.sql"),
-    ),
-    (6, "optouts", include_str!("../migrations/0006_optouts.sql")),
-    (
-        7,
-        "registry_generation",
-        include_str!("../migrations/0007_registry_generation.sql"),
-    ),
-    (
-        8,
-        "recipient_keys",
-        include_str!("../migrations/0008_recipient_keys.sql"),
-    ),
-];
 
 /// Columns of a version with one of its tables (LEFT JOIN: a version without tables still
 /// gives one row). Used with [`VERSION_FROM`].
 const VERSION_SELECT: &str = "SELECT d.name AS name, v.id AS id, v.version AS version, v.dir AS dir, v.tier AS tier, v.manifest_sha256 AS sha, v.step AS step, v.created_at AS created_at, v.superseded AS superseded, t.table_name AS table_name, t.rows AS rows, t.files AS files, t.bytes AS bytes";
 const VERSION_FROM: &str = "FROM versions v JOIN datasets d ON d.id = v.dataset_id LEFT JOIN version_tables t ON t.version_id = v.id";
 
-type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
+/// Held shared by commits between rename and catalog transaction, exclusively by the sweep
+/// of unrecorded version directories.
+const COMMIT_LOCK: &str = "commit.lock";
 
-impl MigrationSource<'static> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>>
-    {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(v, d, sql)| {
-                    Migration::new(
-                        *v,
-                        (*d).into(),
-                        MigrationType::Simple,
-                        sqlx::SqlStr::from_static(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
+/// Tables whose writers serialize through [`Store::begin_locked`] (a closed list: the name
+/// goes into SQL text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedTable {
+    AuditLog,
+}
+
+impl LockedTable {
+    fn name(self) -> &'static str {
+        match self {
+            LockedTable::AuditLog => "audit_log",
+        }
     }
 }
 
@@ -149,7 +105,8 @@ impl VerifyReport {
 
 struct Inner {
     root: PathBuf,
-    pool: SqlitePool,
+    pool: AnyPool,
+    catalog: CatalogLocation,
 }
 
 /// Handle to a data directory. Cheap to clone.
@@ -168,30 +125,29 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Store {
-    /// Open (or create) a data directory, migrate the catalog, and remove what an earlier
-    /// crash left behind: staging directories and version directories the catalog never
-    /// recorded.
+    /// Open (or create) a data directory with the catalog [`CatalogLocation::from_env`] names
+    /// (the embedded SQLite file unless `MEDINFRA_CATALOG` says otherwise). See
+    /// [`Store::open_with`].
     pub async fn open(root: &Path) -> Result<Store, StoreError> {
+        Store::open_with(root, &CatalogLocation::from_env()?).await
+    }
+
+    /// Open (or create) a data directory with its catalog at `location`, migrate the
+    /// catalog, and remove what an earlier crash left behind: staging directories and
+    /// version directories the catalog never recorded.
+    pub async fn open_with(root: &Path, location: &CatalogLocation) -> Result<Store, StoreError> {
         fsutil::create_dir_synced(root)?;
         let root = root.canonicalize().map_err(|e| StoreError::io(root, e))?;
         for sub in ["datasets", "staging"] {
             fsutil::create_dir_synced(&root.join(sub))?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(root.join("catalog.sqlite"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            // Readers run in parallel under WAL; the server serves many requests at once.
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        Migrator::new(EmbeddedMigrations).await?.run(&pool).await?;
+        let pool = catalog::open(&root, location).await?;
         let store = Store {
-            inner: Arc::new(Inner { root, pool }),
+            inner: Arc::new(Inner {
+                root,
+                pool,
+                catalog: location.clone(),
+            }),
         };
         store.remove_leftovers().await?;
         Ok(store)
@@ -201,19 +157,88 @@ impl Store {
         &self.inner.root
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// The catalog's connection pool. Queries through it must be valid on both backends
+    /// (see the `catalog` module).
+    pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }
 
+    /// Which database holds the catalog.
+    pub fn backend(&self) -> Backend {
+        self.inner.catalog.backend()
+    }
+
+    /// Where the catalog is (to open the same directory again, e.g. from a server).
+    pub fn catalog(&self) -> &CatalogLocation {
+        &self.inner.catalog
+    }
+
+    /// A transaction that holds `table`'s write lock from its first statement, so that a
+    /// read-then-append (the audit chain's head) cannot interleave with another process's.
+    /// SQLite: `BEGIN IMMEDIATE` (the database's one write lock). PostgreSQL: `LOCK TABLE …
+    /// IN SHARE ROW EXCLUSIVE MODE`, which excludes other writers of that table but not its
+    /// readers.
+    pub async fn begin_locked(
+        &self,
+        table: LockedTable,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.backend() {
+            Backend::Sqlite => Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool().begin().await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+                    table.name()
+                )))
+                .execute(&mut *tx)
+                .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Remove what crashed writers left, never what live ones (in this or another process,
+    /// on this or another node) are writing: a staging directory goes only when its lock
+    /// file can be taken (the writer is gone), and unrecorded version directories are swept
+    /// only while no commit is between its rename and its catalog transaction.
     async fn remove_leftovers(&self) -> Result<(), StoreError> {
         let staging = self.root().join("staging");
         let entries = std::fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
             let p = entry.path();
+            if p.extension().is_some_and(|e| e == "lock") {
+                // A lock without its directory: a writer between rename and drop, or dead.
+                if !p.with_extension("").exists()
+                    && let Some(_dead) = fsutil::try_exclusive(&p)?
+                {
+                    let _ = std::fs::remove_file(&p);
+                }
+                continue;
+            }
+            let lock = p.with_extension("lock");
+            let owner_gone = if lock.exists() {
+                fsutil::try_exclusive(&lock)?
+            } else {
+                // Written before writers held locks: nobody can be writing it.
+                None
+            };
+            if lock.exists() && owner_gone.is_none() {
+                continue;
+            }
             tracing::info!(path = %p.display(), "removing unfinished version from an earlier run");
             std::fs::remove_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
+            if owner_gone.is_some() {
+                let _ = std::fs::remove_file(&lock);
+            }
         }
+        let Some(_sweeping) = fsutil::try_exclusive(&self.root().join(COMMIT_LOCK))? else {
+            tracing::debug!(
+                "a commit is in progress: unrecorded version directories are left for a later open"
+            );
+            return Ok(());
+        };
+        // Read after taking the lock: every directory renamed into place by then is recorded.
         let known: HashSet<String> = sqlx::query("SELECT dir FROM versions")
             .fetch_all(self.pool())
             .await?
@@ -260,6 +285,9 @@ impl Store {
             .root()
             .join("staging")
             .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
+        // The lock first, then the directory: a staging directory without a held lock is
+        // always a dead writer's.
+        let lock = fsutil::hold_exclusive(&staging.with_extension("lock"))?;
         // Not fsynced: nothing depends on the staging directory surviving a crash (open
         // removes it anyway); commit fsyncs it before renaming it into place.
         std::fs::create_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
@@ -269,6 +297,7 @@ impl Store {
             tier,
             lineage,
             staging,
+            lock,
         ))
     }
 
@@ -310,7 +339,7 @@ impl Store {
         let mut planned = Vec::with_capacity(writers.len());
         for w in &writers {
             let row = sqlx::query(
-                "SELECT d.tier AS tier, COALESCE((SELECT MAX(v.version) FROM versions v WHERE v.dataset_id = d.id), 0) + 1 AS next FROM datasets d WHERE d.name = ?",
+                "SELECT d.tier AS tier, COALESCE((SELECT MAX(v.version) FROM versions v WHERE v.dataset_id = d.id), 0) + 1 AS next FROM datasets d WHERE d.name = $1",
             )
             .bind(w.name())
             .fetch_optional(self.pool())
@@ -379,7 +408,9 @@ impl Store {
             .collect();
         fsutil::sync_paths(&stagings)?;
 
-        // (3) Into place.
+        // (3) Into place. From here until the catalog records them, the directories are
+        // unrecorded: the shared commit lock keeps other processes' open from sweeping them.
+        let _committing = fsutil::hold_shared(&self.root().join(COMMIT_LOCK))?;
         let mut moved: Vec<PathBuf> = Vec::with_capacity(writers.len());
         let renamed = self.move_into_place(&writers, &staged, &mut moved);
 
@@ -514,7 +545,7 @@ impl Store {
     /// All versions of a dataset, oldest first.
     pub async fn versions(&self, name: &str) -> Result<Vec<VersionInfo>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{VERSION_SELECT} {VERSION_FROM} WHERE d.name = ? ORDER BY v.version, t.table_name"
+            "{VERSION_SELECT} {VERSION_FROM} WHERE d.name = $1 ORDER BY v.version, t.table_name"
         )))
         .bind(name)
         .fetch_all(self.pool())
@@ -534,7 +565,7 @@ impl Store {
     ) -> Result<VersionInfo, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{VERSION_SELECT} {VERSION_FROM}
-             WHERE d.name = ?1 AND v.version = COALESCE(?2, (SELECT MAX(m.version) FROM versions m WHERE m.dataset_id = d.id))
+             WHERE d.name = $1 AND v.version = COALESCE($2, (SELECT MAX(m.version) FROM versions m WHERE m.dataset_id = d.id))
              ORDER BY t.table_name"
         )))
         .bind(name)
@@ -554,10 +585,7 @@ impl Store {
 
     /// Versions from rows of [`VERSION_SELECT`] (one row per table, rows of a version
     /// adjacent), in row order.
-    fn versions_of_rows(
-        &self,
-        rows: &[sqlx::sqlite::SqliteRow],
-    ) -> Result<Vec<VersionInfo>, StoreError> {
+    fn versions_of_rows(&self, rows: &[sqlx::any::AnyRow]) -> Result<Vec<VersionInfo>, StoreError> {
         let mut out: Vec<(i64, VersionInfo)> = Vec::new();
         for row in rows {
             let id: i64 = row.try_get("id")?;
@@ -597,7 +625,7 @@ impl Store {
     /// superseded versions to projects. Returns how many versions changed.
     pub async fn supersede_older_versions(&self, name: &str, keep: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(
-            "UPDATE versions SET superseded = 1 WHERE superseded = 0 AND version < ? AND dataset_id = (SELECT id FROM datasets WHERE name = ?)",
+            "UPDATE versions SET superseded = 1 WHERE superseded = 0 AND version < $1 AND dataset_id = (SELECT id FROM datasets WHERE name = $2)",
         )
         .bind(keep)
         .bind(name)
@@ -688,7 +716,7 @@ impl Store {
 
 /// Record one version (and its submissions) inside the batch's transaction.
 async fn record_version(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     manifest: &Manifest,
     rel_dir: &str,
     manifest_sha256: &str,
@@ -696,19 +724,19 @@ async fn record_version(
     submissions: &[crate::Submission],
 ) -> Result<(), StoreError> {
     let name = manifest.dataset.as_str();
-    sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
+    sqlx::query("INSERT INTO datasets (name, tier, created_at) VALUES ($1, $2, $3) ON CONFLICT(name) DO NOTHING")
         .bind(name)
         .bind(manifest.tier.as_str())
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-    let dataset_id: i64 = sqlx::query("SELECT id FROM datasets WHERE name = ?")
+    let dataset_id: i64 = sqlx::query("SELECT id FROM datasets WHERE name = $1")
         .bind(name)
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
     let version_id: i64 = sqlx::query(
-        "INSERT INTO versions (dataset_id, version, dir, tier, manifest_sha256, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO versions (dataset_id, version, dir, tier, manifest_sha256, step, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(dataset_id)
     .bind(manifest.version)
@@ -721,7 +749,7 @@ async fn record_version(
     .await?
     .try_get("id")?;
     for t in &manifest.tables {
-        sqlx::query("INSERT INTO version_tables (version_id, table_name, rows, files, bytes) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO version_tables (version_id, table_name, rows, files, bytes) VALUES ($1, $2, $3, $4, $5)")
             .bind(version_id)
             .bind(&t.name)
             .bind(t.rows as i64)
@@ -732,7 +760,7 @@ async fn record_version(
     }
     for input in &manifest.lineage.inputs {
         sqlx::query(
-            "INSERT INTO lineage (version_id, input_version_id) SELECT ?, v.id FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? AND v.version = ?",
+            "INSERT INTO lineage (version_id, input_version_id) SELECT $1, v.id FROM versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = $2 AND v.version = $3",
         )
         .bind(version_id)
         .bind(&input.dataset)

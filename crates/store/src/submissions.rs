@@ -28,7 +28,7 @@ pub struct Submission {
 }
 
 pub(crate) async fn insert(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     s: &Submission,
 ) -> Result<(), StoreError> {
     if s.status == "accepted"
@@ -36,7 +36,7 @@ pub(crate) async fn insert(
     {
         // A corrected re-submission for the same provider and month replaces the earlier one.
         sqlx::query(
-            "UPDATE submissions SET status = 'superseded' WHERE provider_id = ? AND billing_month = ? AND status = 'accepted' AND file_sha256 <> ?",
+            "UPDATE submissions SET status = 'superseded' WHERE provider_id = $1 AND billing_month = $2 AND status = 'accepted' AND file_sha256 <> $3",
         )
         .bind(&s.provider_id)
         .bind(month)
@@ -46,7 +46,7 @@ pub(crate) async fn insert(
     }
     sqlx::query(
         "INSERT INTO submissions (provider_id, file_name, file_sha256, bytes, kind, billing_month, status, receipts_accepted, receipts_quarantined, findings, dataset, version, submitted_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&s.provider_id)
     .bind(&s.file_name)
@@ -79,7 +79,7 @@ impl Store {
 
     /// A provider's submissions, oldest first.
     pub async fn submissions(&self, provider_id: &str) -> Result<Vec<Submission>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM submissions WHERE provider_id = ? ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM submissions WHERE provider_id = $1 ORDER BY id")
             .bind(provider_id)
             .fetch_all(self.pool())
             .await?;

@@ -117,6 +117,9 @@ pub struct VersionWriter {
     staged: Mutex<Staged>,
     submissions: Vec<crate::Submission>,
     done: bool,
+    /// `staging/<dir>.lock`, held while this writer lives: another process opening the store
+    /// leaves a staging directory alone while its lock is held. Dropped after the directory.
+    _lock: crate::fsutil::HeldLock,
 }
 
 impl VersionWriter {
@@ -126,6 +129,7 @@ impl VersionWriter {
         tier: Tier,
         lineage: Lineage,
         staging: PathBuf,
+        lock: crate::fsutil::HeldLock,
     ) -> Self {
         Self {
             store,
@@ -136,6 +140,7 @@ impl VersionWriter {
             staged: Mutex::new(Staged::default()),
             submissions: Vec::new(),
             done: false,
+            _lock: lock,
         }
     }
 

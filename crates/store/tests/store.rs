@@ -120,17 +120,38 @@ async fn a_dataset_never_changes_tier() {
 #[tokio::test]
 async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
     let dir = tempfile::tempdir().unwrap();
+    let live_staging;
     {
         let store = Store::open(dir.path()).await.unwrap();
         let b = batch(5);
         let w = store.begin("keep", Tier::Sample, lineage("a")).unwrap();
         w.write_table("t", b.schema(), [&b]).unwrap();
         w.commit().await.unwrap();
-        let w = store.begin("gone", Tier::Sample, lineage("a")).unwrap();
+        // A writer still at work (here, or in another process or node) is left alone by
+        // another open of the same directory: its staging lock is held.
+        let w = store.begin("busy", Tier::Sample, lineage("a")).unwrap();
         w.write_table("t", b.schema(), [&b]).unwrap();
-        // Simulate a crash: the writer's files stay in staging (forget skips its Drop).
-        std::mem::forget(w);
+        live_staging = w.staging_dir().to_path_buf();
+        let _other = Store::open(dir.path()).await.unwrap();
+        assert!(live_staging.join("t").exists());
+        drop(w);
     }
+    assert!(!live_staging.exists());
+    // What a crashed writer leaves: its staging directory and an unheld lock file (the OS
+    // released the lock with the process), and one from before writers held locks.
+    for name in ["gone-1-0-0", "older-1-0-1"] {
+        std::fs::create_dir_all(dir.path().join("staging").join(name).join("t")).unwrap();
+        std::fs::write(
+            dir.path()
+                .join("staging")
+                .join(name)
+                .join("t/part-0.parquet"),
+            b"x",
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("staging/gone-1-0-0.lock"), b"").unwrap();
+    std::fs::write(dir.path().join("staging/lonely-1-0-2.lock"), b"").unwrap();
     // Simulate a crash between rename and catalog commit.
     std::fs::create_dir_all(dir.path().join("datasets/keep/v2-dead")).unwrap();
     std::fs::write(
@@ -138,12 +159,6 @@ async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
         b"{}",
     )
     .unwrap();
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("staging"))
-            .unwrap()
-            .count(),
-        1
-    );
 
     let store = Store::open(dir.path()).await.unwrap();
     assert_eq!(
@@ -327,4 +342,50 @@ async fn commit_all_is_all_or_nothing() {
         .unwrap();
     assert_eq!(infos.len(), 2);
     assert_eq!(store.submissions("1319999999").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_data_directory_stays_with_the_catalog_it_was_created_with() {
+    use medinfra_store::CatalogLocation;
+    // Never reached: each refusal comes before any connection.
+    let postgres = CatalogLocation::Postgres("postgres://medinfra@127.0.0.1:1/none".into());
+
+    let embedded = tempfile::tempdir().unwrap();
+    Store::open_with(embedded.path(), &CatalogLocation::Embedded)
+        .await
+        .unwrap();
+    let err = Store::open_with(embedded.path(), &postgres)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CatalogConfig(m) if m.contains("catalog.sqlite")),
+        "{err}"
+    );
+
+    let bound = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bound.path().join("catalog.json"),
+        r#"{"backend":"postgres","schema":"medinfra_0123456789abcdef"}"#,
+    )
+    .unwrap();
+    let err = Store::open_with(bound.path(), &CatalogLocation::Embedded)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CatalogConfig(m) if m.contains("postgres") && m.contains("medinfra_0123456789abcdef")),
+        "{err}"
+    );
+    assert!(!bound.path().join("catalog.sqlite").exists());
+
+    // The schema name goes into SQL: anything but the form the store writes is refused.
+    std::fs::write(
+        bound.path().join("catalog.json"),
+        r#"{"backend":"postgres","schema":"public; DROP TABLE users"}"#,
+    )
+    .unwrap();
+    let err = Store::open_with(bound.path(), &postgres).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CatalogConfig(m) if m.contains("16 hex digits")),
+        "{err}"
+    );
 }

@@ -130,10 +130,16 @@ pub async fn run(
     super::synth::print_outcome(store, &sample_outcome);
     println!();
     println!("Outputs:");
-    println!(
-        "  catalog   {}",
-        store.root().join("catalog.sqlite").display()
-    );
+    match store.backend() {
+        medinfra_store::Backend::Sqlite => println!(
+            "  catalog   {}",
+            store.root().join("catalog.sqlite").display()
+        ),
+        medinfra_store::Backend::Postgres => println!(
+            "  catalog   PostgreSQL (the schema named in {})",
+            store.root().join("catalog.json").display()
+        ),
+    }
     println!("  datasets  {}", store.root().join("datasets").display());
     println!(
         "  inspect   medinfra --data-dir {} datasets list",
@@ -158,6 +164,7 @@ pub async fn run(
         println!();
         super::serve::serve(
             store.root(),
+            store.catalog().clone(),
             key_dir,
             &crate::cli::ServeArgs {
                 addr: args.addr,

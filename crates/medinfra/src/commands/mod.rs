@@ -28,6 +28,7 @@ use medinfra_store::Store;
 use crate::cli::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let catalog = cli.catalog()?;
     match cli.command {
         Command::Masters { files } => masters::run(&files),
         Command::Package { command } => package::run(command),
@@ -36,14 +37,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             link::run(None, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
         }
         Command::Serve(args) => {
-            serve::serve(&cli.data_dir, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+            serve::serve(
+                &cli.data_dir,
+                catalog,
+                &key_dir(&cli.data_dir, &cli.key_dir),
+                &args,
+            )
+            .await
         }
         Command::Pseudonymize(args) if args.print_default_policy => {
             print!("{}", medinfra_pseudonymize::DEFAULT_POLICY_TOML);
             Ok(ExitCode::SUCCESS)
         }
         command => {
-            let store = Store::open(&cli.data_dir)
+            let store = Store::open_with(&cli.data_dir, &catalog)
                 .await
                 .with_context(|| format!("opening data directory {}", cli.data_dir.display()))?;
             crate::progress::record_runs_in(store.root().join("runs"));

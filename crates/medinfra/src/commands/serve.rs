@@ -12,8 +12,14 @@ use medinfra_store::Store;
 use crate::cli::{AdminCommand, ServeArgs};
 
 /// The API and the web UI on one port (HTTPS when a certificate is given).
-pub async fn serve(data_dir: &Path, key_dir: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn serve(
+    data_dir: &Path,
+    catalog: medinfra_store::CatalogLocation,
+    key_dir: &Path,
+    args: &ServeArgs,
+) -> anyhow::Result<ExitCode> {
     let mut config = medinfra_server::ServerConfig::new(data_dir, args.addr);
+    config.catalog = Some(catalog);
     config.secure_cookies = args.secure_cookies;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(medinfra_server::TlsConfig::new(cert, key));
