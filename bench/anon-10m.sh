@@ -14,7 +14,7 @@ bin="${CARGO_TARGET_DIR:-target}/release/medinfra"
 work="$(mktemp -d /tmp/medinfra-bench-anon.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 "$bin" --data-dir "$work/gen" synth --persons "$persons" --years 1 --output s >/dev/null
-n=$(bench/.venv/bin/python bench/py/claims_qi_table.py "$work/gen/datasets/s/*/claims/*.parquet" crates/synth/data/prefectures.csv "$work" "$rows")
+n=$(bench/.venv/bin/python bench/py/claims_qi_table.py "$work/gen/datasets/s/*/claims.part-*.parquet" crates/synth/data/prefectures.csv "$work" "$rows")
 echo "table: $n rows derived from the sample claims of $persons persons"
 args=()
 for q in sex age prefecture service_month claim_kind insurer; do args+=(--hierarchy "$q=$work/h_$q.csv"); done

@@ -15,7 +15,7 @@ work="$(mktemp -d /tmp/medinfra-bench-pseudo.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 "$bin" --data-dir "$work/data" synth --persons "$persons" --years 1 --output s >/dev/null
 "$bin" --data-dir "$work/data" keys new >/dev/null
-src="$work/data/datasets/s/*/claims/*.parquet"
+src="$work/data/datasets/s/*/claims.part-*.parquet"
 # Page cache warm for both.
 cat $src >/dev/null
 /usr/bin/time -v "$bin" --data-dir "$work/data" pseudonymize --input s --output p \

@@ -22,7 +22,7 @@ t0 = time.perf_counter()
 
 
 def table(ds, name):
-    return f"read_parquet('{data_dir}/datasets/{ds}/v1-*/{name}/*.parquet')"
+    return f"read_parquet('{data_dir}/datasets/{ds}/v1-*/{name}.part-*.parquet')"
 
 
 con = duckdb.connect()

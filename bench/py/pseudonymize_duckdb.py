@@ -1,7 +1,7 @@
 """DuckDB baseline of the pseudonymization benchmark: the same claims Parquet, sha256() of the
 same fields (claim_id; provider_id + 0x1F + patient_id), name_kanji dropped, birth_date cut to
 the month, every other column kept, written to one Snappy Parquet file. Prints one JSON line.
-    python pseudonymize_duckdb.py 'DATA/claims/*.parquet' OUT.parquet
+    python pseudonymize_duckdb.py 'DATA/claims.part-*.parquet' OUT.parquet
 """
 import json
 import sys

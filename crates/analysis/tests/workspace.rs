@@ -274,19 +274,8 @@ async fn refuses_everything_but_queries_over_the_workspace_tables() {
     let fx = Fixture::new().await;
     let ws = fx.project_a().await;
     let outside = fx._dir.path().join("escaped.parquet");
-    let claims_file = std::fs::read_dir(
-        fx.store
-            .version("data-b", None)
-            .await
-            .unwrap()
-            .dir
-            .join("claims"),
-    )
-    .unwrap()
-    .next()
-    .unwrap()
-    .unwrap()
-    .path();
+    let data_b = fx.store.version("data-b", None).await.unwrap();
+    let claims_file = fx.store.table_files(&data_b, "claims").unwrap().remove(0);
     let cf = claims_file.display().to_string();
     let out = outside.display().to_string();
     let cases: Vec<(String, bool)> = vec![

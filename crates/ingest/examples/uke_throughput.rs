@@ -18,6 +18,10 @@ use medinfra_model::CanonicalTable;
 use medinfra_store::Store;
 use medinfra_synth::{PartSink, SynthConfig, TableSink, generate};
 
+// The same allocator as the medinfra binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Discard;
 impl PartSink for Discard {
     fn write(&mut self, _: &RecordBatch) -> Result<(), String> {

@@ -128,7 +128,7 @@ fn verify_fails_on_a_tampered_file() {
         .unwrap()
         .unwrap()
         .path()
-        .join("claims/part-00000.parquet");
+        .join("claims.part-00000.parquet");
     let mut bytes = std::fs::read(&claims).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
@@ -140,7 +140,7 @@ fn verify_fails_on_a_tampered_file() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("BROKEN  s v1: claims/part-00000.parquet"),
+        text.contains("BROKEN  s v1: claims.part-00000.parquet"),
         "{text}"
     );
 }
@@ -413,12 +413,8 @@ fn parquet_rows(version_dir: &Path, table: &str, keep: &dyn Fn(&str) -> bool) ->
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::RowAccessor;
     let mut n = 0;
-    let Ok(entries) = std::fs::read_dir(version_dir.join(table)) else {
-        return 0;
-    };
-    for e in entries {
-        let reader =
-            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+    for path in table_parts(version_dir, table) {
+        let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
         let idx = reader
             .metadata()
             .file_metadata()
@@ -437,6 +433,21 @@ fn parquet_rows(version_dir: &Path, table: &str, keep: &dyn Fn(&str) -> bool) ->
         }
     }
     n
+}
+
+/// The Parquet files of `table` in a version directory, as its manifest lists them (the
+/// layout inside a version is the store's business).
+fn table_parts(version_dir: &Path, table: &str) -> Vec<std::path::PathBuf> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(version_dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"] == table)
+        .flat_map(|t| t["files"].as_array().unwrap().iter())
+        .map(|f| version_dir.join(f["path"].as_str().unwrap()))
+        .collect()
 }
 
 fn latest_dir(data: &Path, dataset: &str) -> std::path::PathBuf {
@@ -500,9 +511,8 @@ fn ingest_of_synth_provider_files_reconciles_with_its_parquet_output() {
     {
         use parquet::file::reader::{FileReader, SerializedFileReader};
         use parquet::record::RowAccessor;
-        for e in std::fs::read_dir(s.join("claims")).unwrap() {
-            let reader =
-                SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+        for path in table_parts(&s, "claims") {
+            let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
             for row in reader.get_row_iter(None).unwrap() {
                 let row = row.unwrap();
                 if row.get_string(4).unwrap() == "pharmacy" {
@@ -598,9 +608,8 @@ fn anonymize_dataset_with_builtin_claims_configuration() {
     let v = latest_dir(data, "s-anon");
     let mut classes: std::collections::HashMap<String, u32> = Default::default();
     let mut columns = Vec::new();
-    for e in std::fs::read_dir(v.join("persons")).unwrap() {
-        let reader =
-            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+    for path in table_parts(&v, "persons") {
+        let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
         columns = reader
             .metadata()
             .file_metadata()
@@ -716,9 +725,8 @@ fn extract_sampling_and_trial_datasets() {
         );
     }
     let v = latest_dir(data, "s-sampling");
-    for e in std::fs::read_dir(v.join("claims")).unwrap() {
-        let reader =
-            SerializedFileReader::new(std::fs::File::open(e.unwrap().path()).unwrap()).unwrap();
+    for path in table_parts(&v, "claims") {
+        let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
         let names: Vec<String> = reader
             .metadata()
             .file_metadata()
@@ -1175,19 +1183,13 @@ fn optout_removes_the_person_from_pseudonymized_versions() {
     ]));
     // A patient of the sample data, by provider and chart number.
     let persons = data.join("datasets/s");
-    let part = std::fs::read_dir(&persons)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("persons");
-    let file = std::fs::read_dir(part)
+    let version = std::fs::read_dir(&persons)
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
+    let file = table_parts(&version, "persons").remove(0);
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
         std::fs::File::open(file).unwrap(),
     )
@@ -1612,13 +1614,7 @@ fn type_i_package_is_encrypted_verified_and_holds_project_tokens_only() {
     assert_eq!(manifest["project"], "prj-1");
 
     // The stored tokens of p never appear in the package: it holds the project's own.
-    let stored = latest_dir(&data, "p").join("persons");
-    let file = std::fs::read_dir(stored)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let file = table_parts(&latest_dir(&data, "p"), "persons").remove(0);
     let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
         std::fs::File::open(file).unwrap(),
     )

@@ -32,7 +32,8 @@ pub struct InputFile {
     pub source: PathBuf,
     pub dataset: String,
     pub version: i64,
-    /// Its path inside the dataset version (`TABLE/part-*.parquet`).
+    /// Its path inside the dataset version (`TABLE.part-*.parquet`; `TABLE/part-*.parquet`
+    /// in versions written before the flat layout).
     pub path: String,
     /// What the version's manifest records; the file is refused if it differs.
     pub expected_sha256: Option<String>,

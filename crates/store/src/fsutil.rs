@@ -58,22 +58,12 @@ pub fn sync_paths(paths: &[std::path::PathBuf]) -> Result<(), StoreError> {
 }
 
 /// An advisory lock held for as long as the value lives (the OS releases it when the process
-/// dies, so a crashed writer never leaves a lock behind). `flock` through std's `File::lock`:
-/// on NFS, Linux maps it to byte-range locks, which NFSv4 servers honour across clients.
+/// dies, so a crashed writer never leaves a lock behind). `flock` through std's `File::lock`,
+/// on a directory or a file: on NFS, Linux maps it to byte-range locks, which NFSv4 servers
+/// honour across clients.
 #[derive(Debug)]
 pub struct HeldLock {
-    path: std::path::PathBuf,
     _file: File,
-    remove_on_drop: bool,
-}
-
-impl Drop for HeldLock {
-    fn drop(&mut self) {
-        if self.remove_on_drop {
-            // Removed while still locked, so nobody can mistake it for a dead writer's.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 fn open_lock_file(path: &Path) -> Result<File, StoreError> {
@@ -86,38 +76,36 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
         .map_err(|e| StoreError::io(path, e))
 }
 
-/// Create `path` and hold an exclusive lock on it; the file is removed when the lock is
-/// dropped.
-pub fn hold_exclusive(path: &Path) -> Result<HeldLock, StoreError> {
-    let file = open_lock_file(path)?;
-    file.lock().map_err(|e| StoreError::io(path, e))?;
-    Ok(HeldLock {
-        path: path.to_path_buf(),
-        _file: file,
-        remove_on_drop: true,
-    })
+/// Hold an exclusive lock on the directory `dir` (no extra file: a bulk ingest creates
+/// thousands of versions, and every inode costs).
+pub fn hold_dir(dir: &Path) -> Result<HeldLock, StoreError> {
+    let file = File::open(dir).map_err(|e| StoreError::io(dir, e))?;
+    file.lock().map_err(|e| StoreError::io(dir, e))?;
+    Ok(HeldLock { _file: file })
+}
+
+/// Whether someone holds a lock on the directory `dir` now.
+pub fn dir_is_locked(dir: &Path) -> Result<bool, StoreError> {
+    let file = File::open(dir).map_err(|e| StoreError::io(dir, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(dir, e)),
+    }
 }
 
 /// Hold a shared lock on `path` (created if missing, never removed): many holders at once.
 pub fn hold_shared(path: &Path) -> Result<HeldLock, StoreError> {
     let file = open_lock_file(path)?;
     file.lock_shared().map_err(|e| StoreError::io(path, e))?;
-    Ok(HeldLock {
-        path: path.to_path_buf(),
-        _file: file,
-        remove_on_drop: false,
-    })
+    Ok(HeldLock { _file: file })
 }
 
 /// An exclusive lock on `path` if nobody holds any lock on it now; `None` when someone does.
 pub fn try_exclusive(path: &Path) -> Result<Option<HeldLock>, StoreError> {
     let file = open_lock_file(path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(HeldLock {
-            path: path.to_path_buf(),
-            _file: file,
-            remove_on_drop: false,
-        })),
+        Ok(()) => Ok(Some(HeldLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(path, e)),
     }

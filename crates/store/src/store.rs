@@ -4,8 +4,8 @@
 //! ```text
 //! DATA_DIR/catalog.sqlite                 the embedded catalog (datasets, versions, tables, lineage)
 //! DATA_DIR/catalog.json                   instead, when the catalog is in PostgreSQL: its schema
-//! DATA_DIR/datasets/NAME/vN-SUFFIX/       one committed version: manifest.json + TABLE/part-*.parquet
-//! DATA_DIR/staging/                       versions being written (each with a held NAME.lock)
+//! DATA_DIR/datasets/NAME/vN-SUFFIX/       one committed version: manifest.json + TABLE.part-*.parquet
+//! DATA_DIR/staging/                       versions being written (each locked by its writer)
 //! DATA_DIR/commit.lock                    shared by commits, exclusive for the leftover sweep
 //! ```
 
@@ -32,6 +32,10 @@ const VERSION_FROM: &str = "FROM versions v JOIN datasets d ON d.id = v.dataset_
 /// Held shared by commits between rename and catalog transaction, exclusively by the sweep
 /// of unrecorded version directories.
 const COMMIT_LOCK: &str = "commit.lock";
+
+/// A `.`-named staging directory younger than this is left alone: its writer may be between
+/// creating it and locking it.
+const STAGING_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Tables whose writers serialize through [`Store::begin_locked`] (a closed list: the name
 /// goes into SQL text).
@@ -198,8 +202,9 @@ impl Store {
     }
 
     /// Remove what crashed writers left, never what live ones (in this or another process,
-    /// on this or another node) are writing: a staging directory goes only when its lock
-    /// file can be taken (the writer is gone), and unrecorded version directories are swept
+    /// on this or another node) are writing: a staging directory goes only when nobody holds
+    /// its lock (the writer is gone) and it is over a minute old, and unrecorded version
+    /// directories are swept
     /// only while no commit is between its rename and its catalog transaction.
     async fn remove_leftovers(&self) -> Result<(), StoreError> {
         let staging = self.root().join("staging");
@@ -207,30 +212,25 @@ impl Store {
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
             let p = entry.path();
-            if p.extension().is_some_and(|e| e == "lock") {
-                // A lock without its directory: a writer between rename and drop, or dead.
-                if !p.with_extension("").exists()
-                    && let Some(_dead) = fsutil::try_exclusive(&p)?
-                {
-                    let _ = std::fs::remove_file(&p);
-                }
-                continue;
-            }
-            let lock = p.with_extension("lock");
-            let owner_gone = if lock.exists() {
-                fsutil::try_exclusive(&lock)?
-            } else {
-                // Written before writers held locks: nobody can be writing it.
-                None
-            };
-            if lock.exists() && owner_gone.is_none() {
+            // A live writer holds a lock on its staging directory from before the directory
+            // has its name; a `.`-name is one being locked right now, or a crash's (old).
+            let being_created = entry.file_name().to_string_lossy().starts_with('.')
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_none_or(|age| age < STAGING_GRACE);
+            if being_created || (p.is_dir() && fsutil::dir_is_locked(&p)?) {
                 continue;
             }
             tracing::info!(path = %p.display(), "removing unfinished version from an earlier run");
-            std::fs::remove_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
-            if owner_gone.is_some() {
-                let _ = std::fs::remove_file(&lock);
-            }
+            let removed = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            removed.map_err(|e| StoreError::io(&p, e))?;
         }
         let Some(_sweeping) = fsutil::try_exclusive(&self.root().join(COMMIT_LOCK))? else {
             tracing::debug!(
@@ -285,12 +285,20 @@ impl Store {
             .root()
             .join("staging")
             .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
-        // The lock first, then the directory: a staging directory without a held lock is
-        // always a dead writer's.
-        let lock = fsutil::hold_exclusive(&staging.with_extension("lock"))?;
-        // Not fsynced: nothing depends on the staging directory surviving a crash (open
-        // removes it anyway); commit fsyncs it before renaming it into place.
-        std::fs::create_dir(&staging).map_err(|e| StoreError::io(&staging, e))?;
+        // Created under a `.`-name, locked, then renamed: a staging directory with its real
+        // name is locked for as long as its writer lives. Not fsynced: nothing depends on it
+        // surviving a crash (open removes it anyway); commit fsyncs it before renaming it
+        // into place.
+        let unnamed = staging.with_file_name(format!(
+            ".{}",
+            staging
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir(&unnamed).map_err(|e| StoreError::io(&unnamed, e))?;
+        let lock = fsutil::hold_dir(&unnamed)?;
+        std::fs::rename(&unnamed, &staging).map_err(|e| StoreError::io(&staging, e))?;
         Ok(VersionWriter::new(
             self.clone(),
             name.to_string(),

@@ -100,7 +100,8 @@ struct TableParts {
 #[derive(Default)]
 struct Staged {
     tables: BTreeMap<String, TableParts>,
-    /// Table directories already created (each is created once per version, not per part).
+    /// Table directories already created (only for parts carried from versions in the
+    /// earlier nested layout).
     dirs: BTreeSet<String>,
     /// Files written but not yet fsynced: they are all synced at commit, once, so a version
     /// of many small parts pays no fsync per part while it is being written.
@@ -117,8 +118,8 @@ pub struct VersionWriter {
     staged: Mutex<Staged>,
     submissions: Vec<crate::Submission>,
     done: bool,
-    /// `staging/<dir>.lock`, held while this writer lives: another process opening the store
-    /// leaves a staging directory alone while its lock is held. Dropped after the directory.
+    /// A lock on the staging directory, held while this writer lives: another process
+    /// opening the store leaves a locked staging directory alone.
     _lock: crate::fsutil::HeldLock,
 }
 
@@ -167,7 +168,14 @@ impl VersionWriter {
         self.named_part_writer(table, &format!("{part:05}"), schema)
     }
 
-    /// Open a part with a chosen name (`TABLE/part-NAME.parquet`; NAME in `[a-z0-9_-]`).
+    /// Open a part with a chosen name (`TABLE.part-NAME.parquet`; NAME in `[a-z0-9_-]`).
+    ///
+    /// Flat: every part sits in the version directory itself, with no directory per table.
+    /// A bulk ingest writes thousands of small versions, and on ext4 allocating an inode is a
+    /// large share of its CPU time; the table directories were almost half of a version's
+    /// inodes. Readers never list directories: they take the files from the manifest, which
+    /// is also why versions written with the earlier `TABLE/part-NAME.parquet` layout read
+    /// the same.
     pub fn named_part_writer(
         &self,
         table: &str,
@@ -176,8 +184,7 @@ impl VersionWriter {
     ) -> Result<PartWriter, StoreError> {
         crate::validate_dataset_name(table)?;
         crate::validate_dataset_name(name)?;
-        self.table_dir(table)?;
-        let rel_path = format!("{table}/part-{name}.parquet");
+        let rel_path = format!("{table}.part-{name}.parquet");
         let path = self.staging.join(&rel_path);
         let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
         let sink = HashingWriter {
@@ -209,9 +216,9 @@ impl VersionWriter {
             .map_err(|_| StoreError::Corrupt("writer lock poisoned".into()))
     }
 
-    /// Create `table`'s directory in staging the first time a part of it is opened. Not
-    /// fsynced here: commit fsyncs every table directory once, before the version is renamed
-    /// into place.
+    /// Create `table`'s directory in staging the first time a part of it is carried from a
+    /// version in the earlier nested layout. Not fsynced here: commit fsyncs every table
+    /// directory once, before the version is renamed into place.
     fn table_dir(&self, table: &str) -> Result<(), StoreError> {
         let mut staged = self.lock()?;
         if !staged.dirs.contains(table) {
@@ -249,14 +256,23 @@ impl VersionWriter {
         crate::validate_dataset_name(table)?;
         let src = source_dir.join(&entry.path);
         let dst = self.staging.join(&entry.path);
-        if dst.parent() != Some(&self.staging.join(table)) {
-            // Parts always live at TABLE/part-NAME.parquet; anything else is not ours.
+        let flat = dst.parent() == Some(self.staging.as_path())
+            && entry
+                .path
+                .strip_prefix(table)
+                .is_some_and(|rest| rest.starts_with(".part-"));
+        let nested = dst.parent() == Some(&self.staging.join(table));
+        if !flat && !nested {
+            // Parts live at TABLE.part-NAME.parquet (or TABLE/part-NAME.parquet in versions
+            // written before the flat layout); anything else is not ours.
             return Err(StoreError::Corrupt(format!(
-                "manifest path {:?} is not inside table {table:?}",
+                "manifest path {:?} is not a part of table {table:?}",
                 entry.path
             )));
         }
-        self.table_dir(table)?;
+        if nested {
+            self.table_dir(table)?;
+        }
         // A linked file is the committed (already fsynced) inode; only a copy needs a sync.
         if std::fs::hard_link(&src, &dst).is_err() {
             std::fs::copy(&src, &dst).map_err(|e| StoreError::io(&dst, e))?;

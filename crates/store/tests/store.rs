@@ -72,13 +72,13 @@ async fn commit_list_show_and_verify() {
     assert_eq!(report.files_checked, 2);
 
     // Tamper with one byte of a committed file: verify must name it.
-    let path = v1.dir.join("other/part-00003.parquet");
+    let path = v1.dir.join("other.part-00003.parquet");
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
     let report = store.verify("demo", Some(1)).await.unwrap();
     assert_eq!(report.problems.len(), 1);
-    assert_eq!(report.problems[0].path, "other/part-00003.parquet");
+    assert_eq!(report.problems[0].path, "other.part-00003.parquet");
     assert!(report.problems[0].reason.contains("SHA-256"));
 
     // Editing the manifest is caught against the catalog's hash.
@@ -133,13 +133,14 @@ async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
         w.write_table("t", b.schema(), [&b]).unwrap();
         live_staging = w.staging_dir().to_path_buf();
         let _other = Store::open(dir.path()).await.unwrap();
-        assert!(live_staging.join("t").exists());
+        assert!(live_staging.join("t.part-00000.parquet").exists());
         drop(w);
     }
     assert!(!live_staging.exists());
-    // What a crashed writer leaves: its staging directory and an unheld lock file (the OS
-    // released the lock with the process), and one from before writers held locks.
-    for name in ["gone-1-0-0", "older-1-0-1"] {
+    // What crashed writers leave: staging directories nobody holds a lock on (the OS released
+    // it with the process), one still under its `.`-name from creation (old enough), and
+    // one that is not (left: a writer may be about to lock it).
+    for name in ["gone-1-0-0", ".gone-1-0-1", ".young-1-0-2"] {
         std::fs::create_dir_all(dir.path().join("staging").join(name).join("t")).unwrap();
         std::fs::write(
             dir.path()
@@ -150,8 +151,11 @@ async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
         )
         .unwrap();
     }
-    std::fs::write(dir.path().join("staging/gone-1-0-0.lock"), b"").unwrap();
-    std::fs::write(dir.path().join("staging/lonely-1-0-2.lock"), b"").unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(dir.path().join("staging/.gone-1-0-1"))
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
     // Simulate a crash between rename and catalog commit.
     std::fs::create_dir_all(dir.path().join("datasets/keep/v2-dead")).unwrap();
     std::fs::write(
@@ -161,12 +165,11 @@ async fn uncommitted_and_orphaned_versions_are_cleaned_at_open() {
     .unwrap();
 
     let store = Store::open(dir.path()).await.unwrap();
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("staging"))
-            .unwrap()
-            .count(),
-        0
-    );
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("staging"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [".young-1-0-2"]);
     assert!(!dir.path().join("datasets/keep/v2-dead").exists());
     let list = store.list().await.unwrap();
     assert_eq!(list.len(), 1);
@@ -388,4 +391,57 @@ async fn a_data_directory_stays_with_the_catalog_it_was_created_with() {
         matches!(&err, StoreError::CatalogConfig(m) if m.contains("16 hex digits")),
         "{err}"
     );
+}
+
+/// Parts are written flat (`TABLE.part-NAME.parquet`); parts carried from a version in the
+/// earlier nested layout (`TABLE/part-NAME.parquet`) keep their path and verify; anything
+/// else is refused.
+#[tokio::test]
+async fn flat_parts_and_carried_nested_parts_both_commit_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let b = batch(4);
+    let w = store.begin("flat", Tier::Sample, lineage("a")).unwrap();
+    w.write_table("t", b.schema(), [&b]).unwrap();
+    let v1 = w.commit().await.unwrap();
+    let m1 = store.read_manifest(&v1).unwrap();
+    let flat = &m1.table("t").unwrap().files[0];
+    assert_eq!(flat.path, "t.part-00000.parquet");
+    assert!(v1.dir.join(&flat.path).is_file());
+    assert!(!v1.dir.join("t").exists());
+
+    // An older version's nested part, as the manifest of such a version lists it.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::create_dir(old.path().join("t")).unwrap();
+    std::fs::copy(
+        v1.dir.join(&flat.path),
+        old.path().join("t/part-00007.parquet"),
+    )
+    .unwrap();
+    let nested = medinfra_store::FileEntry {
+        path: "t/part-00007.parquet".into(),
+        ..flat.clone()
+    };
+    let w = store.begin("flat", Tier::Sample, lineage("b")).unwrap();
+    w.carry_part("t", b.schema(), &v1.dir, flat).unwrap();
+    w.carry_part("t", b.schema(), old.path(), &nested).unwrap();
+    for bad in [
+        "u.part-00000.parquet",
+        "t/../../x.parquet",
+        "tt.part-0.parquet",
+    ] {
+        let entry = medinfra_store::FileEntry {
+            path: bad.into(),
+            ..flat.clone()
+        };
+        assert!(
+            w.carry_part("t", b.schema(), &v1.dir, &entry).is_err(),
+            "{bad}"
+        );
+    }
+    let v2 = w.commit().await.unwrap();
+    assert_eq!(v2.tables[0].rows, 8);
+    let report = store.verify("flat", Some(2)).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.files_checked, 2);
 }
