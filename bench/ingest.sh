@@ -27,20 +27,21 @@ start=$(date +%s.%N)
 /usr/bin/time -v "$bin" --data-dir "$work/ingest" ingest --provider auto --json "$work/month" >"$work/ingest.json" 2>"$work/time.txt"
 end=$(date +%s.%N)
 rss=$(grep "Maximum resident" "$work/time.txt" | awk '{print $6}')
+cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "user %.2f s, system %.2f s", u, s}' "$work/time.txt")
 load_mid=$(cut -d' ' -f1 /proc/loadavg)
 read -r dsecs drows drate < <(bench/.venv/bin/python bench/py/duckdb_csv_to_parquet.py "$work/flat.csv" "$work/duck.parquet")
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average (1 min) before medinfra $load_before, after medinfra $load_mid, after duckdb $load_after"
-python3 - "$start" "$end" "$records" "$rss" "$dsecs" "$drows" "$drate" "$work/ingest.json" <<'PY'
+python3 - "$start" "$end" "$records" "$rss" "$dsecs" "$drows" "$drate" "$work/ingest.json" "$cpu" <<'PY'
 import json, sys
-start, end, records, rss, dsecs, drows, drate, out = sys.argv[1:]
+start, end, records, rss, dsecs, drows, drate, out, cpu = sys.argv[1:]
 secs = float(end) - float(start)
 outcomes = json.load(open(out))
 accepted = sum(f["receipts_accepted"] for o in outcomes for f in o["files"])
 quarantined = sum(f["receipts_quarantined"] for o in outcomes for f in o["files"])
 rate = int(records) / secs
 print(f"medinfra: {secs:.2f} s, {rate:,.0f} records/s, peak RSS {int(rss)/1024:,.0f} MiB, "
-      f"{len(outcomes)} providers, {accepted:,} receipts accepted, {quarantined} quarantined")
+      f"{len(outcomes)} providers, {accepted:,} receipts accepted, {quarantined} quarantined ({cpu})")
 print(f"duckdb:   {float(dsecs):.2f} s, {float(drate):,.0f} records/s ({int(drows):,} rows)")
 print(f"ratio (medinfra / duckdb records/s): {rate/float(drate):.2f}")
 PY

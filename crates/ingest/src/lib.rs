@@ -59,6 +59,8 @@ pub enum IngestError {
     NoFiles,
     #[error("a reading thread stopped without a result")]
     Worker,
+    #[error("the commit task stopped without a result: {0}")]
+    Task(String),
     /// The mapping file (`--mapping`) is unusable; the message names no data values.
     #[error("{0}")]
     Mapping(String),

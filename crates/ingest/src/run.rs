@@ -696,8 +696,9 @@ pub const BATCH_BYTES: u64 = 1 << 30;
 /// complete set of providers' submissions, and re-running the delivery skips them as
 /// duplicates).
 ///
-/// Blocking: the reading runs on scoped threads inside this future (the store's catalog
-/// calls are the only awaits). Outcomes come back in provider order.
+/// Blocking: the reading runs on scoped threads inside this future, while the previous
+/// batch commits on a tokio task (needs a multi-threaded runtime to overlap). Outcomes come
+/// back in provider order.
 pub async fn ingest_many(
     store: &Store,
     opts: &IngestOptions,
@@ -740,49 +741,92 @@ pub async fn ingest_many(
         progress(d.min(total), total);
     };
     let mut out = Vec::with_capacity(sized.len());
+    // The batch being committed while the next one is read: a commit mostly waits for fsyncs
+    // and the catalog, so it overlaps the next batch's CPU-bound reading. One at a time, in
+    // order, so outcomes and versions keep provider order.
+    let mut in_flight: Option<InFlight> = None;
     let mut rest = sized.as_slice();
-    while !rest.is_empty() {
-        let mut n = 0;
-        let mut bytes = 0u64;
-        while n < rest.len() && n < BATCH_PROVIDERS && (n == 0 || bytes + rest[n].2 <= BATCH_BYTES)
-        {
-            bytes += rest[n].2;
-            n += 1;
-        }
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let mut prepared = Vec::with_capacity(batch.len());
-        for (id, paths, _) in batch {
-            let mut o = opts.clone();
-            o.provider_id = id.clone();
-            prepared.push(prepare(store, o, paths).await?);
-        }
-        let outcomes = read_in_parallel(&prepared, threads, &report)?;
-        let now = medinfra_store::now_rfc3339();
-        let mut writers = Vec::new();
-        let mut rejected = Vec::new();
-        let mut pending = Vec::with_capacity(prepared.len());
-        for (p, files) in prepared.into_iter().zip(outcomes) {
-            let (id, dataset) = (p.opts.provider_id.clone(), p.dataset.clone());
-            match finish(store, p, &files, &now)? {
-                Finished::Version(w) => {
-                    writers.push(*w);
-                    pending.push((id, dataset, files, true));
-                }
-                Finished::Rejected(subs) => {
-                    rejected.extend(subs);
-                    pending.push((id, dataset, files, false));
+    let result = async {
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut bytes = 0u64;
+            while n < rest.len()
+                && n < BATCH_PROVIDERS
+                && (n == 0 || bytes + rest[n].2 <= BATCH_BYTES)
+            {
+                bytes += rest[n].2;
+                n += 1;
+            }
+            let (batch, tail) = rest.split_at(n);
+            rest = tail;
+            let mut prepared = Vec::with_capacity(batch.len());
+            for (id, paths, _) in batch {
+                let mut o = opts.clone();
+                o.provider_id = id.clone();
+                prepared.push(prepare(store, o, paths).await?);
+            }
+            let outcomes = read_in_parallel(&prepared, threads, &report)?;
+            let now = medinfra_store::now_rfc3339();
+            let mut writers = Vec::new();
+            let mut rejected = Vec::new();
+            let mut pending = Vec::with_capacity(prepared.len());
+            for (p, files) in prepared.into_iter().zip(outcomes) {
+                let (id, dataset) = (p.opts.provider_id.clone(), p.dataset.clone());
+                match finish(store, p, &files, &now)? {
+                    Finished::Version(w) => {
+                        writers.push(*w);
+                        pending.push((id, dataset, files, true));
+                    }
+                    Finished::Rejected(subs) => {
+                        rejected.extend(subs);
+                        pending.push((id, dataset, files, false));
+                    }
                 }
             }
+            if let Some(previous) = in_flight.take() {
+                previous.land(&mut out).await?;
+            }
+            let committer = store.clone();
+            in_flight = Some(InFlight {
+                task: tokio::spawn(async move { committer.commit_all(writers, &rejected).await }),
+                pending,
+            });
         }
-        let infos = store.commit_all(writers, &rejected).await?;
+        Ok::<(), IngestError>(())
+    }
+    .await;
+    // Whatever happened, the batch in flight finishes (or fails) before this returns, so
+    // its outcome is known and nothing commits after the caller has been told of an error.
+    let landed = match in_flight.take() {
+        Some(last) => last.land(&mut out).await,
+        None => Ok(()),
+    };
+    result?;
+    landed?;
+    Ok(out)
+}
+
+/// A batch handed to the store: its commit task and the outcomes waiting for its versions.
+struct InFlight {
+    task: tokio::task::JoinHandle<
+        Result<Vec<medinfra_store::VersionInfo>, medinfra_store::StoreError>,
+    >,
+    pending: Vec<(String, String, Vec<FileOutcome>, bool)>,
+}
+
+impl InFlight {
+    async fn land(self, out: &mut Vec<IngestOutcome>) -> Result<(), IngestError> {
+        let infos = self
+            .task
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
         let mut infos = infos.iter();
-        for (id, dataset, files, committed) in pending {
+        for (id, dataset, files, committed) in self.pending {
             let info = if committed { infos.next() } else { None };
             out.push(outcome_of(id, dataset, files, info));
         }
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Read the prepared submissions on `threads` threads, each taking the next provider.

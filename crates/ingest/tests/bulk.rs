@@ -205,3 +205,79 @@ async fn a_failed_batch_commits_nothing() {
         Err(IngestError::BadProviderId)
     ));
 }
+
+/// More providers than one batch holds: the first batch commits while the second is read;
+/// when the second fails, the first stays (complete) and nothing of the second appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_and_a_later_failure_keeps_the_earlier_batches() {
+    let data = tempfile::tempdir().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path()).await.unwrap();
+    let n = medinfra_ingest::BATCH_PROVIDERS + 20;
+    let ids: Vec<String> = (0..n).map(|i| format!("131{i:07}")).collect();
+    let delivery: Vec<(String, Vec<PathBuf>)> = ids
+        .iter()
+        .map(|id| {
+            let file = write(
+                input.path(),
+                &format!("{id}.UKE"),
+                &receipt_file(&id[3..], "202404", 318),
+            );
+            (id.clone(), vec![file])
+        })
+        .collect();
+    // One provider of the second batch cannot commit (its dataset is at another tier).
+    let spoiler = &ids[n - 5];
+    let w = store
+        .begin(
+            &format!("provider-{spoiler}"),
+            Tier::Sample,
+            Lineage::default(),
+        )
+        .unwrap();
+    w.commit().await.unwrap();
+    let opts = IngestOptions::new("0000000000");
+    let err = ingest_many(&store, &opts, delivery.clone(), 2, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, IngestError::Store(StoreError::TierChange { .. })),
+        "{err}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let versions = store
+            .versions(&format!("provider-{id}"))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0);
+        let subs = store.submissions(id).await.unwrap().len();
+        if i < medinfra_ingest::BATCH_PROVIDERS {
+            assert_eq!((versions, subs), (1, 1), "provider {i} of the first batch");
+        } else if id == spoiler {
+            assert_eq!(
+                (versions, subs),
+                (1, 0),
+                "the spoiler's own earlier version"
+            );
+        } else {
+            assert_eq!((versions, subs), (0, 0), "provider {i} of the failed batch");
+        }
+    }
+    assert_eq!(count(&data.path().join("staging")), 0);
+
+    // Re-running the delivery without the spoiler takes the rest and skips the first batch.
+    let rest: Vec<_> = delivery
+        .into_iter()
+        .filter(|(id, _)| id != spoiler)
+        .collect();
+    let out = ingest_many(&store, &opts, rest, 2, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(out.len(), n - 1);
+    let new = out.iter().filter(|o| o.version.is_some()).count();
+    assert_eq!(new, n - 1 - medinfra_ingest::BATCH_PROVIDERS);
+    let providers: Vec<&str> = out.iter().map(|o| o.provider_id.as_str()).collect();
+    let mut sorted = providers.clone();
+    sorted.sort();
+    assert_eq!(providers, sorted, "outcomes in provider order");
+}

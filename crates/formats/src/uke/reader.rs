@@ -19,6 +19,20 @@ use crate::finding::{Finding, FindingKind, FindingLog, Severity, mask, shown_val
 /// few hundred bytes; SJ free text is the only long field. A longer line is a structural error.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The comma-separated fields of a line. `memchr` rather than `str::split(',')`: the char
+/// searcher confirms every comma with a one-byte `memcmp` call, which `perf` showed as about
+/// 7 % of a bulk ingest. A comma is ASCII, so each piece of valid UTF-8 cut at one is valid.
+fn split_fields(text: &str) -> Vec<&str> {
+    let mut fields = Vec::with_capacity(48);
+    let mut start = 0;
+    for i in memchr::memchr_iter(b',', text.as_bytes()) {
+        fields.push(&text[start..i]);
+        start = i + 1;
+    }
+    fields.push(&text[start..]);
+    fields
+}
+
 /// DOS end-of-file marker some older writers append after the last line.
 const EOF_MARKER: u8 = 0x1A;
 
@@ -168,7 +182,7 @@ impl<R: BufRead> UkeReader<R> {
     }
 
     fn parse(&mut self, text: &str) -> RecordLine {
-        let fields: Vec<&str> = text.split(',').collect();
+        let fields = split_fields(text);
         let code = fields.first().copied().unwrap_or("");
         let well_formed_code = code.len() == 2
             && code
@@ -403,5 +417,21 @@ impl<R: BufRead> Iterator for UkeReader<R> {
             return Some(parsed);
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_fields;
+
+    #[test]
+    fn fields_split_as_str_split_would() {
+        for line in ["", ",", "RE,1,,３,ｱｲ,", "IR,1,13,1,1234567", "a", ",,x,,"] {
+            assert_eq!(
+                split_fields(line),
+                line.split(',').collect::<Vec<_>>(),
+                "{line:?}"
+            );
+        }
     }
 }
