@@ -22,7 +22,7 @@ fn is_form(req: &Request) -> bool {
 }
 
 pub async fn form_token_to_header(req: Request, next: Next) -> Response {
-    if req.method() != Method::POST || !is_form(&req) || req.headers().contains_key(CSRF_HEADER) {
+    if req.method() != Method::POST || !is_form(&req) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -30,11 +30,24 @@ pub async fn form_token_to_header(req: Request, next: Next) -> Response {
         Ok(b) => b,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response(),
     };
-    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "_csrf"))
-        .map(|(_, v)| v);
-    if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    let fields = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default();
+    // As the API's extractors do: PostgreSQL's text cannot hold U+0000, and no field needs it.
+    if fields
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "text must not contain NUL (U+0000) characters",
+        )
+            .into_response();
+    }
+    if !parts.headers.contains_key(CSRF_HEADER)
+        && let Some(v) = fields
+            .into_iter()
+            .find(|(k, _)| k == "_csrf")
+            .and_then(|(_, t)| HeaderValue::from_str(&t).ok())
+    {
         parts.headers.insert(CSRF_HEADER, v);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
