@@ -31,7 +31,7 @@ where
 
 /// Text with U+0000 is refused at the edge, for every catalog alike: PostgreSQL's `text`
 /// cannot hold it (SQLite's can), and no name, label or purpose needs it.
-const NUL_REFUSED: &str = "text must not contain NUL (U+0000) characters";
+pub const NUL_REFUSED: &str = "text must not contain NUL (U+0000) characters";
 
 fn holds_nul(v: &serde_json::Value) -> bool {
     match v {

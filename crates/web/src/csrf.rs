@@ -38,7 +38,7 @@ pub async fn form_token_to_header(req: Request, next: Next) -> Response {
     {
         return (
             StatusCode::BAD_REQUEST,
-            "text must not contain NUL (U+0000) characters",
+            medinfra_server::extract::NUL_REFUSED,
         )
             .into_response();
     }
