@@ -101,24 +101,12 @@ pub fn load_or_create_key(dir: &Path) -> Result<CheckpointKey, KeyError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| file_err(dir, e))?;
     let path = dir.join(KEY_FILE);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(&path) {
-        Ok(mut f) => {
-            f.write_all(hex::encode(key).as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| file_err(&path, e))?;
-            Ok(CheckpointKey(key))
-        }
+    // Written whole, then linked into place: a concurrent appender (another node, another
+    // task) sees no key or the whole key, never an empty file.
+    match medinfra_store::create_file_whole(&path, hex::encode(key).as_bytes(), 0o600) {
+        Ok(true) => Ok(CheckpointKey(key)),
         // Another appender created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            load_key(dir)?.ok_or_else(|| file_err(&path, "vanished after creation"))
-        }
+        Ok(false) => load_key(dir)?.ok_or_else(|| file_err(&path, "vanished after creation")),
         Err(e) => Err(file_err(&path, e)),
     }
 }
@@ -176,6 +164,38 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn racing_creators_all_get_the_one_whole_key() {
+        // Before the key was linked into place, a racer could read the file between its
+        // creation and its write ("key must be 32 bytes").
+        for _ in 0..50 {
+            let d = tempfile::tempdir().unwrap();
+            let dir = d.path().join("audit");
+            let start = std::sync::Barrier::new(8);
+            let macs: Vec<String> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            load_or_create_key(&dir).unwrap().mac(1, "h", "t", "")
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(macs.iter().all(|m| m == &macs[0]));
+            let names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(
+                names,
+                vec![std::ffi::OsString::from(KEY_FILE)],
+                "no temporary file left"
+            );
         }
     }
 }

@@ -252,21 +252,13 @@ fn bind_new_schema(root: &Path) -> Result<String, StoreError> {
         path: path.clone(),
         source,
     })?;
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(&bytes)?;
-            f.sync_all()
-        });
-    match written {
-        Ok(()) => {
+    match fsutil::create_file_whole(&path, &bytes, 0o644) {
+        Ok(true) => {
             fsutil::sync_dir(root)?;
             Ok(binding.schema)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_binding(root)?
+        // Another node bound the directory first: use its schema.
+        Ok(false) => read_binding(root)?
             .map(|b| b.schema)
             .ok_or_else(|| StoreError::CatalogConfig(format!("{}: unreadable", path.display()))),
         Err(e) => Err(StoreError::io(&path, e)),

@@ -110,3 +110,47 @@ pub fn try_exclusive(path: &Path) -> Result<Option<HeldLock>, StoreError> {
         Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(path, e)),
     }
 }
+
+/// Create `path` holding `bytes`, unless it exists: `Ok(true)` when this call created it,
+/// `Ok(false)` when somebody else had. The content is written and fsynced under a name of its
+/// own and then linked into place (`link` refuses an existing name), so a concurrent reader
+/// (another node sharing the directory, another task of this process) sees no file or a
+/// whole one — never the empty file that `create_new` followed by a write shows in between.
+/// `mode` is the new file's Unix permission bits.
+pub fn create_file_whole(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<bool> {
+    use std::io::Write;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    // Unique across nodes (pid and time) and across threads of this process (counter).
+    name.push(format!(".{}-{nanos:x}-{n}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}

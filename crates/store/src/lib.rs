@@ -12,6 +12,7 @@
 mod catalog;
 mod error;
 mod fsutil;
+pub use fsutil::create_file_whole;
 mod manifest;
 mod names;
 mod store;
