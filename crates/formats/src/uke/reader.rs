@@ -71,7 +71,6 @@ pub struct UkeReader<R> {
     file: String,
     line_no: u64,
     buf: Vec<u8>,
-    text: String,
     kind: FileKind,
     log: FindingLog,
     done: bool,
@@ -86,7 +85,6 @@ impl<R: BufRead> UkeReader<R> {
             file: file.into(),
             line_no: 0,
             buf: Vec::new(),
-            text: String::new(),
             kind: FileKind::Unknown,
             log: FindingLog::default(),
             done: false,
@@ -151,7 +149,7 @@ impl<R: BufRead> UkeReader<R> {
                 }));
             }
             any = true;
-            let (chunk, consumed, found) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, consumed, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..i], i + 1, true),
                 None => (available, available.len(), false),
             };
@@ -393,13 +391,16 @@ impl<R: BufRead> Iterator for UkeReader<R> {
                 self.log.push(f);
                 continue;
             }
-            let decoded = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&self.buf);
-            match decoded {
-                Some(s) => {
-                    // Copied into a reused buffer so `parse` can borrow `self` mutably.
-                    self.text.clear();
-                    self.text.push_str(&s);
-                }
+            // Taken out of `self` so `parse` can borrow `self` mutably while the decoded text
+            // borrows the bytes: lines that are ASCII (most: codes and numbers) decode without
+            // a copy.
+            let buf = std::mem::take(&mut self.buf);
+            let parsed = SHIFT_JIS
+                .decode_without_bom_handling_and_without_replacement(&buf)
+                .map(|text| self.parse(&text));
+            self.buf = buf;
+            match parsed {
+                Some(parsed) => return Some(parsed),
                 None => {
                     let offset = malformed_offset(&self.buf);
                     let f = self.finding(
@@ -411,10 +412,6 @@ impl<R: BufRead> Iterator for UkeReader<R> {
                     continue;
                 }
             }
-            let text = std::mem::take(&mut self.text);
-            let parsed = self.parse(&text);
-            self.text = text;
-            return Some(parsed);
         }
         None
     }

@@ -285,6 +285,18 @@ impl<R: BufRead> ReceiptReader<R> {
     }
 }
 
+/// What a line is to the receipt grouping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LineClass {
+    Header,
+    Receipt,
+    Trailer,
+    Other,
+}
+
+/// Records reserved per receipt when its RE is read.
+const RECEIPT_RECORDS_RESERVED: usize = 16;
+
 impl<R: BufRead> Iterator for ReceiptReader<R> {
     type Item = Receipt;
 
@@ -293,34 +305,42 @@ impl<R: BufRead> Iterator for ReceiptReader<R> {
             let Some(rl) = self.reader.next() else {
                 return self.close_current();
             };
-            let code = rl.record.code().to_owned();
-            let receipt_record = self.trailer.is_none() && !is_header(&code) && code != "GO";
-            if !receipt_record || (self.current.is_none() && code != "RE") {
+            // Classified up front: the code borrows the record, which moves below, and an
+            // owned copy per line was an allocation per record.
+            let class = match rl.record.code() {
+                "GO" => LineClass::Trailer,
+                "RE" => LineClass::Receipt,
+                c if is_header(c) => LineClass::Header,
+                _ => LineClass::Other,
+            };
+            let receipt_record =
+                self.trailer.is_none() && !matches!(class, LineClass::Header | LineClass::Trailer);
+            if !receipt_record || (self.current.is_none() && class != LineClass::Receipt) {
                 // Findings of records that belong to no receipt are file-level.
                 for f in &rl.findings {
                     self.log.push(f.clone());
                 }
             }
             if self.trailer.is_some() {
-                let kind = if code == "GO" {
+                let kind = if class == LineClass::Trailer {
                     FindingKind::DuplicateTrailer
                 } else {
                     FindingKind::RecordAfterTrailer
                 };
                 let f = self.frame_finding(
                     Some(rl.line),
-                    &code,
+                    rl.record.code(),
                     kind,
                     "record after the GO trailer".to_owned(),
                 );
                 self.log.push(f);
                 continue;
             }
-            if is_header(&code) {
+            if class == LineClass::Header {
                 if self.header.is_some() {
                     let f = self.frame_finding(
                         Some(rl.line),
-                        &code,
+                        rl.record.code(),
                         FindingKind::DuplicateHeader,
                         "second header record".to_owned(),
                     );
@@ -331,28 +351,34 @@ impl<R: BufRead> Iterator for ReceiptReader<R> {
                 continue;
             }
             if self.header.is_none() && self.first_before_header.is_none() {
-                self.first_before_header = Some((rl.line, code.clone()));
+                self.first_before_header = Some((rl.line, rl.record.code().to_owned()));
             }
-            match code.as_str() {
-                "GO" => {
+            match class {
+                LineClass::Trailer => {
                     self.trailer = Some(rl);
                     if let Some(done) = self.close_current() {
                         return Some(done);
                     }
                 }
-                "RE" => {
+                LineClass::Receipt => {
                     let done = self.close_current();
+                    // Room for a typical receipt's records: growing a vector of records
+                    // one doubling at a time copied them again and again.
+                    let mut records = Vec::with_capacity(RECEIPT_RECORDS_RESERVED);
+                    let findings = rl.findings.clone();
+                    let line = rl.line;
+                    records.push(rl);
                     self.current = Some(Receipt {
-                        line: rl.line,
-                        findings: rl.findings.clone(),
-                        records: vec![rl],
+                        line,
+                        findings,
+                        records,
                         computed_points: 0,
                     });
                     if done.is_some() {
                         return done;
                     }
                 }
-                _ => match self.current.as_mut() {
+                LineClass::Header | LineClass::Other => match self.current.as_mut() {
                     Some(receipt) if receipt.records.len() < MAX_RECEIPT_RECORDS => {
                         receipt.findings.extend(rl.findings.iter().cloned());
                         receipt.records.push(rl);
@@ -361,7 +387,7 @@ impl<R: BufRead> Iterator for ReceiptReader<R> {
                     None => {
                         let f = self.frame_finding(
                             Some(rl.line),
-                            &code,
+                            rl.record.code(),
                             FindingKind::RecordOutsideReceipt,
                             "record outside any receipt (before the first RE)".to_owned(),
                         );
