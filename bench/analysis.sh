@@ -16,7 +16,7 @@ bash bench/venv.sh
 target="${CARGO_TARGET_DIR:-target}"
 out="$(mktemp -d /tmp/medinfra-bench-analysis.XXXXXX)"
 if [ -z "${DATA:-}" ]; then
-  cargo build --release -p medinfra --quiet
+  cargo build --release --locked -p medinfra --quiet
   DATA="$out/data"
   DATASET=bench
   "$target/release/medinfra" synth --data-dir "$DATA" --persons "$persons" --years 1 \
@@ -25,7 +25,10 @@ fi
 # The workspace's memory pool for the run (both Rust engines): DuckDB's default is 80 % of RAM,
 # the workspace's default 2 GiB, at which q05's aggregation spills in either Rust engine.
 # Cargo builds into CARGO_TARGET_DIR when set (as `target` above).
-cargo run --quiet --release --manifest-path crates/analysis/Cargo.toml --example analysis_bench -- \
+# Built together with the binary so both share one feature set: built alone, the example
+# resolves other features for shared dependencies and recompiles DataFusion (~25 min here).
+cargo build --quiet --release --locked -p medinfra -p medinfra-analysis --example analysis_bench
+"$target/release/examples/analysis_bench" \
   --data "$DATA" --dataset "$DATASET" --runs "$runs" --memory-mb "${MEMORY_MB:-16384}" >"$out/rust.jsonl"
 bench/.venv/bin/python bench/py/analysis_duckdb.py --data "$DATA" --dataset "$DATASET" \
   --runs "$runs" --queries crates/analysis/examples/bench_queries.sql >"$out/duckdb.jsonl"
