@@ -30,7 +30,19 @@ pub const PROJECT_TOKEN_COLUMNS: &[&str] = &[
     "checkup_id",
 ];
 
-/// The scalar function that re-keys one column for `project` (hex, 64 characters; equal to
+/// Characters of a project token: 32 hex digits, the first 128 bits of the HMAC-SHA-256.
+///
+/// Why not all 256 bits: every join, `DISTINCT` and `GROUP BY` on a key column hashes,
+/// compares and copies the token, and at 64 characters that cost the workspace up to 1.8×
+/// plain DataFusion's time on the benchmark queries (BENCHMARKS.md). 128 bits is the
+/// truncation NIST SP 800-107 allows for HMAC, keeps the pseudonym as unguessable without the
+/// key as before (a forgery still needs the key), and keeps collisions out of reach at any
+/// real size: 2×10¹⁰ distinct keys (every claim the NDB holds) collide with probability
+/// about 6×10⁻¹⁹.
+pub const PROJECT_TOKEN_CHARS: usize = 32;
+
+/// The scalar function that re-keys one column for `project` (hex, [`PROJECT_TOKEN_CHARS`]
+/// characters: the first ones of
 /// `medinfra_pseudo::token::project_token(master, project, stored, Encoding::Hex).value`).
 pub fn project_token_udf(master: &Key, project: &str) -> Result<ScalarUDF, AnalysisError> {
     // The key schedule of the project key is computed once; each value costs two SHA-256
@@ -91,7 +103,7 @@ impl ScalarUDFImpl for ProjectToken {
     }
 }
 
-/// `array` (any string type) re-keyed under `key`, as hex project tokens; `None` for a
+/// `array` (any string type) re-keyed under `key`, as project tokens; `None` for a
 /// non-string array.
 pub(crate) fn rekey_array(
     array: &dyn Array,
@@ -109,7 +121,7 @@ fn rekey<'a, A>(values: A, key: &Tokenizer) -> datafusion::arrow::array::StringA
 where
     A: ArrayAccessor<Item = &'a str> + Array,
 {
-    let mut out = StringBuilder::with_capacity(values.len(), values.len() * 64);
+    let mut out = StringBuilder::with_capacity(values.len(), values.len() * PROJECT_TOKEN_CHARS);
     // Rows of one person or claim are stored next to each other, so remembering the last
     // input saves most HMACs without a cache that would grow with the data.
     let mut last: Option<&str> = None;
@@ -123,7 +135,8 @@ where
                     key.raw_hex_into(v.as_bytes(), &mut buf);
                     last = Some(v);
                 }
-                out.append_value(std::str::from_utf8(&buf).unwrap_or_default());
+                let token = &buf[..PROJECT_TOKEN_CHARS];
+                out.append_value(std::str::from_utf8(token).unwrap_or_default());
             }
         }
     }
@@ -171,7 +184,10 @@ mod tests {
         let input = vec![Some("P001"), Some("P001"), None, Some("P002")];
         let ta = run(&a, input.clone());
         let tb = run(&b, input);
-        let expect = |p: &str, v: &str| project_token(&key, p, v, Encoding::Hex).unwrap().value;
+        let expect = |p: &str, v: &str| {
+            project_token(&key, p, v, Encoding::Hex).unwrap().value[..PROJECT_TOKEN_CHARS]
+                .to_string()
+        };
         assert_eq!(ta[0].as_deref(), Some(expect("proj-a", "P001").as_str()));
         assert_eq!(ta[1], ta[0]);
         assert_eq!(ta[2], None);

@@ -4,8 +4,8 @@
 //!
 //! Why a copy rather than re-keying in the plan. Re-keying at scan time (the view projection
 //! of [`crate::views`], kept as [`crate::RekeyMode::OnScan`]) costs one HMAC per key value of
-//! every row read, on every query, and joins and groups then run on 64-character tokens built
-//! per batch: 1–7× DuckDB's time on the benchmark queries. Joining on the stored keys and
+//! every row read, on every query, and joins and groups then ran on tokens built per batch
+//! (64 characters then): 1–7× DuckDB's time on the benchmark queries. Joining on the stored keys and
 //! re-keying only what is shown would be fast, but the stored keys would then sit inside the
 //! plan, where any function a user can write reaches them (`WHERE substr(patient_id, 1, 1) =
 //! 'a'`, `ORDER BY patient_id`, `length`, `min`, comparisons with literals ...): closing that
@@ -69,7 +69,7 @@ use crate::views::{is_workspace_table, view_columns_at};
 pub const SUPERSEDED_RULE: &str = "superseded-version-unreadable";
 
 /// Bumped when the layout or the writer settings change, so older copies are rebuilt.
-const COPY_FORMAT: u32 = 3;
+const COPY_FORMAT: u32 = 4;
 const COPY_META: &str = "copy.json";
 const KEY_CHECK_DOMAIN: &[u8] = b"medinfra-analysis/rekeyed-copy/key-check";
 /// Staging directories older than this are leftovers of a crash (a build takes minutes).
@@ -627,8 +627,8 @@ fn build_files(
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        // A file's key columns hold up to ~200 k distinct tokens of 64 bytes; the default
-        // 1 MiB dictionary page would fall back to plain encoding after 16 k of them.
+        // A file's key columns hold up to ~200 k distinct tokens of 32 bytes; the default
+        // 1 MiB dictionary page would fall back to plain encoding after 32 k of them.
         .set_dictionary_page_size_limit(16 << 20)
         .set_max_row_group_row_count(Some(ROWS_PER_ROW_GROUP))
         .build()
