@@ -120,12 +120,10 @@ pub fn write_head(dir: &Path, cp: &Checkpoint) -> Result<(), KeyError> {
     {
         return Ok(());
     }
-    // Unique per writer even across nodes sharing the directory (same pid on two hosts).
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!("{HEAD_FILE}.{}-{nanos:x}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        "{HEAD_FILE}.{}.tmp",
+        medinfra_store::unique_suffix()
+    ));
     let bytes = serde_json::to_vec(cp).map_err(|e| file_err(&tmp, e))?;
     let mut f = std::fs::File::create(&tmp).map_err(|e| file_err(&tmp, e))?;
     f.write_all(&bytes)

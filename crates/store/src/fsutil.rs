@@ -119,15 +119,8 @@ pub fn try_exclusive(path: &Path) -> Result<Option<HeldLock>, StoreError> {
 /// `mode` is the new file's Unix permission bits.
 pub fn create_file_whole(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<bool> {
     use std::io::Write;
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    // Unique across nodes (pid and time) and across threads of this process (counter).
-    name.push(format!(".{}-{nanos:x}-{n}.tmp", std::process::id()));
+    name.push(format!(".{}.tmp", unique_suffix()));
     let tmp = path.with_file_name(name);
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -153,4 +146,17 @@ pub fn create_file_whole(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// A file-name suffix no other writer uses at the same time: `PID-NANOS-N`, unique across
+/// nodes sharing a directory (process id and time) and across threads of this process (a
+/// counter).
+pub fn unique_suffix() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{nanos:x}-{n}", std::process::id())
 }

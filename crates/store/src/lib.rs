@@ -12,7 +12,7 @@
 mod catalog;
 mod error;
 mod fsutil;
-pub use fsutil::create_file_whole;
+pub use fsutil::{create_file_whole, unique_suffix};
 mod manifest;
 mod names;
 mod store;

@@ -12,7 +12,6 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -118,8 +117,6 @@ struct Inner {
 pub struct Store {
     inner: Arc<Inner>,
 }
-
-static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The current time as RFC 3339 (UTC).
 pub fn now_rfc3339() -> String {
@@ -276,15 +273,10 @@ impl Store {
         lineage: Lineage,
     ) -> Result<VersionWriter, StoreError> {
         validate_dataset_name(name)?;
-        let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
         let staging = self
             .root()
             .join("staging")
-            .join(format!("{name}-{}-{nanos:x}-{n}", std::process::id()));
+            .join(format!("{name}-{}", fsutil::unique_suffix()));
         // Created under a `.`-name, locked, then renamed: a staging directory with its real
         // name is locked for as long as its writer lives. Not fsynced: nothing depends on it
         // surviving a crash (open removes it anyway); commit fsyncs it before renaming it
