@@ -5,10 +5,11 @@
 //! column (for comparing answers with DuckDB in bench/py/analysis_duckdb.py).
 //!
 //!   cargo run --release --example analysis_bench -- --data DIR --dataset NAME [--runs 3]
-//!       [--queries FILE] [--engines medinfra,medinfra-onscan,datafusion]
+//!       [--queries FILE] [--engines medinfra,medinfra-onscan,datafusion,copy] [--explain]
 //!
 //! `medinfra` reads the project's re-keyed copy (built on the first run, reported on stderr);
-//! `medinfra-onscan` re-keys in every query instead.
+//! `medinfra-onscan` re-keys in every query instead; `copy` is bare DataFusion over the
+//! re-keyed copy's files (the workspace's data without the workspace).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ struct Args {
     memory_mb: Option<usize>,
     /// Print bare DataFusion's EXPLAIN ANALYZE of each query to stderr.
     explain: bool,
+    /// DataFusion settings for the bare sessions (`--set key=value,...`), to try options.
+    settings: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, Error> {
         only: Vec::new(),
         memory_mb: None,
         explain: false,
+        settings: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -72,6 +76,12 @@ fn parse_args() -> Result<Args, Error> {
             "--engines" => args.engines = value.split(',').map(str::to_string).collect(),
             "--only" => args.only = value.split(',').map(str::to_string).collect(),
             "--memory-mb" => args.memory_mb = Some(value.parse()?),
+            "--set" => {
+                for kv in value.split(',') {
+                    let (k, v) = kv.split_once('=').ok_or("--set takes key=value,...")?;
+                    args.settings.push((k.to_string(), v.to_string()));
+                }
+            }
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -140,23 +150,65 @@ async fn raw_session(
     store: &Store,
     dataset: &str,
     memory_mb: Option<usize>,
+    settings: &[(String, String)],
 ) -> Result<SessionContext, Error> {
     let info = store.version(dataset, None).await?;
     let manifest = store.read_manifest(&info)?;
+    let tables = manifest
+        .tables
+        .iter()
+        .map(|t| {
+            let files = t.files.iter().map(|f| info.dir.join(&f.path)).collect();
+            (t.name.clone(), files)
+        })
+        .collect();
+    bare_session(tables, memory_mb, settings).await
+}
+
+/// A plain DataFusion session over the project's re-keyed copy (the files the workspace
+/// reads), to separate the workspace's own cost from the copy's layout.
+async fn copy_session(
+    store: &Store,
+    dataset: &str,
+    memory_mb: Option<usize>,
+    settings: &[(String, String)],
+) -> Result<SessionContext, Error> {
+    let ws = open_workspace(store, dataset, memory_mb, RekeyMode::Materialized).await?;
+    let mut tables: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for copy in ws.rekeyed_copies() {
+        for (path, relative, _) in &copy.files {
+            let table = relative.split('/').next().unwrap_or_default().to_string();
+            match tables.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, files)) => files.push(path.clone()),
+                None => tables.push((table, vec![path.clone()])),
+            }
+        }
+    }
+    bare_session(tables, memory_mb, settings).await
+}
+
+async fn bare_session(
+    tables: Vec<(String, Vec<PathBuf>)>,
+    memory_mb: Option<usize>,
+    settings: &[(String, String)],
+) -> Result<SessionContext, Error> {
+    let mut config = SessionConfig::new();
+    for (k, v) in settings {
+        config = config.set_str(k, v);
+    }
     let ctx = match memory_mb {
-        None => SessionContext::new_with_config(SessionConfig::new()),
+        None => SessionContext::new_with_config(config),
         Some(mb) => SessionContext::new_with_config_rt(
-            SessionConfig::new(),
+            config,
             RuntimeEnvBuilder::new()
                 .with_memory_pool(Arc::new(FairSpillPool::new(mb << 20)))
                 .build_arc()?,
         ),
     };
-    for t in &manifest.tables {
-        let urls = t
-            .files
+    for (name, files) in &tables {
+        let urls = files
             .iter()
-            .map(|f| ListingTableUrl::parse(info.dir.join(&f.path).to_string_lossy()))
+            .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
             .collect::<Result<Vec<_>, _>>()?;
         if urls.is_empty() {
             continue;
@@ -167,9 +219,42 @@ async fn raw_session(
             .with_listing_options(options)
             .infer_schema(&ctx.state())
             .await?;
-        ctx.register_table(t.name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
+        ctx.register_table(name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
     }
     Ok(ctx)
+}
+
+/// The benchmark project's workspace over `dataset` (sample tier, public role).
+async fn open_workspace(
+    store: &Store,
+    dataset: &str,
+    memory_mb: Option<usize>,
+    mode: RekeyMode,
+) -> Result<Workspace, Error> {
+    // A benchmark-only master key: sample data is public and synthetic.
+    let master = Key::in_memory("bench", "token", KeyMaterial::from_bytes([1; 32]));
+    let actor = Actor {
+        user: "bench".into(),
+        role: Role::Public,
+        authorization: None,
+        memberships: vec![],
+    };
+    let spec = WorkspaceSpec {
+        project: "bench".into(),
+        tier: Tier::Sample,
+        datasets: vec![DatasetGrant {
+            dataset: dataset.to_string(),
+            version: None,
+        }],
+        limits: Limits {
+            max_rows_shown: 1_000_000,
+            memory_bytes: memory_mb.map_or(Limits::default().memory_bytes, |m| m << 20),
+            ..Limits::default()
+        },
+        masters_dir: None,
+        today: 20_600,
+    };
+    Ok(Workspace::open_with(store, actor, &master, spec, mode).await?)
 }
 
 #[tokio::main]
@@ -188,33 +273,8 @@ async fn main() -> Result<(), Error> {
                 } else {
                     RekeyMode::OnScan
                 };
-                // A benchmark-only master key: sample data is public and synthetic.
-                let master = Key::in_memory("bench", "token", KeyMaterial::from_bytes([1; 32]));
-                let actor = Actor {
-                    user: "bench".into(),
-                    role: Role::Public,
-                    authorization: None,
-                    memberships: vec![],
-                };
-                let spec = WorkspaceSpec {
-                    project: "bench".into(),
-                    tier: Tier::Sample,
-                    datasets: vec![DatasetGrant {
-                        dataset: args.dataset.clone(),
-                        version: None,
-                    }],
-                    limits: Limits {
-                        max_rows_shown: 1_000_000,
-                        memory_bytes: args
-                            .memory_mb
-                            .map_or(Limits::default().memory_bytes, |m| m << 20),
-                        ..Limits::default()
-                    },
-                    masters_dir: None,
-                    today: 20_600,
-                };
                 let t = Instant::now();
-                let ws = Workspace::open_with(&store, actor, &master, spec, mode).await?;
+                let ws = open_workspace(&store, &args.dataset, args.memory_mb, mode).await?;
                 // The one-time cost of the re-keyed copy (zero when it already existed).
                 eprintln!(
                     "{engine}: workspace opened in {:.1} s; copies: {}",
@@ -234,15 +294,19 @@ async fn main() -> Result<(), Error> {
                     report(engine, name, &times, out.shown_rows, checksum(&out.batches));
                 }
             }
-            "datafusion" => {
-                let ctx = raw_session(&store, &args.dataset, args.memory_mb).await?;
+            "datafusion" | "copy" => {
+                let ctx = if engine == "copy" {
+                    copy_session(&store, &args.dataset, args.memory_mb, &args.settings).await?
+                } else {
+                    raw_session(&store, &args.dataset, args.memory_mb, &args.settings).await?
+                };
                 for (name, sql) in &queries {
                     if args.explain {
                         let plan = ctx.sql(&format!("EXPLAIN ANALYZE {sql}")).await?;
                         let text = datafusion::arrow::util::pretty::pretty_format_batches(
                             &plan.collect().await?,
                         )?;
-                        eprintln!("{name}\n{text}");
+                        eprintln!("{engine} {name}\n{text}");
                     }
                     let mut times = Vec::new();
                     let mut last = Vec::new();

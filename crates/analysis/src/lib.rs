@@ -31,6 +31,7 @@ mod rekeyed;
 mod results;
 pub mod udf;
 mod views;
+pub mod window;
 mod workspace;
 
 pub use error::AnalysisError;

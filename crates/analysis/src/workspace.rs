@@ -613,6 +613,7 @@ fn new_session(limits: &Limits) -> Result<SessionContext, AnalysisError> {
         .with_default_features()
         .with_table_functions(HashMap::new())
         .with_table_factories(HashMap::new())
+        .with_physical_optimizer_rule(Arc::new(crate::window::SortedWindowRule))
         .build();
     Ok(SessionContext::new_with_state(state))
 }
