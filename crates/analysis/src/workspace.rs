@@ -599,20 +599,29 @@ fn denied_outcome(e: &AnalysisError) -> String {
     }
 }
 
+/// The share of rows a filter is assumed to keep when statistics cannot tell (percent).
+const FILTER_SELECTIVITY_PERCENT: u8 = 5;
+
 /// The session: one catalog and schema, no information_schema, no table functions, no
 /// external-table factories, the memory pool of the limits.
 fn new_session(limits: &Limits) -> Result<SessionContext, AnalysisError> {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_default_catalog_and_schema(CATALOG, SCHEMA)
         .with_create_default_catalog_and_schema(true)
         .with_information_schema(false)
         .with_target_partitions(limits.partitions());
+    // Filters in claims queries pick a code among thousands (a diagnosis prefix, a drug, an
+    // analyte), so assume 5 % of rows pass rather than DataFusion's 20 %: a filtered table
+    // then looks as small as it is and becomes the hash join's build side instead of, say,
+    // every person (the prevalence query: 0.47 -> 0.33 s on the 1 M sample).
+    config.options_mut().optimizer.default_filter_selectivity = FILTER_SELECTIVITY_PERCENT;
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(limits.runtime()?)
         .with_default_features()
         .with_table_functions(HashMap::new())
         .with_table_factories(HashMap::new())
+        .with_optimizer_rules(crate::distinct::logical_rules())
         .with_physical_optimizer_rule(Arc::new(crate::window::SortedWindowRule))
         .build();
     Ok(SessionContext::new_with_state(state))
