@@ -47,6 +47,8 @@ struct Args {
     explain: bool,
     /// DataFusion settings for the bare sessions (`--set key=value,...`), to try options.
     settings: Vec<(String, String)>,
+    /// The workspace's `Limits::target_partitions` (default: its default).
+    partitions: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -60,6 +62,7 @@ fn parse_args() -> Result<Args, Error> {
         memory_mb: None,
         explain: false,
         settings: Vec::new(),
+        partitions: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +79,7 @@ fn parse_args() -> Result<Args, Error> {
             "--engines" => args.engines = value.split(',').map(str::to_string).collect(),
             "--only" => args.only = value.split(',').map(str::to_string).collect(),
             "--memory-mb" => args.memory_mb = Some(value.parse()?),
+            "--partitions" => args.partitions = Some(value.parse()?),
             "--set" => {
                 for kv in value.split(',') {
                     let (k, v) = kv.split_once('=').ok_or("--set takes key=value,...")?;
@@ -173,7 +177,7 @@ async fn copy_session(
     memory_mb: Option<usize>,
     settings: &[(String, String)],
 ) -> Result<SessionContext, Error> {
-    let ws = open_workspace(store, dataset, memory_mb, RekeyMode::Materialized).await?;
+    let ws = open_workspace(store, dataset, memory_mb, None, RekeyMode::Materialized).await?;
     let mut tables: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for copy in ws.rekeyed_copies() {
         for (path, relative, _) in &copy.files {
@@ -229,6 +233,7 @@ async fn open_workspace(
     store: &Store,
     dataset: &str,
     memory_mb: Option<usize>,
+    partitions: Option<usize>,
     mode: RekeyMode,
 ) -> Result<Workspace, Error> {
     // A benchmark-only master key: sample data is public and synthetic.
@@ -249,6 +254,7 @@ async fn open_workspace(
         limits: Limits {
             max_rows_shown: 1_000_000,
             memory_bytes: memory_mb.map_or(Limits::default().memory_bytes, |m| m << 20),
+            target_partitions: partitions.unwrap_or(Limits::default().target_partitions),
             ..Limits::default()
         },
         masters_dir: None,
@@ -274,7 +280,9 @@ async fn main() -> Result<(), Error> {
                     RekeyMode::OnScan
                 };
                 let t = Instant::now();
-                let ws = open_workspace(&store, &args.dataset, args.memory_mb, mode).await?;
+                let ws =
+                    open_workspace(&store, &args.dataset, args.memory_mb, args.partitions, mode)
+                        .await?;
                 // The one-time cost of the re-keyed copy (zero when it already existed).
                 eprintln!(
                     "{engine}: workspace opened in {:.1} s; copies: {}",
