@@ -38,7 +38,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, UInt64Array,
 };
 use datafusion::arrow::compute::kernels::zip::zip;
-use datafusion::arrow::compute::{concat_batches, partition, take};
+use datafusion::arrow::compute::{concat, concat_batches, partition, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -466,11 +466,16 @@ impl SortedWindowStream {
             .collect()
     }
 
-    /// The partition key of row `row`.
-    fn key_at(keys: &[ArrayRef], row: usize) -> Result<Vec<ScalarValue>> {
-        keys.iter()
-            .map(|k| ScalarValue::try_from_array(k, row))
-            .collect()
+    /// True when row `a` of `left` and row `b` of `right` are in one partition, by the same
+    /// equality that splits partitions (arrow's `partition`: NULLs equal, NaN equal to NaN),
+    /// not `ScalarValue`'s.
+    fn same_partition(left: &[ArrayRef], a: usize, right: &[ArrayRef], b: usize) -> Result<bool> {
+        let pairs = left
+            .iter()
+            .zip(right)
+            .map(|(l, r)| concat(&[l.slice(a, 1).as_ref(), r.slice(b, 1).as_ref()]))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(partition(&pairs)?.len() == 1)
     }
 
     /// Window columns for complete partitions `batches` (one batch out).
@@ -502,9 +507,12 @@ impl SortedWindowStream {
             return Ok(());
         }
         let keys = self.keys(&batch)?;
+        // A new partition starts this batch: what is pending is complete. (This only keeps
+        // memory to the open partition; `emit` finds the boundaries again, so it never
+        // changes an answer.)
         if let Some(last) = self.pending.last() {
             let last_keys = self.keys(last)?;
-            if Self::key_at(&last_keys, last.num_rows() - 1)? != Self::key_at(&keys, 0)? {
+            if !Self::same_partition(&last_keys, last.num_rows() - 1, &keys, 0)? {
                 let done = std::mem::take(&mut self.pending);
                 self.emit(&done)?;
             }

@@ -58,7 +58,12 @@ fn table(seed: u64, rows: usize, parts: usize) -> MemTable {
             a.push((rng.below(10) != 0).then(|| format!("provider{}", rng.below(4))));
             b.push((rng.below(20) != 0).then(|| rng.below((rows as u64 / 2).max(1)) as i64));
             c.push(rng.below(5) as i64);
-            v.push((rng.below(6) != 0).then(|| rng.below(1000) as f64 / 10.0));
+            // NaN as well: partitions on a float key must group NaN with NaN as DataFusion does.
+            v.push(match rng.below(12) {
+                0 | 1 => None,
+                2 => Some(f64::NAN),
+                _ => Some(rng.below(100) as f64 / 10.0),
+            });
             s.push((rng.below(6) != 0).then(|| format!("s{}", rng.below(50))));
         }
         let batch = RecordBatch::try_new(
@@ -116,6 +121,11 @@ const QUERIES: &[(&str, bool)] = &[
     ),
     (
         "SELECT id, lead(v, 0) OVER (PARTITION BY a ORDER BY id) AS x FROM t",
+        true,
+    ),
+    (
+        "SELECT id, row_number() OVER (PARTITION BY v ORDER BY id) AS rn, \
+                lag(id) OVER (PARTITION BY v ORDER BY id) AS prev FROM t",
         true,
     ),
     (
