@@ -14,19 +14,17 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use medinfra_analysis::distinct::logical_rules;
 
+mod common;
+use common::{Rng, on_big_stack};
+
 fn table(seed: u64, rows: usize) -> MemTable {
     let schema = Arc::new(Schema::new(vec![
         Field::new("g", DataType::Utf8, true),
         Field::new("p", DataType::Utf8, true),
         Field::new("x", DataType::Int64, true),
     ]));
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = Rng::new(seed);
+    let mut next = |n: u64| rng.below(n);
     let (mut g, mut p, mut x) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rows {
         g.push((next(12) != 0).then(|| format!("g{}", next(7))));
@@ -113,18 +111,7 @@ async fn two_phase(ctx: &SessionContext, sql: &str) -> bool {
 
 #[test]
 fn same_answers_as_datafusion() {
-    // DataFusion's planning overflows the 2 MiB test-thread stack in debug builds.
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap()
-                .block_on(compare_all())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    on_big_stack(compare_all);
 }
 
 async fn compare_all() {

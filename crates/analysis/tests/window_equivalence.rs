@@ -15,20 +15,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use medinfra_analysis::window::SortedWindowRule;
 
-/// A small deterministic generator (xorshift): the inputs must be reproducible from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+mod common;
+use common::{Rng, on_big_stack};
 
 /// `rows` rows in `parts` input partitions: keys `a` (few values, some NULL) and `b` (many),
 /// order keys `c` (ties) and `id` (unique, so every ordering is total), values `v` (NULL
@@ -42,7 +30,7 @@ fn table(seed: u64, rows: usize, parts: usize) -> MemTable {
         Field::new("v", DataType::Float64, true),
         Field::new("s", DataType::Utf8, true),
     ]));
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::new(seed);
     let mut partitions = vec![Vec::new(); parts];
     let per = rows.div_ceil(parts).max(1);
     for (p, start) in (0..rows).step_by(per).enumerate() {
@@ -193,18 +181,7 @@ async fn plan(ctx: &SessionContext, sql: &str) -> String {
 
 #[test]
 fn same_answers_as_datafusion_on_random_inputs() {
-    // DataFusion's planning of nested queries overflows the 2 MiB test-thread stack in debug
-    // builds; the check runs on a thread with a bigger one.
-    let run = std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap()
-                .block_on(compare_all())
-        })
-        .unwrap();
-    run.join().unwrap();
+    on_big_stack(compare_all);
 }
 
 async fn compare_all() {
