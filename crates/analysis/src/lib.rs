@@ -37,7 +37,7 @@ mod workspace;
 
 pub use error::AnalysisError;
 pub use guard::{CATALOG, SCHEMA};
-pub use limits::Limits;
+pub use limits::{Limits, PARTITIONS_PER_CPU};
 pub use names::validate_result_name;
 pub use pseudonym::{PROJECT_TOKEN_CHARS, PROJECT_TOKEN_COLUMNS, project_token_udf};
 pub use rekeyed::{CopyReport, SUPERSEDED_RULE, prepare_rekeyed_copies, purge_superseded_copies};

@@ -165,7 +165,7 @@ pub async fn prepare_rekeyed_copies(
     sweep_project(store, project).await?;
     let mut out = Vec::new();
     for info in versions {
-        out.push(ensure(store, &key, info, default_parallelism()).await?.1);
+        out.push(ensure(store, &key, info, crate::limits::cpus()).await?.1);
     }
     Ok(out)
 }
@@ -365,12 +365,6 @@ pub(crate) async fn ensure(
 }
 
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn default_parallelism() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
 
 pub(crate) fn superseded(info: &VersionInfo) -> AnalysisError {
     AnalysisError::Denied {

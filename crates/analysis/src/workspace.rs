@@ -543,7 +543,7 @@ impl Workspace {
         let state = self.ctx.state();
         for (i, info) in self.versions.iter().enumerate() {
             let (copy, report) =
-                rekeyed::ensure(&self.store, key, info, self.limits.partitions()).await?;
+                rekeyed::ensure(&self.store, key, info, self.limits.copy_threads()).await?;
             self.copies.push(report);
             for (name, files) in &copy.tables {
                 let Some(table) = CanonicalTable::from_name(name) else {
