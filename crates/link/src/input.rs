@@ -140,28 +140,102 @@ fn normalize_rows(
     let mut values: Vec<String> = vec![String::new(); spec.fields.len()];
     for row in rows {
         let id = row.get(layout.id_col).unwrap_or("").trim();
-        for (f, field) in spec.fields.iter().enumerate() {
-            let slot = &mut values[f];
-            slot.clear();
-            for source in &layout.sources[f] {
-                let raw = source.and_then(|c| row.get(c)).unwrap_or("");
-                match memos[f].apply(field.normalizer, raw) {
-                    Some(v) => {
-                        if !v.is_empty() {
-                            if !slot.is_empty() {
-                                slot.push('-');
-                            }
-                            slot.push_str(&v);
-                        }
-                    }
-                    None => invalid[f] += 1,
-                }
-            }
-        }
+        normalize_into(spec, memos, &mut invalid, &mut values, |f, s| {
+            layout.sources[f][s].and_then(|c| row.get(c)).unwrap_or("")
+        });
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         table.push(id, &refs);
     }
     (table, invalid)
+}
+
+/// Normalizes one record's fields into `values` (one slot per model field; several sources of
+/// a field joined with `-`); `raw(field, source)` gives the raw value of a field's source.
+fn normalize_into<'r>(
+    spec: &ModelSpec,
+    memos: &mut [Memo],
+    invalid: &mut [u64],
+    values: &mut [String],
+    raw: impl Fn(usize, usize) -> &'r str,
+) {
+    for (f, field) in spec.fields.iter().enumerate() {
+        let slot = &mut values[f];
+        slot.clear();
+        for s in 0..field.sources.len() {
+            match memos[f].apply(field.normalizer, raw(f, s)) {
+                Some(v) => {
+                    if !v.is_empty() {
+                        if !slot.is_empty() {
+                            slot.push('-');
+                        }
+                        slot.push_str(&v);
+                    }
+                }
+                None => invalid[f] += 1,
+            }
+        }
+    }
+}
+
+/// Builds a [`Table`] from records held in memory (not a CSV file), normalized exactly as
+/// [`read_csv`] normalizes: for callers such as the person registry, whose records come from
+/// dataset tables.
+pub struct TableBuilder<'s> {
+    spec: &'s ModelSpec,
+    table: Table,
+    memos: Vec<Memo>,
+    invalid: Vec<u64>,
+    values: Vec<String>,
+}
+
+impl<'s> TableBuilder<'s> {
+    pub fn new(spec: &'s ModelSpec) -> Self {
+        TableBuilder {
+            spec,
+            table: Table::new(spec.fields.len()),
+            memos: spec.fields.iter().map(|_| Memo::default()).collect(),
+            invalid: vec![0; spec.fields.len()],
+            values: vec![String::new(); spec.fields.len()],
+        }
+    }
+
+    /// Adds one record; `raw(column)` gives the raw value of a source column by name (the
+    /// empty string when the record has none).
+    pub fn push<'r>(&mut self, id: &str, raw: impl Fn(&str) -> &'r str) {
+        let spec = self.spec;
+        normalize_into(
+            spec,
+            &mut self.memos,
+            &mut self.invalid,
+            &mut self.values,
+            |f, s| raw(spec.fields[f].sources[s]),
+        );
+        let refs: Vec<&str> = self.values.iter().map(String::as_str).collect();
+        self.table.push(id, &refs);
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn finish(self) -> Loaded {
+        let invalid_values = self
+            .spec
+            .fields
+            .iter()
+            .zip(self.invalid)
+            .filter(|(_, n)| *n > 0)
+            .map(|(f, n)| (f.name.to_owned(), n))
+            .collect();
+        Loaded {
+            table: self.table,
+            invalid_values,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEn
 pub use names::validate_dataset_name;
 pub use store::{
     DatasetSummary, LockedTable, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo,
-    now_rfc3339,
+    now_rfc3339, read_part,
 };
 pub use submissions::Submission;
 pub use writer::{PartInfo, PartWriter, VersionWriter};

@@ -659,6 +659,17 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Stream the record batches of one committed part file (a path from
+    /// [`Store::table_files`] or a manifest entry under the version directory). Readers take
+    /// batches from here instead of opening Parquet themselves, so the store alone knows how
+    /// a part is stored.
+    pub fn read_part(
+        &self,
+        path: &Path,
+    ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, StoreError> {
+        read_part(path)
+    }
+
     /// Re-hash every file of a version and compare with the manifest, and the manifest with
     /// the catalog.
     pub async fn verify(
@@ -816,4 +827,17 @@ impl std::fmt::Debug for Store {
             .field("root", &self.inner.root)
             .finish()
     }
+}
+
+/// See [`Store::read_part`]; usable without a store handle (e.g. on parts a writer just made).
+pub fn read_part(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, StoreError> {
+    let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(8192).build())
+        .map_err(|source| StoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
 }
