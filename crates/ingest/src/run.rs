@@ -574,9 +574,15 @@ fn finish(
             .iter()
             .filter(|s| s.status == "accepted")
             .filter(|s| {
-                !s.billing_month
-                    .as_deref()
-                    .is_some_and(|m| replaced.contains(&m))
+                !s.billing_month.as_deref().is_some_and(|m| {
+                    if m.starts_with("ssmix2") {
+                        replaced
+                            .iter()
+                            .any(|r| crate::ssmix2_map::ssmix2_covers(r, m))
+                    } else {
+                        replaced.contains(&m)
+                    }
+                })
             })
             .map(|s| s.file_sha256[..16].to_string())
             .collect();

@@ -138,9 +138,11 @@ pub(crate) fn ingest_ssmix2(
         bytes,
         if tree { "ssmix2" } else { "hl7-message" },
     );
-    if tree {
-        outcome.billing_month = Some("ssmix2".into());
-    }
+    // A tree replaces an earlier tree of the provider only when it covers all of the earlier
+    // one's months (a cumulative re-send); a tree of later months is a new delivery beside it.
+    // Its key is `ssmix2:FIRST-LAST` (months of the storage tree's care-date folders), set
+    // once the tree has been read (see `ssmix2_covers`).
+    let mut months: Option<(String, String)> = None;
     let files: Box<dyn Iterator<Item = Result<Ssmix2File, medinfra_formats::Finding>>> = if tree {
         Box::new(Ssmix2Reader::new(&input.path))
     } else {
@@ -195,6 +197,12 @@ pub(crate) fn ingest_ssmix2(
             continue;
         }
         let care_date = f.path.as_ref().and_then(|p| p.care_date.as_deref());
+        if let Some(ym) = care_date.and_then(|d| d.get(..6)) {
+            months = Some(match months.take() {
+                None => (ym.to_string(), ym.to_string()),
+                Some((a, b)) => (a.min(ym.to_string()), b.max(ym.to_string())),
+            });
+        }
         match map_message(parsed, care_date, &file_label) {
             Ok(rows) => {
                 outcome.receipts_accepted += 1;
@@ -247,5 +255,52 @@ pub(crate) fn ingest_ssmix2(
             outcome.rows = parts.finish(writer)?;
         }
     }
+    if tree {
+        outcome.billing_month = Some(match months {
+            Some((a, b)) => format!("ssmix2:{a}-{b}"),
+            None => "ssmix2:".into(),
+        });
+    }
     Ok(outcome)
+}
+
+/// Whether an SS-MIX2 tree keyed `new` (`ssmix2:FIRST-LAST`) replaces one keyed `old`: when it
+/// covers every month of it. The keys of earlier versions (`ssmix2`, no range) are replaced by
+/// any tree, as they were.
+pub(crate) fn ssmix2_covers(new: &str, old: &str) -> bool {
+    let range = |k: &str| -> Option<(String, String)> {
+        let r = k.strip_prefix("ssmix2:")?;
+        let (a, b) = r.split_once('-')?;
+        Some((a.to_string(), b.to_string()))
+    };
+    if old == "ssmix2" {
+        return new.starts_with("ssmix2");
+    }
+    match (range(new), range(old)) {
+        (Some((na, nb)), Some((oa, ob))) => na <= oa && ob <= nb,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod covers_tests {
+    use super::ssmix2_covers;
+
+    #[test]
+    fn a_tree_replaces_only_what_it_covers() {
+        assert!(ssmix2_covers(
+            "ssmix2:202001-202112",
+            "ssmix2:202001-202012"
+        ));
+        assert!(!ssmix2_covers(
+            "ssmix2:202101-202112",
+            "ssmix2:202001-202012"
+        ));
+        assert!(!ssmix2_covers(
+            "ssmix2:202006-202112",
+            "ssmix2:202001-202012"
+        ));
+        assert!(ssmix2_covers("ssmix2:202101-202112", "ssmix2"));
+        assert!(!ssmix2_covers("202001", "ssmix2:202001-202001"));
+    }
 }

@@ -126,6 +126,16 @@ pub enum Command {
         #[command(subcommand)]
         command: OptoutCommand,
     },
+    /// The monthly run: ingest a delivery (every provider's files), update the person
+    /// registry, rebuild the linked research database, and print the reconciliation (rows in =
+    /// rows out + withheld, per table, or nothing is committed).
+    Run(RunArgs),
+    /// The person registry (identified zone, operators only): statistics, why a record has its
+    /// person, quality against a truth, export, and operator overrides.
+    Persons {
+        #[command(subcommand)]
+        command: PersonsCommand,
+    },
     /// Check an SSK code master file (Shift_JIS CSV) and print what it holds.
     Masters {
         /// Master files (e.g. b_*.csv, y_*.csv, s_*.csv, t_*.csv, z_*.csv, c_*.csv).
@@ -182,6 +192,11 @@ pub struct SynthArgs {
     /// same_name_birthday, twins).
     #[arg(long)]
     pub noise: Option<PathBuf>,
+    /// With `--format provider`: also cut the files into monthly deliveries, one directory per
+    /// month given (`YYYYMM`, comma-separated) under DATA_DIR/provider-files/NAME-deliveries/,
+    /// each holding the months after the previous one (for `medinfra run`).
+    #[arg(long, value_delimiter = ',')]
+    pub deliveries: Vec<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -442,6 +457,64 @@ pub enum AdminCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The delivery: a directory of provider directories (named by the 10-digit provider id)
+    /// and/or receipt files placed by their IR/YK header.
+    pub delivery: PathBuf,
+    /// The research database's dataset name.
+    #[arg(long, default_value = medinfra_pipeline::DEFAULT_RESEARCH)]
+    pub research: String,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Reject a file when more than this share of its receipts is quarantined.
+    #[arg(long, default_value_t = 0.5)]
+    pub max_quarantined_share: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonsCommand {
+    /// Persons, records, aliases, and what every run changed.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a record has its person: its events with their evidence, and the person's merges.
+    /// RECORD is `PROVIDER:CHART`, `patient:PROVIDER:CHART` or `checkup:FACILITY:ID`.
+    Explain {
+        record: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pairwise precision, recall and F1 of the registry against a sample's truth dataset
+    /// (`NAME-truth`, written by `medinfra synth`).
+    Evaluate {
+        #[arg(long)]
+        truth: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every record with its person as CSV (record key, kind, provider, person_id): identified.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Split a record off its person into a new one; a cannot-link keeps them apart later.
+    Split {
+        record: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Link two records as one person now and in every later run (must-link).
+    Merge {
+        a: String,
+        b: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 

@@ -239,7 +239,8 @@ impl Registry {
         self.consumed.contains(sha256)
     }
 
-    pub(crate) fn add_source(&mut self, source: Source) {
+    /// Records that a provider part was read (its rows are in this run's observations).
+    pub fn add_source(&mut self, source: Source) {
         self.consumed.insert(source.sha256.clone());
         self.sources.push(source);
     }

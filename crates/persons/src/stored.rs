@@ -390,14 +390,28 @@ impl<'a> Cols<'a> {
     }
 }
 
-/// Writes the registry as a new version. `previous` is the version it was loaded from (its
-/// appended tables' parts are carried); `inputs` the provider versions this run read.
+/// Writes the registry as a new version and commits it. `previous` is the version it was
+/// loaded from (its appended tables' parts are carried); `inputs` the provider versions this
+/// run read.
 pub async fn save(
     store: &Store,
     reg: &mut Registry,
     previous: Option<&VersionInfo>,
     inputs: Vec<InputRef>,
 ) -> Result<VersionInfo> {
+    let writer = stage(store, reg, previous, inputs)?;
+    Ok(writer.commit().await?)
+}
+
+/// Writes the registry's new version without committing it, for a caller that commits it
+/// together with other versions (`Store::commit_all`). The registry counts as persisted
+/// afterwards; discard it if the commit fails.
+pub fn stage(
+    store: &Store,
+    reg: &mut Registry,
+    previous: Option<&VersionInfo>,
+    inputs: Vec<InputRef>,
+) -> Result<medinfra_store::VersionWriter> {
     let run = reg.runs.last().map_or(0, |r| r.run);
     let mut lineage_inputs: Vec<InputRef> = previous.map(Store::input_ref).into_iter().collect();
     lineage_inputs.extend(inputs);
@@ -534,10 +548,9 @@ pub async fn save(
     )?;
     write_named(&writer, "sources", &part, sources_schema(), &sources)?;
 
-    let info = writer.commit().await?;
     reg.persisted_run = run;
     reg.rewrite_variants = false;
-    Ok(info)
+    Ok(writer)
 }
 
 fn write_named(

@@ -12,6 +12,7 @@
 
 mod checkup_out;
 mod config;
+pub mod deliveries;
 mod dpc_out;
 mod generate;
 mod insurance;

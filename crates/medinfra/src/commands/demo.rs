@@ -28,6 +28,7 @@ pub async fn run(
         format: "provider".into(),
         receipts_only: false,
         noise: None,
+        deliveries: vec![],
         json: false,
     };
     let outcome = super::synth::generate(store, &synth).await?;
@@ -124,6 +125,7 @@ pub async fn run(
         format: "parquet".into(),
         receipts_only: false,
         noise: None,
+        deliveries: vec![],
         json: false,
     };
     let sample_outcome = super::synth::generate(store, &sample).await?;

@@ -11,8 +11,10 @@ mod ingest;
 mod keys;
 mod link;
 mod masters;
+mod monthly;
 mod optout;
 mod package;
+mod persons;
 mod pseudonymize;
 mod query;
 mod release;
@@ -90,6 +92,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Risk(args) => risk::run(&store, &args).await,
                 Command::Audit { command } => audit::run(&store, command).await,
                 Command::Extract(args) => extract::run(&store, &args).await,
+                Command::Run(args) => {
+                    monthly::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
+                }
+                Command::Persons { command } => persons::run(&store, command).await,
                 Command::Masters { .. } | Command::Package { .. } => {
                     unreachable!("handled above")
                 }

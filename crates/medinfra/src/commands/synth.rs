@@ -149,7 +149,22 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
 }
 
 pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome> {
+    if !args.deliveries.is_empty() && args.format != "provider" {
+        bail!("--deliveries needs --format provider");
+    }
+    if let Some(bad) = args
+        .deliveries
+        .iter()
+        .find(|m| m.len() != 6 || !m.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bail!("--deliveries: {bad:?} is not a month YYYYMM");
+    }
     let outcome = generate(store, &args).await?;
+    let deliveries = if args.deliveries.is_empty() {
+        vec![]
+    } else {
+        cut_deliveries(store, &args.output, &args.deliveries)?
+    };
     if args.json {
         println!(
             "{}",
@@ -158,12 +173,40 @@ pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome>
                 "dataset": outcome.main,
                 "truth": outcome.truth,
                 "seconds": outcome.seconds,
+                "deliveries": deliveries
+                    .iter()
+                    .map(|d| serde_json::json!({"month": d.month, "dir": d.dir, "files": d.files}))
+                    .collect::<Vec<_>>(),
             }))?
         );
     } else {
         print_outcome(store, &outcome);
+        for d in &deliveries {
+            println!(
+                "  -> delivery {}: {} files in {}",
+                d.month,
+                d.files,
+                d.dir.display()
+            );
+        }
     }
     Ok(outcome)
+}
+
+/// The provider files of `output` cut into monthly deliveries (see
+/// `medinfra_synth::deliveries`) under DATA_DIR/provider-files/OUTPUT-deliveries/.
+pub fn cut_deliveries(
+    store: &Store,
+    output: &str,
+    months: &[String],
+) -> anyhow::Result<Vec<medinfra_synth::deliveries::DeliveryDir>> {
+    let root = provider_files_dir(store, output);
+    let out = provider_files_dir(store, &format!("{output}-deliveries"));
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    medinfra_synth::deliveries::split_into_deliveries(&root, &out, months)
+        .with_context(|| format!("cutting deliveries from {}", root.display()))
 }
 
 pub fn print_outcome(store: &Store, o: &SynthOutcome) {
