@@ -151,8 +151,14 @@ pub struct RunSummary {
     pub fs_links: u64,
     /// Links an operator's cannot-link refused.
     pub refused_by_override: u64,
+    /// Links refused because both sides held a chart of the same provider.
+    #[serde(default)]
+    pub refused_same_provider: u64,
     /// ID2 values not used to link because several people share them.
     pub ambiguous_id2: u64,
+    /// Branch-less ID1 values not used to link (a family card of same-sex twins).
+    #[serde(default)]
+    pub ambiguous_id1: u64,
     pub records_total: u64,
     pub persons_total: u64,
 }

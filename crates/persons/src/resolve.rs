@@ -39,6 +39,10 @@ pub struct Linker {
     pub train: TrainOptions,
     /// An ID2 seen in one month with more than this many ID1 values is not used to link.
     pub id2_max_id1_per_month: usize,
+    /// Two chart numbers of one provider are two people (a provider keeps one chart per
+    /// patient; same-sex twins on one family card, alike in card, birth date, sex, surname and
+    /// address, are told apart by their two charts). Only an operator's must-link joins them.
+    pub one_chart_per_provider: bool,
 }
 
 impl Linker {
@@ -52,16 +56,29 @@ impl Linker {
             threshold: 0.95,
             train: TrainOptions::default(),
             id2_max_id1_per_month: 2,
+            one_chart_per_provider: true,
         }
     }
 
     /// Keyed ID1 and ID2 of an identity (ID2 from the kanji name, else the kana name, as a
     /// receipt writes whichever the provider holds).
+    ///
+    /// Unlike the NDB's ID1, the registry's takes the card's branch number (枝番) when the
+    /// record has one: since 2021 the branch is personal, and without it same-sex twins on one
+    /// family card share insurer, symbol, number, birth date and sex — one ID1 for two people
+    /// (on the sample population, every false merge of the plain ID1 was such a pair). A record
+    /// without a branch gets the plain ID1 and links to branch-carrying records through ID2 or
+    /// the model.
     pub fn ids(&self, id: &Identity) -> (Option<String>, Option<String>) {
         let name = if id.name_kanji.is_empty() {
             &id.name_kana
         } else {
             &id.name_kanji
+        };
+        let card_number = if id.card_branch.is_empty() || id.card_number.is_empty() {
+            id.card_number.clone()
+        } else {
+            format!("{}{}", id.card_number, id.card_branch)
         };
         ndb_ids(
             &IdInput {
@@ -70,7 +87,7 @@ impl Linker {
                 birth_date: &id.birth_date,
                 insurer_number: &id.insurer_number,
                 card_symbol: &id.card_symbol,
-                card_number: &id.card_number,
+                card_number: &card_number,
             },
             &self.ndb,
             Some(&self.key),
@@ -98,11 +115,17 @@ impl Why {
     }
 }
 
-/// Union–find over records that remembers, per cluster, the smallest registered person in it,
-/// and refuses joins an operator's cannot-link forbids.
+/// Union–find over records that remembers, per cluster, the smallest registered person in it
+/// and the providers whose charts it holds, and refuses joins an operator's cannot-link
+/// forbids or that would put two chart numbers of one provider into one person.
 struct Clusters<'a> {
     uf: UnionFind,
     oldest: Vec<Option<i64>>,
+    /// Per cluster root: the providers (interned) of its patient records, sorted.
+    charts: Vec<Vec<u32>>,
+    /// Whether two charts of one provider may be joined (only operators' must-links may).
+    one_chart_per_provider: bool,
+    refused_same_provider: u64,
     cannot: &'a [(usize, usize)],
     /// Per new record, the first reason it was attached to another record.
     attached: HashMap<usize, Why>,
@@ -116,6 +139,14 @@ impl Clusters<'_> {
         if ra == rb {
             return false;
         }
+        let forced = matches!(why, Why::MustLink(_));
+        if self.one_chart_per_provider
+            && !forced
+            && sorted_intersect(&self.charts[ra], &self.charts[rb])
+        {
+            self.refused_same_provider += 1;
+            return false;
+        }
         for &(x, y) in self.cannot {
             let (fx, fy) = (self.uf.find(x), self.uf.find(y));
             if (fx == ra && fy == rb) || (fx == rb && fy == ra) {
@@ -126,6 +157,9 @@ impl Clusters<'_> {
         let (pa, pb) = (self.oldest[ra], self.oldest[rb]);
         self.uf.union(ra, rb);
         let r = self.uf.find(ra);
+        let other = if r == ra { rb } else { ra };
+        let moved = std::mem::take(&mut self.charts[other]);
+        merge_sorted(&mut self.charts[r], moved);
         self.oldest[r] = match (pa, pb) {
             (Some(x), Some(y)) => {
                 self.merges.push((x.min(y), x.max(y), why.clone()));
@@ -138,6 +172,24 @@ impl Clusters<'_> {
         }
         true
     }
+}
+
+fn sorted_intersect(a: &[u32], b: &[u32]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+        }
+    }
+    false
+}
+
+fn merge_sorted(into: &mut Vec<u32>, from: Vec<u32>) {
+    into.extend(from);
+    into.sort_unstable();
+    into.dedup();
 }
 
 impl Registry {
@@ -203,9 +255,29 @@ impl Registry {
             .filter(|o| o.kind == OverrideKind::CannotLink)
             .map(|o| (o.a, o.b))
             .collect();
+        let mut provider_codes: HashMap<&str, u32> = HashMap::new();
+        let charts: Vec<Vec<u32>> = self
+            .records
+            .iter()
+            .map(|r| {
+                if r.key.kind == crate::record::RecordKind::Patient {
+                    let next = provider_codes.len() as u32;
+                    vec![
+                        *provider_codes
+                            .entry(r.key.provider_id.as_str())
+                            .or_insert(next),
+                    ]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         let mut c = Clusters {
             uf: UnionFind::new(self.records.len()),
             oldest: vec![None; self.records.len()],
+            charts,
+            one_chart_per_provider: linker.one_chart_per_provider,
+            refused_same_provider: 0,
             cannot: &cannot,
             attached: HashMap::new(),
             merges: Vec::new(),
@@ -216,7 +288,14 @@ impl Registry {
         for (i, r) in self.records[..old_records].iter().enumerate() {
             c.oldest[i] = Some(r.person_id);
             let f = *first_of.entry(r.person_id).or_insert(i);
-            c.uf.union(i, f);
+            if f != i {
+                let (ri, rf) = (c.uf.find(i), c.uf.find(f));
+                c.uf.union(ri, rf);
+                let root = c.uf.find(ri);
+                let other = if root == ri { rf } else { ri };
+                let moved = std::mem::take(&mut c.charts[other]);
+                merge_sorted(&mut c.charts[root], moved);
+            }
         }
         for o in self
             .overrides
@@ -259,10 +338,31 @@ impl Registry {
             .map(|((id2, _), _)| id2)
             .collect();
         summary.ambiguous_id2 = ambiguous.len() as u64;
+        // A branch-less ID1 seen in one month with two names written the same way (two kanji
+        // names, or two kana names) is a family card shared by same-sex twins born the same
+        // day (cards had no personal branch before 2021): not used to link. Names written
+        // once in kanji and once in kana are one person's, and do not count.
+        let mut names: HashMap<(&str, &str, bool), HashSet<&str>> = HashMap::new();
+        for v in &self.variants {
+            if let (Some(m), Some(i1), Some(i2)) = (&v.month, &v.id1, &v.id2)
+                && v.identity.card_branch.is_empty()
+            {
+                names
+                    .entry((i1.as_str(), m.as_str(), v.identity.name_kanji.is_empty()))
+                    .or_default()
+                    .insert(i2.as_str());
+            }
+        }
+        let shared_id1: HashSet<&str> = names
+            .into_iter()
+            .filter(|(_, s)| s.len() > 1)
+            .map(|((id1, _, _), _)| id1)
+            .collect();
+        summary.ambiguous_id1 = shared_id1.len() as u64;
         let mut first: HashMap<(u8, &str), usize> = HashMap::new();
         for (n, v) in self.variants.iter().enumerate() {
             let ids = [
-                (1u8, v.id1.as_deref()),
+                (1u8, v.id1.as_deref().filter(|x| !shared_id1.contains(x))),
                 (2u8, v.id2.as_deref().filter(|x| !ambiguous.contains(x))),
             ];
             for (kind, id) in ids {
@@ -386,6 +486,7 @@ impl Registry {
         summary: &mut RunSummary,
     ) {
         summary.refused_by_override = c.refused;
+        summary.refused_same_provider = c.refused_same_provider;
         let n = self.records.len();
         let roots: Vec<usize> = (0..n).map(|i| c.uf.find(i)).collect();
         // Registered persons per cluster: the smallest survives.
