@@ -23,6 +23,7 @@ use crate::error::AnalysisError;
 /// Columns re-keyed per project wherever they appear: the person key and the record keys
 /// that two projects' row-level results could otherwise be joined on.
 pub const PROJECT_TOKEN_COLUMNS: &[&str] = &[
+    "person_id",
     "patient_id",
     "person_token",
     "claim_id",

@@ -10,6 +10,8 @@ pub enum PipelineError {
     Ingest(#[from] medinfra_ingest::IngestError),
     #[error(transparent)]
     Persons(#[from] medinfra_persons::PersonsError),
+    #[error(transparent)]
+    Pseudonymize(#[from] medinfra_pseudonymize::PseudonymizeError),
     #[error("{path}: {reason}")]
     Delivery { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]

@@ -65,6 +65,20 @@ struct Job<'a> {
     carry_from: Option<FileEntry>,
 }
 
+/// `NAME` of a part path `TABLE.part-NAME.parquet` (or `TABLE/part-NAME.parquet`).
+fn part_name_of<'a>(table: &str, path: &'a str) -> Option<&'a str> {
+    let rest = path
+        .strip_prefix(table)?
+        .strip_prefix(".part-")
+        .or_else(|| path.strip_prefix(table)?.strip_prefix("/part-"))?;
+    let name = rest.strip_suffix(".parquet")?;
+    (!name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'))
+    .then_some(name)
+}
+
 fn provider_of(dataset: &str) -> &str {
     dataset.strip_prefix("provider-").unwrap_or(dataset)
 }
@@ -97,8 +111,16 @@ pub fn build(plan: &BuildPlan<'_>, writer: &VersionWriter) -> Result<BTreeMap<St
                 continue;
             }
             for f in &t.files {
-                let sha16 = f.sha256.get(..16).unwrap_or(&f.sha256);
-                let part_name = format!("{provider}-{sha16}");
+                // Named after the source part's own name (ingest names parts after the file
+                // they came from), never its content hash: two parts with the same rows (one
+                // patient's `persons` row in two months' files) are two parts.
+                let Some(source_name) = part_name_of(&t.name, &f.path) else {
+                    return Err(PipelineError::Read {
+                        path: info.dir.join(&f.path),
+                        reason: format!("is not named as a part of table {}", t.name),
+                    });
+                };
+                let part_name = format!("{provider}-{source_name}");
                 let path = format!("{}.part-{part_name}.parquet", t.name);
                 let carry_from = if plan.affected_providers.contains(&provider) {
                     None
@@ -295,4 +317,23 @@ fn person_ids(
         out.push(p);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_name_of;
+
+    #[test]
+    fn part_names_come_from_the_path() {
+        assert_eq!(
+            part_name_of("persons", "persons.part-0a1b.parquet"),
+            Some("0a1b")
+        );
+        assert_eq!(
+            part_name_of("persons", "persons/part-00001.parquet"),
+            Some("00001")
+        );
+        assert_eq!(part_name_of("persons", "claims.part-0a1b.parquet"), None);
+        assert_eq!(part_name_of("persons", "persons.part-../x.parquet"), None);
+    }
 }

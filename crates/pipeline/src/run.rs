@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub ingest: IngestOptions,
     /// Threads for ingest (0: all cores).
     pub threads: usize,
+    /// The pseudonymized research database built from each new research version with the
+    /// built-in research policy (`None`: not built). Needs the `pseudonym` key in `keys`.
+    pub pseudonymized: Option<String>,
 }
 
 /// Files of the delivery and what became of them.
@@ -100,6 +103,8 @@ pub struct RunReport {
     pub registry_version: Option<i64>,
     pub research_dataset: String,
     pub research_version: Option<i64>,
+    /// The pseudonymized research database made from it (dataset, version).
+    pub pseudonymized: Option<(String, i64)>,
     pub reconciliation: Reconciliation,
     /// Providers' versions made by this run's ingest.
     pub provider_versions: Vec<(String, i64)>,
@@ -119,6 +124,7 @@ fn relative(base: &std::path::Path, p: &str) -> String {
 pub async fn run_month(
     store: &Store,
     opts: &RunOptions,
+    keys: &medinfra_pseudo::keys::KeyStore,
     key: Key,
     optouts: &[(String, String)],
     observer: &dyn Observer,
@@ -307,6 +313,7 @@ pub async fn run_month(
             registry_version: None,
             research_dataset: opts.research.clone(),
             research_version: None,
+            pseudonymized: None,
             reconciliation: Reconciliation {
                 files,
                 rows_in,
@@ -387,7 +394,38 @@ pub async fn run_month(
             .find(|v| v.dataset == name)
             .map(|v| v.version)
     };
+    // 5. The pseudonymized research database from the new version.
+    let pseudonymized = match (&opts.pseudonymized, find(&opts.research)) {
+        (Some(output), Some(version)) => {
+            let total: i64 = committed
+                .iter()
+                .filter(|v| v.dataset == opts.research)
+                .flat_map(|v| v.tables.iter().map(|t| t.rows))
+                .sum();
+            observer.begin("pseudonymize", total.max(0) as u64, "rows");
+            let request = medinfra_pseudonymize::Request {
+                input: opts.research.clone(),
+                input_version: Some(version),
+                output: output.clone(),
+                policy: medinfra_pseudonymize::Policy::research()?,
+                policy_source: "builtin:research".into(),
+                project: None,
+                tables: None,
+                keep_map: true,
+                ndb: Default::default(),
+            };
+            let (info, _) =
+                medinfra_pseudonymize::pseudonymize(store, keys, &request, &|done, _| {
+                    observer.set(done)
+                })
+                .await?;
+            observer.end();
+            Some((info.dataset, info.version))
+        }
+        _ => None,
+    };
     Ok(RunReport {
+        pseudonymized,
         delivery: opts.delivery.display().to_string(),
         registry: summary,
         registry_version: if has_registry {

@@ -259,6 +259,30 @@ impl Policy {
         Self::from_toml(DEFAULT_POLICY_TOML, "builtin:default")
     }
 
+    /// The built-in policy for the linked research database (`medinfra run`), whose tables
+    /// carry the registry's `person_id`: it becomes a keyed pseudonym (domain `person`, in
+    /// the reverse map), and it is the person whose dates shift together and whose names are
+    /// scrubbed from free text — one person across providers, not one per chart number.
+    pub fn research() -> Result<Self, PseudonymizeError> {
+        let mut policy = Self::builtin()?;
+        for table in policy.tables.values_mut() {
+            if table.omit {
+                continue;
+            }
+            table.columns.insert(
+                "person_id".into(),
+                ColumnSpec::Full(ColumnRule::Token {
+                    with: vec![],
+                    domain: Some("person".into()),
+                    normalize: Normalization::None,
+                    keep_map: true,
+                }),
+            );
+            table.person = vec!["person_id".into()];
+        }
+        Ok(policy)
+    }
+
     /// SHA-256 of the policy's canonical JSON: the same rules give the same hash whatever the
     /// file's layout or comments.
     pub fn sha256(&self) -> String {

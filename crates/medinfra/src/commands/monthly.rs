@@ -87,17 +87,35 @@ pub async fn run_delivery(
         .collect();
     let mut ingest = medinfra_ingest::IngestOptions::new("auto");
     ingest.max_quarantined_share = args.max_quarantined_share;
+    let pseudonymized = format!("{}-pseudonymized", args.research);
+    super::audit::check(
+        store,
+        Action::Write,
+        Tier::Pseudonymized,
+        &format!("dataset {pseudonymized} (monthly run)"),
+    )
+    .await?;
     let opts = RunOptions {
         delivery: args.delivery.clone(),
         research: args.research.clone(),
         ingest,
         threads: 0,
+        pseudonymized: Some(pseudonymized),
     };
     let key = persons_key(key_dir)?;
+    let keys = KeyStore::open(key_dir)?;
+    if keys.active("pseudonym").is_err() {
+        let meta = keys.new_key("pseudonym")?;
+        eprintln!(
+            "created key {} (purpose pseudonym) in {}",
+            meta.id,
+            key_dir.display()
+        );
+    }
     let bars = Bars {
         current: Mutex::new(None),
     };
-    Ok(medinfra_pipeline::run_month(store, &opts, key, &optouts, &bars).await?)
+    Ok(medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?)
 }
 
 pub async fn run(store: &Store, key_dir: &Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -146,6 +164,9 @@ pub fn print_report(report: &RunReport) {
         s.persons_total,
         s.records_total
     );
+    if let Some((name, v)) = &report.pseudonymized {
+        println!("pseudonymized research database: {name} v{v} (person_id as a keyed pseudonym)");
+    }
     if let Some(why) = &report.unchanged {
         println!("research database: {why}");
     } else {

@@ -1,0 +1,412 @@
+//! End-to-end tests of the monthly run (`medinfra run`) and the person registry
+//! (`medinfra persons`), on the binary as an operator runs it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+
+fn medinfra(data_dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_medinfra"));
+    c.arg("--data-dir").arg(data_dir);
+    c
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}\n{}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(cmd: &mut Command) -> serde_json::Value {
+    serde_json::from_str(&run_ok(cmd)).expect("valid JSON")
+}
+
+fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("binary runs");
+    assert!(!out.status.success(), "{cmd:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The directory of a dataset's latest version.
+fn latest(data: &Path, dataset: &str) -> PathBuf {
+    let mut dirs: Vec<(i64, PathBuf)> = std::fs::read_dir(data.join("datasets").join(dataset))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let v = name.strip_prefix('v')?.split('-').next()?.parse().ok()?;
+            Some((v, p))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap().1
+}
+
+fn versions(data: &Path, dataset: &str) -> usize {
+    std::fs::read_dir(data.join("datasets").join(dataset))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Every row of `table` in a version as (column values by name) for the named string columns
+/// plus `person_id`.
+fn rows(version: &Path, table: &str, cols: &[&str]) -> Vec<(Vec<String>, i64)> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(version.join("manifest.json")).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for t in manifest["tables"].as_array().unwrap() {
+        if t["name"] != table {
+            continue;
+        }
+        for f in t["files"].as_array().unwrap() {
+            let file = std::fs::File::open(version.join(f["path"].as_str().unwrap())).unwrap();
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+            for b in reader {
+                let b = b.unwrap();
+                let person = b
+                    .column_by_name("person_id")
+                    .unwrap()
+                    .as_primitive::<Int64Type>();
+                let strs: Vec<_> = cols
+                    .iter()
+                    .map(|c| b.column_by_name(c).unwrap().as_string::<i32>().clone())
+                    .collect();
+                for i in 0..b.num_rows() {
+                    assert!(person.is_valid(i), "{table}: a row without person_id");
+                    out.push((
+                        strs.iter().map(|s| s.value(i).to_string()).collect(),
+                        person.value(i),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (provider, chart) → true person, from the sample's truth.
+fn truth(data: &Path) -> HashMap<(String, String), i64> {
+    let v = latest(data, "s-truth");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+    let mut out = HashMap::new();
+    for t in manifest["tables"].as_array().unwrap() {
+        if t["name"] != "truth" {
+            continue;
+        }
+        for f in t["files"].as_array().unwrap() {
+            let file = std::fs::File::open(v.join(f["path"].as_str().unwrap())).unwrap();
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+            for b in reader {
+                let b = b.unwrap();
+                let kind = b.column_by_name("record_kind").unwrap().as_string::<i32>();
+                let prov = b.column_by_name("provider_id").unwrap().as_string::<i32>();
+                let rec = b.column_by_name("record_id").unwrap().as_string::<i32>();
+                let person = b
+                    .column_by_name("person_id")
+                    .unwrap()
+                    .as_primitive::<Int64Type>();
+                for i in 0..b.num_rows() {
+                    if kind.value(i) == "patient" {
+                        out.insert(
+                            (prov.value(i).to_string(), rec.value(i).to_string()),
+                            person.value(i),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn export(data: &Path, out: &Path) -> HashMap<String, i64> {
+    run_ok(medinfra(data).args(["persons", "export", "--out"]).arg(out));
+    let mut r = csv::Reader::from_path(out).unwrap();
+    r.records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].to_string(), x[3].parse().unwrap())
+        })
+        .collect()
+}
+
+fn books_balance(report: &serde_json::Value) {
+    let r = &report["reconciliation"];
+    assert_eq!(r["balanced"], true, "{report}");
+    for (table, b) in r["tables"].as_object().unwrap() {
+        let (src, rows, held) = (
+            b["source_rows"].as_u64().unwrap(),
+            b["rows"].as_u64().unwrap(),
+            b["withheld"].as_u64().unwrap(),
+        );
+        assert_eq!(src, rows + held, "{table}: {b}");
+    }
+}
+
+/// Two monthly deliveries through `medinfra run`: one person across providers is one
+/// `person_id`, IDs stay put between months, the books balance, the same month twice changes
+/// nothing, and an opt-out takes the person out of the next build.
+#[test]
+fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    run_ok(medinfra(&data).args([
+        "synth",
+        "--persons",
+        "400",
+        "--years",
+        "2",
+        "--output",
+        "s",
+        "--format",
+        "provider",
+        "--deliveries",
+        "202012,202112",
+    ]));
+    let deliveries = data.join("provider-files/s-deliveries");
+
+    // Month 1.
+    let m1 = json(
+        medinfra(&data)
+            .arg("run")
+            .arg(deliveries.join("202012"))
+            .arg("--json"),
+    );
+    books_balance(&m1);
+    assert_eq!(m1["research_version"], 1, "{m1}");
+    assert_eq!(m1["registry_version"], 1, "{m1}");
+    assert!(m1["reconciliation"]["files"]["accepted"].as_u64().unwrap() > 100);
+    assert!(m1["registry"]["persons_new"].as_u64().unwrap() > 200);
+    let eval = json(medinfra(&data).args(["persons", "evaluate", "--truth", "s-truth", "--json"]));
+    assert!(eval["f1"].as_f64().unwrap() >= 0.97, "{eval}");
+    let ids1 = export(&data, &dir.path().join("m1.csv"));
+
+    // Month 2: new records join; records already registered keep their IDs.
+    let m2 = json(
+        medinfra(&data)
+            .arg("run")
+            .arg(deliveries.join("202112"))
+            .arg("--json"),
+    );
+    books_balance(&m2);
+    assert_eq!(m2["research_version"], 2, "{m2}");
+    assert!(m2["registry"]["joined"].as_u64().unwrap() > 0, "{m2}");
+    let carried: u64 = m2["reconciliation"]["tables"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|b| b["parts_carried"].as_u64().unwrap())
+        .sum();
+    assert!(
+        carried > 0,
+        "month 2 carries month 1's unchanged parts: {m2}"
+    );
+    let ids2 = export(&data, &dir.path().join("m2.csv"));
+    let kept = ids1.iter().filter(|(k, v)| ids2.get(*k) == Some(v)).count();
+    assert!(
+        kept as f64 >= 0.99 * ids1.len() as f64,
+        "{kept} of {} records kept their person",
+        ids1.len()
+    );
+    let eval = json(medinfra(&data).args(["persons", "evaluate", "--truth", "s-truth", "--json"]));
+    assert!(eval["f1"].as_f64().unwrap() >= 0.97, "{eval}");
+
+    // Every file of the new versions is the one the manifest names (a part written twice
+    // under one name would show here).
+    for ds in ["research", "person-registry", "research-pseudonymized"] {
+        let out = run_ok(medinfra(&data).args(["datasets", "verify", ds]));
+        assert!(out.contains("ok"), "{ds}: {out}");
+    }
+    assert_eq!(m2["pseudonymized"][0], "research-pseudonymized", "{m2}");
+
+    // The research database: every row has a person, and a true person seen at several
+    // providers (clinic, hospital, pharmacy) is one person_id in every table.
+    let research = latest(&data, "research");
+    let truth = truth(&data);
+    let claims = rows(&research, "claims", &["provider_id", "patient_id"]);
+    let mut persons_of_true: BTreeMap<i64, HashSet<i64>> = BTreeMap::new();
+    let mut providers_of_true: BTreeMap<i64, HashSet<String>> = BTreeMap::new();
+    for (k, p) in &claims {
+        let t = truth[&(k[0].clone(), k[1].clone())];
+        persons_of_true.entry(t).or_default().insert(*p);
+        providers_of_true.entry(t).or_default().insert(k[0].clone());
+    }
+    let (widest, provs) = providers_of_true
+        .iter()
+        .max_by_key(|(_, p)| p.len())
+        .unwrap();
+    assert!(provs.len() >= 3, "a person at 3+ providers: {provs:?}");
+    assert!(
+        provs.iter().any(|p| &p[2..3] == "4"),
+        "the widest person also went to a pharmacy: {provs:?}"
+    );
+    assert_eq!(
+        persons_of_true[widest].len(),
+        1,
+        "one person_id across {provs:?}"
+    );
+    let split = persons_of_true.values().filter(|s| s.len() > 1).count();
+    assert!(
+        split * 100 <= persons_of_true.len(),
+        "{split} of {} true persons are split",
+        persons_of_true.len()
+    );
+    // Lab results and checkups carry persons too.
+    assert!(!rows(&research, "lab_results", &["provider_id"]).is_empty());
+    assert!(!rows(&research, "checkups", &["facility_id"]).is_empty());
+
+    // Why does a record have its person? The registry says, with the evidence.
+    let some_record = ids2.keys().find(|k| k.starts_with("patient:")).unwrap();
+    let explained = json(medinfra(&data).args(["persons", "explain", some_record, "--json"]));
+    assert_eq!(explained["person_id"].as_i64(), Some(ids2[some_record]));
+    assert!(
+        !explained["events"].as_array().unwrap().is_empty(),
+        "{explained}"
+    );
+
+    // The same month again: every file is a duplicate, nothing new is written.
+    let again = json(
+        medinfra(&data)
+            .arg("run")
+            .arg(deliveries.join("202112"))
+            .arg("--json"),
+    );
+    assert!(again["unchanged"].is_string(), "{again}");
+    assert_eq!(again["reconciliation"]["files"]["accepted"], 0);
+    assert!(
+        again["reconciliation"]["files"]["duplicate"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(versions(&data, "research"), 2);
+    assert_eq!(versions(&data, "person-registry"), 2);
+
+    // Opt-out of the widest person, reported by one provider by chart number: the person is
+    // withheld from the next build in every table, at every provider.
+    let (chart_provider, chart) = truth
+        .iter()
+        .find(|(_, t)| *t == widest)
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    run_ok(medinfra(&data).args([
+        "optout",
+        "record",
+        "--provider",
+        &chart_provider,
+        "--patient",
+        &chart,
+    ]));
+    let m3 = json(
+        medinfra(&data)
+            .arg("run")
+            .arg(deliveries.join("202112"))
+            .arg("--json"),
+    );
+    books_balance(&m3);
+    assert_eq!(m3["reconciliation"]["optouts"]["persons"], 1, "{m3}");
+    let withheld: u64 = m3["reconciliation"]["tables"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|b| b["withheld"].as_u64().unwrap())
+        .sum();
+    assert!(withheld > 0, "{m3}");
+    let research = latest(&data, "research");
+    let gone = persons_of_true[widest].iter().next().copied().unwrap();
+    for table in ["claims", "persons", "diagnoses"] {
+        assert!(
+            rows(&research, table, &["provider_id"])
+                .iter()
+                .all(|(_, p)| *p != gone),
+            "{table} still holds the opted-out person"
+        );
+    }
+}
+
+/// Bad deliveries get clear messages and commit nothing partial.
+#[test]
+fn bad_deliveries_are_refused_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = fails(medinfra(&data).arg("run").arg(&empty));
+    assert!(err.contains("holds no files"), "{err}");
+    let err = fails(medinfra(&data).arg("run").arg(dir.path().join("missing")));
+    assert!(err.contains("not a directory"), "{err}");
+    assert_eq!(versions(&data, "research"), 0);
+
+    // A delivery with a damaged receipt file and a file nobody can place: the damaged file is
+    // rejected and named, the stray file is reported, the rest goes through and balances.
+    run_ok(medinfra(&data).args([
+        "synth",
+        "--persons",
+        "150",
+        "--years",
+        "1",
+        "--output",
+        "s",
+        "--format",
+        "provider",
+        "--receipts-only",
+        "--deliveries",
+        "202012",
+    ]));
+    let delivery = data.join("provider-files/s-deliveries/202012");
+    let mut ukes: Vec<PathBuf> = Vec::new();
+    for p in std::fs::read_dir(&delivery).unwrap() {
+        for m in std::fs::read_dir(p.unwrap().path()).unwrap() {
+            let f = m.unwrap().path().join("RECEIPTC.UKE");
+            if f.exists() {
+                ukes.push(f);
+            }
+        }
+    }
+    ukes.sort();
+    let damaged = &ukes[0];
+    // Replace the hard link with a damaged copy (the original stays intact).
+    let mut bytes = std::fs::read(damaged).unwrap();
+    std::fs::remove_file(damaged).unwrap();
+    bytes.truncate(bytes.len() / 3);
+    bytes.extend_from_slice(b"\x00\x00garbage\r\n");
+    std::fs::write(damaged, &bytes).unwrap();
+    std::fs::write(delivery.join("notes.txt"), "not a provider file").unwrap();
+    let r = json(medinfra(&data).arg("run").arg(&delivery).arg("--json"));
+    books_balance(&r);
+    let files = &r["reconciliation"]["files"];
+    assert!(files["rejected"].as_u64().unwrap() >= 1, "{r}");
+    let damaged_rel = damaged
+        .strip_prefix(&delivery)
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(
+        files["rejections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x[0].as_str().unwrap().ends_with(&damaged_rel)),
+        "the damaged file is named: {files}"
+    );
+    assert_eq!(files["unplaced"].as_array().unwrap().len(), 1, "{files}");
+    assert_eq!(versions(&data, "research"), 1);
+}
