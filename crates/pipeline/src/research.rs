@@ -54,15 +54,27 @@ pub struct BuildPlan<'a> {
     pub withheld: &'a HashSet<i64>,
     pub affected_providers: &'a HashSet<String>,
     pub previous: Option<&'a VersionInfo>,
+    /// The provider versions the previous research version was built from (its lineage).
+    pub previous_inputs: &'a [VersionInfo],
 }
 
-struct Job<'a> {
-    table: CanonicalTable,
-    provider: String,
-    source_dir: &'a std::path::Path,
-    entry: FileEntry,
-    part_name: String,
-    carry_from: Option<FileEntry>,
+/// One unit of work: carry one part of the previous research version, or write one new part
+/// from some source parts of one provider's table.
+enum Job<'a> {
+    /// The previous parts of one provider's table, kept whole.
+    Carry {
+        table: CanonicalTable,
+        entries: Vec<FileEntry>,
+        /// Rows of the source parts they were built from.
+        source_rows: u64,
+    },
+    Build {
+        table: CanonicalTable,
+        provider: String,
+        source_dir: &'a std::path::Path,
+        sources: Vec<FileEntry>,
+        part_name: String,
+    },
 }
 
 /// `NAME` of a part path `TABLE.part-NAME.parquet` (or `TABLE/part-NAME.parquet`).
@@ -84,16 +96,38 @@ fn provider_of(dataset: &str) -> &str {
 }
 
 /// Writes every part into `writer` and returns the books per table.
+///
+/// Per provider and table: the source parts the previous research version was built from are
+/// those of the provider version its lineage names. If they are all still current and no
+/// person of the provider changed, the previous research parts of that provider and table are
+/// carried, and the source parts added since become one new part (`PROVIDER-vN`); otherwise
+/// every current source part is rebuilt into one new part. A month therefore writes one part
+/// per provider and table it brought, and reads only what it brought.
 pub fn build(plan: &BuildPlan<'_>, writer: &VersionWriter) -> Result<BTreeMap<String, PartBooks>> {
-    let previous: HashMap<String, FileEntry> = match plan.previous {
-        Some(p) => plan
-            .store
-            .read_manifest(p)?
-            .tables
-            .into_iter()
-            .flat_map(|t| t.files.into_iter().map(|f| (f.path.clone(), f)))
-            .collect(),
-        None => HashMap::new(),
+    let (previous_parts, previous_sources, next_version) = match plan.previous {
+        Some(p) => {
+            let m = plan.store.read_manifest(p)?;
+            let parts: Vec<(String, FileEntry)> = m
+                .tables
+                .iter()
+                .flat_map(|t| t.files.iter().map(|f| (t.name.clone(), f.clone())))
+                .collect();
+            let mut sources: HashMap<String, HashMap<String, HashSet<String>>> = HashMap::new();
+            for info in plan.previous_inputs {
+                let pm = plan.store.read_manifest(info)?;
+                let by_table = sources
+                    .entry(provider_of(&info.dataset).to_string())
+                    .or_default();
+                for t in pm.tables {
+                    by_table
+                        .entry(t.name.clone())
+                        .or_default()
+                        .extend(t.files.into_iter().map(|f| f.path));
+                }
+            }
+            (parts, sources, p.version + 1)
+        }
+        None => (Vec::new(), HashMap::new(), 1),
     };
     let manifests: Vec<_> = plan
         .providers
@@ -103,6 +137,7 @@ pub fn build(plan: &BuildPlan<'_>, writer: &VersionWriter) -> Result<BTreeMap<St
     let mut jobs = Vec::new();
     for (info, manifest) in &manifests {
         let provider = provider_of(&info.dataset).to_string();
+        let covered_by_table = previous_sources.get(&provider);
         for t in &manifest.tables {
             let Some(table) = CanonicalTable::from_name(&t.name) else {
                 continue;
@@ -111,29 +146,55 @@ pub fn build(plan: &BuildPlan<'_>, writer: &VersionWriter) -> Result<BTreeMap<St
                 continue;
             }
             for f in &t.files {
-                // Named after the source part's own name (ingest names parts after the file
-                // they came from), never its content hash: two parts with the same rows (one
-                // patient's `persons` row in two months' files) are two parts.
-                let Some(source_name) = part_name_of(&t.name, &f.path) else {
+                if part_name_of(&t.name, &f.path).is_none() {
                     return Err(PipelineError::Read {
                         path: info.dir.join(&f.path),
                         reason: format!("is not named as a part of table {}", t.name),
                     });
-                };
-                let part_name = format!("{provider}-{source_name}");
-                let path = format!("{}.part-{part_name}.parquet", t.name);
-                let carry_from = if plan.affected_providers.contains(&provider) {
-                    None
-                } else {
-                    previous.get(&path).cloned()
-                };
-                jobs.push(Job {
+                }
+            }
+            let current: HashSet<&str> = t.files.iter().map(|f| f.path.as_str()).collect();
+            let empty = HashSet::new();
+            let covered = covered_by_table
+                .and_then(|c| c.get(&t.name))
+                .unwrap_or(&empty);
+            let prefix = format!("{}.part-{provider}-", t.name);
+            let carried: Vec<&FileEntry> = previous_parts
+                .iter()
+                .filter(|(name, f)| name == &t.name && f.path.starts_with(&prefix))
+                .map(|(_, f)| f)
+                .collect();
+            let still_current = covered.iter().all(|c| current.contains(c.as_str()));
+            let keep = !plan.affected_providers.contains(&provider)
+                && still_current
+                && !carried.is_empty();
+            let sources: Vec<FileEntry> = t
+                .files
+                .iter()
+                .filter(|f| !keep || !covered.contains(&f.path))
+                .cloned()
+                .collect();
+            if keep {
+                // The carried parts hold the covered sources' rows (less what was withheld).
+                let covered_rows: u64 = t
+                    .files
+                    .iter()
+                    .filter(|f| covered.contains(&f.path))
+                    .map(|f| f.rows)
+                    .sum();
+                jobs.push(Job::Carry {
+                    table,
+                    entries: carried.iter().map(|e| (*e).clone()).collect(),
+                    source_rows: covered_rows,
+                });
+            }
+            if !sources.is_empty() {
+                jobs.push(Job::Build {
                     table,
                     provider: provider.clone(),
                     source_dir: &info.dir,
-                    entry: f.clone(),
-                    part_name,
-                    carry_from,
+                    sources,
+                    part_name: format!("{provider}-v{next_version}"),
                 });
             }
         }
@@ -164,81 +225,122 @@ fn run_job(
     job: &Job<'_>,
     prev_dir: Option<&std::path::Path>,
 ) -> Result<(String, PartBooks)> {
-    let name = job.table.name().to_string();
-    let schema = research_schema(job.table);
-    if let (Some(entry), Some(dir)) = (&job.carry_from, prev_dir) {
-        writer.carry_part(&name, schema, dir, entry)?;
-        return Ok((
-            name,
-            PartBooks {
-                source_rows: job.entry.rows,
-                rows: entry.rows,
-                withheld: job.entry.rows.saturating_sub(entry.rows),
-                parts_carried: 1,
-                ..PartBooks::default()
-            },
-        ));
-    }
-    let path = job.source_dir.join(&job.entry.path);
-    let mut out = writer.named_part_writer(&name, &job.part_name, schema.clone())?;
+    let (table, provider, source_dir, sources, part_name) = match job {
+        Job::Carry {
+            table,
+            entries,
+            source_rows,
+        } => {
+            let name = table.name().to_string();
+            let dir = prev_dir
+                .ok_or_else(|| PipelineError::Task("carry without a previous version".into()))?;
+            let mut rows = 0;
+            for entry in entries {
+                writer.carry_part(&name, research_schema(*table), dir, entry)?;
+                rows += entry.rows;
+            }
+            if rows > *source_rows {
+                return Err(PipelineError::Unbalanced {
+                    table: name,
+                    rows_in: *source_rows,
+                    rows_out: rows,
+                    withheld: 0,
+                });
+            }
+            return Ok((
+                name,
+                PartBooks {
+                    source_rows: *source_rows,
+                    rows,
+                    withheld: source_rows - rows,
+                    parts_carried: entries.len() as u64,
+                    ..PartBooks::default()
+                },
+            ));
+        }
+        Job::Build {
+            table,
+            provider,
+            source_dir,
+            sources,
+            part_name,
+        } => (table, provider, source_dir, sources, part_name),
+    };
+    let name = table.name().to_string();
+    let schema = research_schema(*table);
+    let mut out = writer.named_part_writer(&name, part_name, schema.clone())?;
     let (mut read, mut written, mut withheld, mut unresolved) = (0u64, 0u64, 0u64, 0u64);
-    for batch in plan.store.read_part(&path)? {
-        let batch = batch.map_err(|e| PipelineError::Read {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        read += batch.num_rows() as u64;
-        let ids = person_ids(job.table, &batch, plan.persons, &path)?;
-        let mut keep = Vec::with_capacity(ids.len());
-        let mut person = Vec::with_capacity(ids.len());
-        for id in ids {
-            match id {
-                Some(p) if plan.withheld.contains(&p) => {
-                    withheld += 1;
-                    keep.push(false);
-                }
-                Some(p) => {
-                    keep.push(true);
-                    person.push(p);
-                }
-                None => {
-                    unresolved += 1;
-                    keep.push(false);
+    let mut source_rows = 0u64;
+    for entry in sources {
+        source_rows += entry.rows;
+        let path = source_dir.join(&entry.path);
+        let before = read;
+        for batch in plan.store.read_part(&path)? {
+            let batch = batch.map_err(|e| PipelineError::Read {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            read += batch.num_rows() as u64;
+            let ids = person_ids(*table, &batch, plan.persons, &path)?;
+            let mut keep = Vec::with_capacity(ids.len());
+            let mut person = Vec::with_capacity(ids.len());
+            for id in ids {
+                match id {
+                    Some(p) if plan.withheld.contains(&p) => {
+                        withheld += 1;
+                        keep.push(false);
+                    }
+                    Some(p) => {
+                        keep.push(true);
+                        person.push(p);
+                    }
+                    None => {
+                        unresolved += 1;
+                        keep.push(false);
+                    }
                 }
             }
-        }
-        let kept = if person.len() == batch.num_rows() {
-            batch
-        } else {
-            filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| {
-                PipelineError::Read {
+            let kept = if person.len() == batch.num_rows() {
+                batch
+            } else {
+                filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| {
+                    PipelineError::Read {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    }
+                })?
+            };
+            let mut columns = kept.columns().to_vec();
+            columns.push(Arc::new(Int64Array::from(person)));
+            let out_batch =
+                RecordBatch::try_new(schema.clone(), columns).map_err(|e| PipelineError::Read {
                     path: path.clone(),
-                    reason: e.to_string(),
-                }
-            })?
-        };
-        let mut columns = kept.columns().to_vec();
-        columns.push(Arc::new(Int64Array::from(person)));
-        let out_batch =
-            RecordBatch::try_new(schema.clone(), columns).map_err(|e| PipelineError::Read {
-                path: path.clone(),
-                reason: format!("does not have the canonical {} schema: {e}", name),
-            })?;
-        written += out_batch.num_rows() as u64;
-        out.write(&out_batch)?;
+                    reason: format!("does not have the canonical {name} schema: {e}"),
+                })?;
+            written += out_batch.num_rows() as u64;
+            out.write(&out_batch)?;
+        }
+        if read - before != entry.rows {
+            return Err(PipelineError::Unbalanced {
+                table: name,
+                rows_in: entry.rows,
+                rows_out: read - before,
+                withheld: 0,
+            });
+        }
     }
     if unresolved > 0 {
         return Err(PipelineError::Unresolved {
             table: name,
-            provider: job.provider.clone(),
+            provider: provider.clone(),
             rows: unresolved,
         });
     }
     writer.finish_part(out)?;
-    if read != written + withheld || read != job.entry.rows {
+    if read != written + withheld {
         return Err(PipelineError::Unbalanced {
             table: name,
-            rows_in: job.entry.rows,
+            rows_in: source_rows,
             rows_out: written,
             withheld,
         });
@@ -246,7 +348,7 @@ fn run_job(
     Ok((
         name,
         PartBooks {
-            source_rows: job.entry.rows,
+            source_rows,
             rows: written,
             withheld,
             parts_built: 1,

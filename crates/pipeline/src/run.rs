@@ -111,6 +111,10 @@ pub struct RunReport {
     pub seconds: f64,
     /// Why no new version was written, when none was.
     pub unchanged: Option<String>,
+    /// Every provider's ingest outcome with its findings (for the quarantine reports; not in
+    /// the JSON report, which carries the books).
+    #[serde(skip)]
+    pub ingest: Vec<IngestOutcome>,
 }
 
 fn relative(base: &std::path::Path, p: &str) -> String {
@@ -324,6 +328,7 @@ pub async fn run_month(
             provider_versions,
             seconds: started.elapsed().as_secs_f64(),
             unchanged: Some("nothing new in the delivery: no new version written".into()),
+            ingest: outcomes,
         });
     }
 
@@ -360,7 +365,27 @@ pub async fn run_month(
     };
     let research_writer = store.begin(&opts.research, Tier::Identified, lineage)?;
     observer.begin("research database", providers.len() as u64, "providers");
+    // The provider versions the previous research version was built from.
+    let mut previous_inputs = Vec::new();
+    if let Some(prev) = &prev_research {
+        for input in store
+            .read_manifest(prev)?
+            .lineage
+            .inputs
+            .into_iter()
+            .filter(|i| i.dataset.starts_with("provider-"))
+        {
+            match store.version(&input.dataset, Some(input.version)).await {
+                Ok(v) => previous_inputs.push(v),
+                // Gone from the store: that provider is rebuilt from its current version.
+                Err(medinfra_store::StoreError::NoSuchVersion { .. })
+                | Err(medinfra_store::StoreError::NoSuchDataset(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     let plan = BuildPlan {
+        previous_inputs: &previous_inputs,
         store,
         providers: &providers,
         persons: &assignments,
@@ -445,6 +470,7 @@ pub async fn run_month(
         provider_versions,
         seconds: started.elapsed().as_secs_f64(),
         unchanged: None,
+        ingest: outcomes,
     })
 }
 

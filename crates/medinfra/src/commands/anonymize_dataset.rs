@@ -69,6 +69,25 @@ fn col<'a>(b: &'a RecordBatch, name: &str) -> anyhow::Result<&'a Arc<dyn Array>>
         .with_context(|| format!("input has no column {name}"))
 }
 
+/// The person each row of a batch belongs to: `person_id` when the table has one (the linked
+/// research database), else the (provider, chart number) pair.
+fn person_keys(b: &RecordBatch) -> anyhow::Result<Vec<String>> {
+    if let Some(p) = b.column_by_name("person_id") {
+        let p = p
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .context("person_id is not Int64")?;
+        return Ok((0..b.num_rows())
+            .map(|i| format!("person:{}", p.value(i)))
+            .collect());
+    }
+    let prov = col(b, "provider_id")?.as_string::<i32>();
+    let pid = col(b, "patient_id")?.as_string::<i32>();
+    Ok((0..b.num_rows())
+        .map(|i| format!("{}\u{1f}{}", prov.value(i), pid.value(i)))
+        .collect())
+}
+
 fn age_on(birth: i32, reference: time::Date) -> u32 {
     let Some(b) = medinfra_model::days::date_of(birth) else {
         return 0;
@@ -154,17 +173,17 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         &format!("dataset {output}"),
     )
     .await?;
-    // Person level: one row per (provider, patient).
-    let mut key_index: HashMap<(String, String), usize> = HashMap::new();
+    // Person level: one row per person — the registry's `person_id` where the input is the
+    // linked research database (one person across providers counts once toward k), else one
+    // per (provider, patient).
+    let mut key_index: HashMap<String, usize> = HashMap::new();
     let (mut sex, mut age, mut area) = (Vec::new(), Vec::new(), Vec::new());
     for b in super::read_table(store, &info, "persons")? {
-        let prov = col(&b, "provider_id")?.as_string::<i32>();
-        let pid = col(&b, "patient_id")?.as_string::<i32>();
+        let keys = person_keys(&b)?;
         let s = col(&b, "sex")?.as_primitive::<Int32Type>();
         let bd = col(&b, "birth_date")?.as_primitive::<Date32Type>();
         let pref = col(&b, "prefecture_code")?.as_string::<i32>();
-        for i in 0..b.num_rows() {
-            let key = (prov.value(i).to_string(), pid.value(i).to_string());
+        for (i, key) in keys.into_iter().enumerate() {
             if key_index.contains_key(&key) {
                 continue;
             }
@@ -184,12 +203,11 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
     let n = sex.len();
     let mut admission = vec!["none".to_string(); n];
     for b in super::read_table(store, &info, "admissions")? {
-        let prov = col(&b, "provider_id")?.as_string::<i32>();
-        let pid = col(&b, "patient_id")?.as_string::<i32>();
+        let keys = person_keys(&b)?;
         let adm = col(&b, "admission_date")?.as_primitive::<Date32Type>();
-        for i in 0..b.num_rows() {
+        for (i, key) in keys.iter().enumerate() {
             if let (Some(&p), Some(d)) = (
-                key_index.get(&(prov.value(i).to_string(), pid.value(i).to_string())),
+                key_index.get(key),
                 medinfra_model::days::date_of(adm.value(i)),
             ) {
                 let ym = format!("{:04}{:02}", d.year(), d.month() as u8);
@@ -201,16 +219,14 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
     }
     let mut diag_sets: Vec<Vec<String>> = vec![Vec::new(); n];
     for b in super::read_table(store, &info, "diagnoses")? {
-        let prov = col(&b, "provider_id")?.as_string::<i32>();
-        let pid = col(&b, "patient_id")?.as_string::<i32>();
+        let keys = person_keys(&b)?;
         let icd = col(&b, "icd10")?.as_string::<i32>();
         let main = col(&b, "is_main")?.as_boolean();
-        for i in 0..b.num_rows() {
+        for (i, key) in keys.iter().enumerate() {
             if icd.is_null(i) || !main.value(i) {
                 continue;
             }
-            if let Some(&p) = key_index.get(&(prov.value(i).to_string(), pid.value(i).to_string()))
-            {
+            if let Some(&p) = key_index.get(key) {
                 let code = icd.value(i).to_string();
                 if !diag_sets[p].contains(&code) {
                     diag_sets[p].push(code);

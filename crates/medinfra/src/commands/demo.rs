@@ -14,14 +14,19 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     println!("medinfra demo — data directory {}", store.root().display());
     println!();
+    // Five years of care, delivered as a certified producer receives it: the back-load up to
+    // November of the last year, then December as the first monthly delivery.
+    let (start_year, years) = (2020, 5);
+    let last = start_year + years as i32 - 1;
+    let (month1, month2) = (format!("{last}11"), format!("{last}12"));
     println!(
-        "[1/5] sample data: synthetic population of {} persons, 5 years",
+        "[1/6] sample data: synthetic population of {} persons, {years} years, written as the providers' own files and cut into two deliveries ({month1}: everything up to it; {month2}: one month)",
         args.persons
     );
     let synth = SynthArgs {
         persons: args.persons,
-        years: 5,
-        start_year: 2020,
+        years,
+        start_year,
         seed: args.seed,
         output: "demo-claims".into(),
         tier: "identified".into(),
@@ -33,6 +38,16 @@ pub async fn run(
     };
     let outcome = super::synth::generate(store, &synth).await?;
     super::synth::print_outcome(store, &outcome);
+    let deliveries =
+        super::synth::cut_deliveries(store, &outcome.main.dataset, &[month1.clone(), month2])?;
+    for d in &deliveries {
+        println!(
+            "  -> delivery {}: {} files in {}",
+            d.month,
+            d.files,
+            d.dir.display()
+        );
+    }
     let report = store
         .verify(&outcome.main.dataset, Some(outcome.main.version))
         .await?;
@@ -41,61 +56,118 @@ pub async fn run(
         report.files_checked,
         if report.ok() { "ok" } else { "MISMATCH" }
     );
-    println!();
-    println!(
-        "[2/5] ingest: every provider's files (medical, DPC and pharmacy receipts, DPC survey files, SS-MIX2 lab results, checkup archives) into the identified zone"
-    );
-    let root = super::synth::provider_files_dir(store, &outcome.main.dataset);
-    let ingested = ingest_all(store, &root, outcome.summary.provider_files).await?;
-    let s = &outcome.summary;
-    println!(
-        "  -> {} providers, {} files accepted ({} DPC survey files), {} rejected, {} units quarantined",
-        ingested.providers,
-        ingested.accepted,
-        ingested.dpc_files,
-        ingested.rejected,
-        ingested.quarantined,
-    );
-    println!(
-        "  -> reconciled: {} of {} receipts (UKE), {} of {} lab messages (SS-MIX2), {} of {} checkups (CDA)",
-        ingested.receipts,
-        s.provider_receipts + s.provider_pharmacy_receipts,
-        ingested.lab_messages,
-        s.provider_lab_messages,
-        ingested.checkups,
-        s.provider_checkups
-    );
-    println!(
-        "  -> datasets provider-<ID> (identified), reports under {}",
-        store.root().join("reports").display()
-    );
-    println!();
-    println!("[3/5] pseudonymize: the sample claims with the built-in policy (仮名加工医療情報)");
-    let keys = medinfra_pseudo::keys::KeyStore::open(key_dir)?;
-    if keys.active("pseudonym").is_err() {
-        let meta = keys.new_key("pseudonym")?;
-        println!("  created key {} in {}", meta.id, key_dir.display());
-    }
-    let pseudo = crate::cli::PseudonymizeArgs {
-        input: Some(outcome.main.dataset.clone()),
-        version: None,
-        output: Some(format!("{}-pseudonymized", outcome.main.dataset)),
-        policy: None,
-        project: None,
-        tables: None,
-        no_map: false,
-        print_default_policy: false,
+    let truth = outcome.truth.dataset.clone();
+    let run_args = |delivery: &std::path::Path| crate::cli::RunArgs {
+        delivery: delivery.to_path_buf(),
+        research: medinfra_pipeline::DEFAULT_RESEARCH.into(),
         json: false,
+        max_quarantined_share: 0.5,
     };
-    super::pseudonymize::run(store, key_dir, &pseudo).await?;
+
     println!();
     println!(
-        "[4/5] anonymize: the sample claims with the built-in claims configuration (匿名加工医療情報)"
+        "[2/6] monthly run, delivery {month1}: ingest every provider's files, resolve persons across providers (person registry), build the linked research database and its pseudonymized copy"
+    );
+    super::monthly::print_report(
+        &super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[0].dir)).await?,
+    );
+    let e = super::persons::evaluate_against(store, &truth).await?;
+    println!(
+        "  -> person registry against the sample's truth: pairwise precision {:.4}, recall {:.4}, F1 {:.4}",
+        e.precision, e.recall, e.f1
+    );
+    let before = super::persons::assignments(store).await?;
+
+    println!();
+    println!(
+        "[3/6] monthly run, delivery {}: only what is new is linked and built",
+        deliveries[1].month
+    );
+    super::monthly::print_report(
+        &super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[1].dir)).await?,
+    );
+    let after = super::persons::assignments(store).await?;
+    let changed = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(*v))
+        .count();
+    let e = super::persons::evaluate_against(store, &truth).await?;
+    println!(
+        "  -> {changed} of {} records already registered changed person ID between the runs; registry F1 {:.4}",
+        before.len(),
+        e.f1
+    );
+
+    println!();
+    println!(
+        "[4/6] opt-out: a patient's refusal, reported by one provider, withholds the person everywhere"
+    );
+    let registry = medinfra_govern::Registry::new(store);
+    let mut by_person: std::collections::BTreeMap<i64, Vec<&medinfra_persons::RecordKey>> =
+        Default::default();
+    for (k, p) in &after {
+        if k.kind == medinfra_persons::RecordKind::Patient {
+            by_person.entry(*p).or_default().push(k);
+        }
+    }
+    let chosen = by_person
+        .iter()
+        .filter(|(_, ks)| {
+            ks.iter()
+                .map(|k| &k.provider_id)
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                >= 2
+        })
+        .map(|(p, ks)| (*p, ks[0].clone()))
+        .next();
+    if let Some((person, key)) = chosen {
+        super::audit::check(
+            store,
+            medinfra_govern::Action::Write,
+            medinfra_model::Tier::Identified,
+            &format!("opt-out from provider {}", key.provider_id),
+        )
+        .await?;
+        registry
+            .record_optout(&key.provider_id, &key.record_id)
+            .await?;
+        println!(
+            "  opt-out recorded by provider {} for one of its patients (a person with records at {} providers)",
+            key.provider_id,
+            by_person[&person].len()
+        );
+        let r = super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[1].dir)).await?;
+        super::monthly::print_report(&r);
+        let research = store
+            .version(medinfra_pipeline::DEFAULT_RESEARCH, None)
+            .await?;
+        let mut left = 0u64;
+        for b in super::read_table(store, &research, "claims")? {
+            if let Some(p) = b
+                .column_by_name("person_id")
+                .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int64Array>())
+            {
+                left += p.values().iter().filter(|v| **v == person).count() as u64;
+            }
+        }
+        println!(
+            "  -> claims rows of that person left in research v{}: {left}",
+            research.version
+        );
+    }
+
+    println!();
+    println!(
+        "[5/6] anonymize: the linked research database with the built-in claims configuration (匿名加工医療情報), one row per person across providers"
     );
     let anon = crate::cli::AnonymizeArgs {
         csv: None,
-        input: Some(outcome.main.dataset.clone()),
-        output: Some(format!("{}-anonymized", outcome.main.dataset)),
+        input: Some(medinfra_pipeline::DEFAULT_RESEARCH.into()),
+        output: Some(format!(
+            "{}-anonymized",
+            medinfra_pipeline::DEFAULT_RESEARCH
+        )),
         config: None,
         delimiter: ";".into(),
         hierarchies: vec![],
@@ -113,7 +185,7 @@ pub async fn run(
     println!();
     let sample_persons = args.persons.min(2_000);
     println!(
-        "[5/5] open sample data: {sample_persons} other synthetic persons at tier sample (demo-sample), for everyone to develop SQL on before approval"
+        "[6/6] open sample data: {sample_persons} other synthetic persons at tier sample (demo-sample), for everyone to develop SQL on before approval"
     );
     let sample = SynthArgs {
         persons: sample_persons,
@@ -183,66 +255,4 @@ pub async fn run(
     } else {
         ExitCode::from(1)
     })
-}
-
-#[derive(Default)]
-struct IngestTotals {
-    providers: usize,
-    accepted: usize,
-    rejected: usize,
-    /// Accepted units by input kind: UKE receipts, SS-MIX2 lab messages, checkup documents.
-    receipts: u64,
-    lab_messages: u64,
-    checkups: u64,
-    quarantined: u64,
-    dpc_files: usize,
-}
-
-/// Ingest each provider's directory under `root` (one directory per provider id).
-async fn ingest_all(
-    store: &Store,
-    root: &std::path::Path,
-    files: u64,
-) -> anyhow::Result<IngestTotals> {
-    let mut dirs: Vec<_> = std::fs::read_dir(root)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    let progress = crate::progress::Progress::new("ingest", files, "files");
-    let mut totals = IngestTotals::default();
-    let mut done = 0u64;
-    for dir in dirs {
-        let Some(provider) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let opts = medinfra_ingest::IngestOptions::new(&provider);
-        let out =
-            medinfra_ingest::ingest(store, &opts, std::slice::from_ref(&dir), &|_, _| {}).await?;
-        totals.providers += 1;
-        for f in &out.files {
-            match f.status {
-                medinfra_ingest::FileStatus::Accepted => totals.accepted += 1,
-                medinfra_ingest::FileStatus::Rejected => totals.rejected += 1,
-                medinfra_ingest::FileStatus::Duplicate => {}
-            }
-            if f.kind.starts_with("uke") {
-                totals.receipts += f.receipts_accepted;
-            } else if f.kind == "ssmix2" || f.kind == "hl7-message" {
-                totals.lab_messages += f.receipts_accepted;
-            } else if f.kind.starts_with("checkup") {
-                totals.checkups += f.receipts_accepted;
-            }
-            if f.kind.starts_with("dpc-") && f.status == medinfra_ingest::FileStatus::Accepted {
-                totals.dpc_files += 1;
-            }
-            totals.quarantined += f.receipts_quarantined;
-        }
-        super::ingest::write_report(store, &provider, &out)?;
-        done += out.files.len() as u64;
-        progress.set(done);
-    }
-    progress.finish();
-    Ok(totals)
 }

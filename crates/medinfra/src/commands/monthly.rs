@@ -115,7 +115,34 @@ pub async fn run_delivery(
     let bars = Bars {
         current: Mutex::new(None),
     };
-    Ok(medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?)
+    let report = medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?;
+    write_reports(store, &report)?;
+    Ok(report)
+}
+
+/// The run's reports under DATA_DIR/reports/run-STAMP/: the providers' quarantine report
+/// (JSON + text, masked values only) and the reconciliation.
+fn write_reports(store: &Store, report: &RunReport) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let stamp = medinfra_store::now_rfc3339().replace([':', '-'], "");
+    let dir = store.root().join("reports").join(format!("run-{stamp}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let text: String = report
+        .ingest
+        .iter()
+        .map(|o| o.to_text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("quarantine.txt"), text)?;
+    std::fs::write(
+        dir.join("quarantine.json"),
+        serde_json::to_vec_pretty(&report.ingest)?,
+    )?;
+    std::fs::write(
+        dir.join("reconciliation.json"),
+        serde_json::to_vec_pretty(report)?,
+    )?;
+    Ok(())
 }
 
 pub async fn run(store: &Store, key_dir: &Path, args: &RunArgs) -> anyhow::Result<ExitCode> {

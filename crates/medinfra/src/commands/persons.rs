@@ -50,6 +50,50 @@ struct Explained<'a> {
     aliases: Vec<&'a medinfra_persons::Alias>,
 }
 
+/// The registry's pairwise quality against a sample's truth dataset (record_kind, provider_id,
+/// record_id, person_id). Checkups are scored only where the truth names them as ingest does.
+pub async fn evaluate_against(
+    store: &Store,
+    truth: &str,
+) -> anyhow::Result<medinfra_persons::Evaluation> {
+    let (reg, _) = load(store).await?;
+    let info = store.version(truth, None).await?;
+    let mut map: HashMap<RecordKey, i64> = HashMap::new();
+    for b in super::read_table(store, &info, "truth")? {
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                .with_context(|| format!("{truth}: truth.{n} missing or not text"))
+        };
+        let (kind, prov, id) = (col("record_kind")?, col("provider_id")?, col("record_id")?);
+        let person = b
+            .column_by_name("person_id")
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+            .with_context(|| format!("{truth}: truth.person_id missing or not Int64"))?;
+        for i in 0..b.num_rows() {
+            let Some(kind) = RecordKind::parse(kind.value(i)) else {
+                continue;
+            };
+            if person.is_valid(i) {
+                map.insert(
+                    RecordKey {
+                        kind,
+                        provider_id: prov.value(i).into(),
+                        record_id: id.value(i).into(),
+                    },
+                    person.value(i),
+                );
+            }
+        }
+    }
+    Ok(medinfra_persons::evaluate(&reg, &map))
+}
+
+/// Record → person of the latest registry (empty before the first run).
+pub async fn assignments(store: &Store) -> anyhow::Result<HashMap<RecordKey, i64>> {
+    Ok(stored::assignments(store).await?.unwrap_or_default())
+}
+
 pub async fn run(store: &Store, command: PersonsCommand) -> anyhow::Result<ExitCode> {
     let (action, what) = match &command {
         PersonsCommand::Stats { .. } => (Action::Read, "person registry statistics"),
@@ -168,38 +212,7 @@ pub async fn run(store: &Store, command: PersonsCommand) -> anyhow::Result<ExitC
             }
         }
         PersonsCommand::Evaluate { truth, json } => {
-            let (reg, _) = load(store).await?;
-            let info = store.version(&truth, None).await?;
-            let mut map: HashMap<RecordKey, i64> = HashMap::new();
-            for b in super::read_table(store, &info, "truth")? {
-                let col = |n: &str| {
-                    b.column_by_name(n)
-                        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                        .with_context(|| format!("{truth}: truth.{n} missing or not text"))
-                };
-                let (kind, prov, id) =
-                    (col("record_kind")?, col("provider_id")?, col("record_id")?);
-                let person = b
-                    .column_by_name("person_id")
-                    .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-                    .with_context(|| format!("{truth}: truth.person_id missing or not Int64"))?;
-                for i in 0..b.num_rows() {
-                    let Some(kind) = RecordKind::parse(kind.value(i)) else {
-                        continue;
-                    };
-                    if person.is_valid(i) {
-                        map.insert(
-                            RecordKey {
-                                kind,
-                                provider_id: prov.value(i).into(),
-                                record_id: id.value(i).into(),
-                            },
-                            person.value(i),
-                        );
-                    }
-                }
-            }
-            let e = medinfra_persons::evaluate(&reg, &map);
+            let e = evaluate_against(store, &truth).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {

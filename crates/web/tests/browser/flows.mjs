@@ -160,7 +160,7 @@ try {
   await visit(pub, "/ui/catalog", "catalog-public");
   const catalogText = await pub.textContent("main");
   expect(catalogText.includes("demo-sample"), "the public sees the sample dataset");
-  expect(!catalogText.includes("demo-claims-pseudonymized"), "the public never sees pseudonymized data listed");
+  expect(!catalogText.includes("research-pseudonymized"), "the public never sees pseudonymized data listed");
   expect(!catalogText.includes("identified"), "the public never sees the identified zone");
   await visit(pub, "/ui/catalog/demo-sample?verify=1", "dataset-sample");
   expect((await pub.textContent("[data-testid=verify]")).includes("Verified"), "manifest verification shown");
@@ -173,7 +173,7 @@ try {
     await pub.goto(base + p);
     expect(pub.url().endsWith("/ui/login"), `the public is sent to sign in from ${p}`);
   }
-  const denied = await pub.goto(`${base}/ui/catalog/demo-claims-pseudonymized`);
+  const denied = await pub.goto(`${base}/ui/catalog/research-pseudonymized`);
   expect([401, 403].includes(denied.status()) || pub.url().endsWith("/ui/login"), "the public cannot open a pseudonymized dataset page");
 
   // Login CSRF: a sign-in form posted from another site is refused.
@@ -189,7 +189,7 @@ try {
   const r = researcher.page;
   await visit(r, "/ui/applications/new", "application-new");
   await r.fill("#title", "Admitted patients by age and sex");
-  await r.check("input[name=dataset][value=demo-claims-anonymized]");
+  await r.check("input[name=dataset][value=research-anonymized]");
   await r.fill("#purpose", "Describe admissions by area for regional planning.");
   await r.fill("#protocol", "Counts by age band and sex of the anonymized data; output checked before release.");
   await submitAndWait(r);
