@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Person resolution on the generated population (issue 5): `medinfra synth` with identity noise
-# (on by default), one identity record per patient registration at a provider (latest claim's
-# card), then side by side — deterministic ID1/ID2 resolution (ID0-style, medinfra-link's
-# `deterministic` module), `medinfra link --dedupe --model japan-person`, and Splink 5 (DuckDB)
-# with an equivalent model — pairwise precision/recall/F1 against the generator's truth, wall
-# time and peak RSS (/usr/bin/time -v) of each process.
+# Person resolution on the generated population (issues 5 and 16): `medinfra synth` with
+# identity noise (on by default), one identity record per patient registration at a provider
+# (latest claim's card), then side by side — deterministic ID1/ID2 resolution (ID0-style,
+# medinfra-link's `deterministic` module), `medinfra link --dedupe --model japan-person`,
+# Splink 5 (DuckDB) with an equivalent model, and the person registry as an operator gets it:
+# `medinfra run` over the providers' own files (every receipt's card and name over the years,
+# not only the latest), scored on the same patient registrations — pairwise
+# precision/recall/F1 against the generator's truth, wall time and peak RSS (/usr/bin/time -v)
+# of each process (for the registry: the whole run, ingest and research database included).
 #   bash bench/linkage-population.sh [PERSONS...]        (default: 100000 1000000)
 # RESULTS_DIR, LINK_VENV, CARGO_TARGET_DIR, SPLINK_TIMEOUT (seconds, default 1800) may be set.
 # Splink that runs out of time or memory is reported as such, not retried.
@@ -45,7 +48,8 @@ for n in "${sizes[@]}"; do
   rm -rf "$dir"
   mkdir -p "$dir"
   echo "== $n persons: synth" >&2
-  run "$dir" synth "$medinfra" --data-dir "$dir/data" synth --persons "$n" --years 5 --output s
+  run "$dir" synth "$medinfra" --data-dir "$dir/data" synth --persons "$n" --years 5 --output s \
+    --format provider
   echo "== $n persons: export identity records and truth pairs" >&2
   run "$dir" export "$venv/bin/python" bench/py/linkage_population_export.py "$dir/data" s "$dir"
   cat "$dir/export.out" >&2
@@ -57,6 +61,11 @@ for n in "${sizes[@]}"; do
   echo "== $n persons: Splink (timeout ${splink_timeout}s)" >&2
   run "$dir" splink timeout "$splink_timeout" "$venv/bin/python" \
     bench/py/linkage_population_splink.py "$dir/records.csv" "$dir/truth.csv"
+  echo "== $n persons: medinfra run (person registry over the providers' files)" >&2
+  run "$dir" registry "$medinfra" --data-dir "$dir/data" run "$dir/data/provider-files/s" --json
+  mv "$dir/registry.out" "$dir/registry-run.json"
+  "$medinfra" --data-dir "$dir/data" persons evaluate --truth s-truth --json | tr -d '\n' \
+    >"$dir/registry.out" && echo >>"$dir/registry.out"
   rm -rf "$dir/data"   # the generated dataset is large; records.csv and truth.csv stay
 done
 

@@ -39,7 +39,8 @@ for n in sizes:
     exp = last_json(d / "export.out")
     for method, name in [("deterministic ID1/ID2", "deterministic"),
                          ("medinfra link japan-person", "medinfra"),
-                         ("Splink 5 (DuckDB)", "splink")]:
+                         ("Splink 5 (DuckDB)", "splink"),
+                         ("medinfra person registry (medinfra run)", "registry")]:
         rc = (d / f"{name}.rc").read_text().strip() if (d / f"{name}.rc").exists() else "?"
         if name == "medinfra":
             rep = json.loads((d / "medinfra/report.json").read_text()) \

@@ -64,17 +64,20 @@ impl Registry {
         if person_key.is_empty() {
             return Err(RegistryError::invalid("person_key", "must not be empty"));
         }
-        sqlx::query("INSERT INTO optouts (provider, person_key, recorded_at) VALUES ($1, $2, $3) ON CONFLICT(person_key) DO NOTHING")
+        sqlx::query("INSERT INTO optouts (provider, person_key, recorded_at) VALUES ($1, $2, $3) ON CONFLICT(provider, person_key) DO NOTHING")
             .bind(provider)
             .bind(person_key)
             .bind(medinfra_store::now_rfc3339())
             .execute(self.store.pool())
             .await?;
-        Ok(sqlx::query("SELECT id FROM optouts WHERE person_key = $1")
-            .bind(person_key)
-            .fetch_one(self.store.pool())
-            .await?
-            .try_get("id")?)
+        Ok(
+            sqlx::query("SELECT id FROM optouts WHERE provider = $1 AND person_key = $2")
+                .bind(provider)
+                .bind(person_key)
+                .fetch_one(self.store.pool())
+                .await?
+                .try_get("id")?,
+        )
     }
 
     /// Opt-outs, oldest first (only those not yet applied when `pending`).

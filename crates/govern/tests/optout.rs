@@ -127,6 +127,14 @@ async fn opted_out_person_is_gone_from_every_readable_version() {
 
     let id = reg.record_optout("clinic-1", "P2").await.unwrap();
     assert_eq!(reg.record_optout("clinic-1", "P2").await.unwrap(), id);
+    // The same chart number at another provider is another patient: its own opt-out, not a
+    // collision with the first (the key was the chart number alone).
+    let other = reg.record_optout("clinic-2", "P2").await.unwrap();
+    assert_ne!(other, id);
+    let all = reg.optouts(true).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|o| o.provider == "clinic-2"));
+    reg.mark_optouts_applied(&[other]).await.unwrap();
     let pending = reg.optouts(true).await.unwrap();
     assert_eq!(pending.len(), 1);
     let remove: HashSet<String> = pending.iter().map(|o| o.person_key.clone()).collect();

@@ -122,6 +122,39 @@ pub fn lookup(
     path: &Path,
     tokens: &[String],
 ) -> Result<HashMap<String, Vec<String>>, PseudonymizeError> {
+    let mut found = HashMap::new();
+    read_entries(keys, path, |token, original| {
+        if tokens.iter().any(|t| t == token) {
+            found.insert(
+                token.to_string(),
+                original.split('\u{1f}').map(str::to_string).collect(),
+            );
+        }
+    })?;
+    Ok(found)
+}
+
+/// Whether version `name`'s map exists.
+pub fn exists(keys: &KeyStore, name: &str) -> bool {
+    maps_dir(keys).join(format!("{name}.map")).is_file()
+}
+
+/// Every entry of version `name`'s map (token, original with parts joined by 0x1F), for a
+/// later version that carries that version's parts and must hold their tokens too.
+pub fn for_each(
+    keys: &KeyStore,
+    name: &str,
+    f: impl FnMut(&str, &str),
+) -> Result<(), PseudonymizeError> {
+    read_entries(keys, &maps_dir(keys).join(format!("{name}.map")), f)
+}
+
+/// Decrypts and authenticates every frame of the map at `path`, calling `f` per entry.
+fn read_entries(
+    keys: &KeyStore,
+    path: &Path,
+    mut f: impl FnMut(&str, &str),
+) -> Result<(), PseudonymizeError> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -140,7 +173,6 @@ pub fn lookup(
     let map_key = KeyId::parse(&header.map_key_id)?;
     let cipher = cipher(keys, &map_key, &header.name)?;
     let mut pos = nl + 1;
-    let mut found = HashMap::new();
     let mut seen = 0u64;
     while pos < rest.len() {
         if rest.len() < pos + 16 {
@@ -171,20 +203,15 @@ pub fn lookup(
                 return Err(bad("frame line without a tab"));
             };
             let token = String::from_utf8_lossy(&line[..tab]);
-            if tokens.iter().any(|t| t == token.as_ref()) {
-                let original = String::from_utf8_lossy(&line[tab + 1..]);
-                found.insert(
-                    token.into_owned(),
-                    original.split('\u{1f}').map(str::to_string).collect(),
-                );
-            }
+            let original = String::from_utf8_lossy(&line[tab + 1..]);
+            f(&token, &original);
         }
         pos = start + len;
     }
     if seen != header.entries {
         return Err(bad("entry count does not match the header"));
     }
-    Ok(found)
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), PseudonymizeError> {

@@ -177,12 +177,34 @@ pub async fn pseudonymize(
         inputs: vec![Store::input_ref(&info)],
     };
     let writer = store.begin(&request.output, Tier::Pseudonymized, lineage)?;
+    let params = serde_json::json!({
+        "policy_sha256": request.policy.sha256(),
+        "key_id": key.id().as_str(),
+        "project": request.project,
+    });
+    let carry = Carry::find(
+        store,
+        keys,
+        &info,
+        &request.output,
+        &params,
+        request.keep_map,
+    )
+    .await?;
 
-    // One job per input part file.
+    // One job per input part file; each output part is named after its input part, so an
+    // input part that did not change since the previous output version (same file, same key,
+    // same policy) is carried from it instead of being pseudonymized again.
     let mut jobs = Vec::new();
     for (p, plan) in plans.iter().enumerate() {
-        for path in store.table_files(&info, &plan.table)? {
-            jobs.push((p, path));
+        if let Some(t) = manifest.table(&plan.table) {
+            for (n, f) in t.files.iter().enumerate() {
+                let name = output_part_name(&plan.table, &f.path, n);
+                let carried = carry
+                    .as_ref()
+                    .and_then(|c| c.part(&plan.table, &f.path, &f.sha256, &name));
+                jobs.push((p, info.dir.join(&f.path), name, carried, f.rows));
+            }
         }
     }
     let total_rows: u64 = plans
@@ -195,8 +217,19 @@ pub async fn pseudonymize(
     let results: Vec<Result<(), PseudonymizeError>> = jobs
         .par_iter()
         .enumerate()
-        .map(|(n, (p, path))| {
+        .map(|(_, (p, path, name, carried, rows))| {
             let plan = &plans[*p];
+            if let (Some(entry), Some(c)) = (carried, carry.as_ref()) {
+                writer.carry_part(
+                    &plan.table,
+                    plan.output_schema.clone(),
+                    &c.output.dir,
+                    entry,
+                )?;
+                let so_far = done.fetch_add(*rows, Ordering::Relaxed) + *rows;
+                progress(so_far, total_rows);
+                return Ok(());
+            }
             let persons = person_indexes.get(&plan.table);
             let mut applier = Applier::new(plan, &run_keys, persons)?;
             let file = std::fs::File::open(path).map_err(|e| PseudonymizeError::file(path, e))?;
@@ -205,11 +238,8 @@ pub async fn pseudonymize(
                 .with_batch_size(16 * 1024)
                 .build()
                 .map_err(|e| PseudonymizeError::file(path, e))?;
-            let mut out = writer.named_part_writer(
-                &plan.table,
-                &format!("{n:05}"),
-                plan.output_schema.clone(),
-            )?;
+            let mut out =
+                writer.named_part_writer(&plan.table, name, plan.output_schema.clone())?;
             for batch in reader {
                 let batch = batch.map_err(|e| PseudonymizeError::file(path, e))?;
                 let rows = batch.num_rows() as u64;
@@ -244,7 +274,18 @@ pub async fn pseudonymize(
     let version = writer.commit().await?;
 
     let reverse_map_path = if request.keep_map {
-        let map = reverse.into_inner().unwrap_or_default();
+        let mut map = reverse.into_inner().unwrap_or_default();
+        // Carried parts' tokens are in the previous version's map: the new map holds them too,
+        // so every version's map is complete on its own.
+        if let Some(c) = carry
+            .as_ref()
+            .filter(|_| jobs.iter().any(|j| j.3.is_some()))
+        {
+            reverse_map::for_each(keys, &c.map, |token, original| {
+                map.entry(token.to_string())
+                    .or_insert_with(|| original.to_string());
+            })?;
+        }
         Some(reverse_map::write(
             keys,
             &format!("{}-v{}", version.dataset, version.version),
@@ -433,6 +474,115 @@ fn index_table(
 }
 
 /// The key id recorded in a version's lineage (for re-tokenization checks and audits).
+/// Output part name for input part `path` (`TABLE.part-NAME.parquet` → `NAME`), or the part's
+/// position when the input's name does not follow that form.
+fn output_part_name(table: &str, path: &str, n: usize) -> String {
+    path.strip_prefix(table)
+        .and_then(|r| r.strip_prefix(".part-"))
+        .and_then(|r| r.strip_suffix(".parquet"))
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{n:05}"))
+}
+
+/// What can be carried from the previous version of the output: made from the same input
+/// dataset with the same policy, key and project. An input part is carried when the previous
+/// input version had the same file (path and SHA-256) and the previous output has its part.
+struct Carry {
+    output: VersionInfo,
+    /// (table, input part path) → SHA-256 in the previous input version.
+    input: HashMap<(String, String), String>,
+    /// Output part path → its manifest entry.
+    parts: HashMap<String, medinfra_store::FileEntry>,
+    /// The previous output's reverse map name (carried tokens come from it).
+    map: String,
+}
+
+impl Carry {
+    async fn find(
+        store: &Store,
+        keys: &KeyStore,
+        input: &VersionInfo,
+        output: &str,
+        params: &serde_json::Value,
+        keep_map: bool,
+    ) -> Result<Option<Carry>, PseudonymizeError> {
+        let prev = match store.version(output, None).await {
+            Ok(v) => v,
+            Err(medinfra_store::StoreError::NoSuchDataset(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let m = store.read_manifest(&prev)?;
+        let same = ["policy_sha256", "key_id", "project"]
+            .iter()
+            .all(|k| m.lineage.parameters.get(*k) == params.get(*k));
+        let Some(prev_input) = m.lineage.inputs.first() else {
+            return Ok(None);
+        };
+        if !same || prev_input.dataset != input.dataset {
+            return Ok(None);
+        }
+        let map_name = format!("{}-v{}", prev.dataset, prev.version);
+        if keep_map && !reverse_map::exists(keys, &map_name) {
+            // Without the previous map the carried parts' tokens could not be looked up.
+            return Ok(None);
+        }
+        let prev_input_info = match store
+            .version(&prev_input.dataset, Some(prev_input.version))
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return Ok(None),
+        };
+        let input_files = store
+            .read_manifest(&prev_input_info)?
+            .tables
+            .into_iter()
+            .flat_map(|t| {
+                let name = t.name.clone();
+                t.files
+                    .into_iter()
+                    .map(move |f| ((name.clone(), f.path), f.sha256))
+            })
+            .collect();
+        let parts = m
+            .tables
+            .into_iter()
+            .flat_map(|t| t.files.into_iter().map(|f| (f.path.clone(), f)))
+            .collect();
+        Ok(Some(Carry {
+            map: map_name,
+            output: prev,
+            input: input_files,
+            parts,
+        }))
+    }
+
+    fn part(
+        &self,
+        table: &str,
+        input_path: &str,
+        sha256: &str,
+        output_name: &str,
+    ) -> Option<medinfra_store::FileEntry> {
+        if self
+            .input
+            .get(&(table.to_string(), input_path.to_string()))?
+            != sha256
+        {
+            return None;
+        }
+        self.parts
+            .get(&format!("{table}.part-{output_name}.parquet"))
+            .cloned()
+    }
+}
+
 pub fn key_id_of(lineage: &Lineage) -> Option<KeyId> {
     lineage
         .parameters

@@ -317,6 +317,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_recipient_keys.sql"),
         include_str!("../migrations/postgres/0008_recipient_keys.sql"),
     ),
+    (
+        9,
+        "optouts_per_provider",
+        include_str!("../migrations/sqlite/0009_optouts_per_provider.sql"),
+        include_str!("../migrations/postgres/0009_optouts_per_provider.sql"),
+    ),
 ];
 
 #[derive(Debug)]
