@@ -861,8 +861,32 @@ fn key_material_never_leaves_the_key_directory() {
         outputs.push(out.stderr.clone());
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    run(&["synth", "--persons", "300", "--years", "1", "--output", "s"]);
+    run(&[
+        "synth",
+        "--persons",
+        "300",
+        "--years",
+        "1",
+        "--output",
+        "s",
+        "--format",
+        "provider",
+        "--deliveries",
+        "202012",
+    ]);
     run(&["keys", "new"]);
+    // The monthly run: keyed ID1/ID2 in the registry (the `persons` key), the pseudonymized
+    // research database, the registry's operator commands.
+    let delivery = data.join("provider-files/s-deliveries/202012");
+    run(&["run", delivery.to_str().unwrap(), "--json"]);
+    run(&["persons", "stats", "--json"]);
+    let record = run(&[
+        "persons",
+        "export",
+        "--out",
+        dir.path().join("p.csv").to_str().unwrap(),
+    ]);
+    assert!(record.contains("records written"), "{record}");
     let report = run(&["pseudonymize", "--input", "s", "--output", "p", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["output"]["tier"], "pseudonymized");

@@ -377,6 +377,15 @@ fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
         assert!(out.contains("ok"), "{ds}: {out}");
     }
     assert_eq!(m2["pseudonymized"][0], "research-pseudonymized", "{m2}");
+    assert!(
+        m2["anonymized"]
+            .as_str()
+            .unwrap()
+            .contains("-> research-anonymized v2"),
+        "{m2}"
+    );
+    let anon = json(medinfra(&data).args(["datasets", "show", "research-anonymized", "--json"]));
+    assert_eq!(anon["tier"], "anonymized", "{anon}");
 
     // The research database: every row has a person, and a true person seen at several
     // providers (clinic, hospital, pharmacy) is one person_id in every table.

@@ -128,6 +128,12 @@ fn month_hierarchy(months: &[String]) -> anyhow::Result<Hierarchy> {
 }
 
 pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
+    println!("{}", build(store, args).await?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the anonymized version and returns the two lines that describe it.
+pub async fn build(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<String> {
     let started = std::time::Instant::now();
     let (Some(input), Some(output)) = (&args.input, &args.output) else {
         bail!("dataset mode needs --input DATASET and --output NAME");
@@ -285,7 +291,13 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         &KmConfig {
             k: config.km_k,
             m: config.km_m,
-            hierarchy: Some(Hierarchy::icd10(&all_codes)?),
+            // No coded main diagnosis at all (e.g. receipts whose disease codes have no
+            // ICD-10 without the masters): nothing to generalize.
+            hierarchy: if all_codes.is_empty() {
+                None
+            } else {
+                Some(Hierarchy::icd10(&all_codes)?)
+            },
             max_level: None,
         },
     )?;
@@ -400,8 +412,8 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         .iter()
         .map(|a| format!("{}={}", a.attribute, a.level))
         .collect();
-    println!(
-        "anonymize {input} v{} -> {} v{} (anonymized): {} of {} persons released, {}; {} classes; ages >= {} collapsed ({} values); diagnosis sets {}^{}-anonymous ({} items generalized, {} suppressed)",
+    Ok(format!(
+        "anonymize {input} v{} -> {} v{} (anonymized): {} of {} persons released, {}; {} classes; ages >= {} collapsed ({} values); diagnosis sets {}^{}-anonymous ({} items generalized, {} suppressed)\n  -> report {}",
         info.version,
         version.dataset,
         version.version,
@@ -414,8 +426,7 @@ pub async fn run(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<ExitCode
         config.km_k,
         config.km_m,
         km.occurrences_generalized,
-        km.occurrences_suppressed
-    );
-    println!("  -> report {}", dir.join("report.html").display());
-    Ok(ExitCode::SUCCESS)
+        km.occurrences_suppressed,
+        dir.join("report.html").display()
+    ))
 }

@@ -20,7 +20,7 @@ pub async fn run(
     let last = start_year + years as i32 - 1;
     let (month1, month2) = (format!("{last}11"), format!("{last}12"));
     println!(
-        "[1/6] sample data: synthetic population of {} persons, {years} years, written as the providers' own files and cut into two deliveries ({month1}: everything up to it; {month2}: one month)",
+        "[1/5] sample data: synthetic population of {} persons, {years} years, written as the providers' own files and cut into two deliveries ({month1}: everything up to it; {month2}: one month)",
         args.persons
     );
     let synth = SynthArgs {
@@ -66,9 +66,9 @@ pub async fn run(
 
     println!();
     println!(
-        "[2/6] monthly run, delivery {month1}: ingest every provider's files, resolve persons across providers (person registry), build the linked research database and its pseudonymized copy"
+        "[2/5] monthly run, delivery {month1}: ingest every provider's files, resolve persons across providers (person registry), build the linked research database, its pseudonymized copy and the anonymized product (one row per person across providers)"
     );
-    super::monthly::print_report(
+    super::monthly::print_monthly(
         &super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[0].dir)).await?,
     );
     let e = super::persons::evaluate_against(store, &truth).await?;
@@ -80,10 +80,10 @@ pub async fn run(
 
     println!();
     println!(
-        "[3/6] monthly run, delivery {}: only what is new is linked and built",
+        "[3/5] monthly run, delivery {}: only what is new is linked and built",
         deliveries[1].month
     );
-    super::monthly::print_report(
+    super::monthly::print_monthly(
         &super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[1].dir)).await?,
     );
     let after = super::persons::assignments(store).await?;
@@ -100,7 +100,7 @@ pub async fn run(
 
     println!();
     println!(
-        "[4/6] opt-out: a patient's refusal, reported by one provider, withholds the person everywhere"
+        "[4/5] opt-out: a patient's refusal, reported by one provider, withholds the person everywhere"
     );
     let registry = medinfra_govern::Registry::new(store);
     let mut by_person: std::collections::BTreeMap<i64, Vec<&medinfra_persons::RecordKey>> =
@@ -138,7 +138,7 @@ pub async fn run(
             by_person[&person].len()
         );
         let r = super::monthly::run_delivery(store, key_dir, &run_args(&deliveries[1].dir)).await?;
-        super::monthly::print_report(&r);
+        super::monthly::print_monthly(&r);
         let research = store
             .version(medinfra_pipeline::DEFAULT_RESEARCH, None)
             .await?;
@@ -158,34 +158,9 @@ pub async fn run(
     }
 
     println!();
-    println!(
-        "[5/6] anonymize: the linked research database with the built-in claims configuration (匿名加工医療情報), one row per person across providers"
-    );
-    let anon = crate::cli::AnonymizeArgs {
-        csv: None,
-        input: Some(medinfra_pipeline::DEFAULT_RESEARCH.into()),
-        output: Some(format!(
-            "{}-anonymized",
-            medinfra_pipeline::DEFAULT_RESEARCH
-        )),
-        config: None,
-        delimiter: ";".into(),
-        hierarchies: vec![],
-        sensitive: None,
-        k: None,
-        l_diversity: None,
-        t_closeness: None,
-        suppression: 0.0,
-        metric: "loss".into(),
-        heuristic: None,
-        population: None,
-        out: None,
-    };
-    super::anonymize_dataset::run(store, &anon).await?;
-    println!();
     let sample_persons = args.persons.min(2_000);
     println!(
-        "[6/6] open sample data: {sample_persons} other synthetic persons at tier sample (demo-sample), for everyone to develop SQL on before approval"
+        "[5/5] open sample data: {sample_persons} other synthetic persons at tier sample (demo-sample), for everyone to develop SQL on before approval"
     );
     let sample = SynthArgs {
         persons: sample_persons,

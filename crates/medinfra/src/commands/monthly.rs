@@ -68,7 +68,7 @@ pub async fn run_delivery(
     store: &Store,
     key_dir: &Path,
     args: &RunArgs,
-) -> anyhow::Result<RunReport> {
+) -> anyhow::Result<Monthly> {
     if !(0.0..=1.0).contains(&args.max_quarantined_share) {
         bail!("--max-quarantined-share must be within 0..1");
     }
@@ -117,7 +117,40 @@ pub async fn run_delivery(
     };
     let report = medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?;
     write_reports(store, &report)?;
-    Ok(report)
+    // The anonymized product from the new research version: one row per person across
+    // providers (the built-in claims configuration).
+    let anonymized = match report.research_version {
+        Some(_) => Some(anonymize(store, &args.research).await?),
+        None => None,
+    };
+    Ok(Monthly { report, anonymized })
+}
+
+/// A monthly run's report and the anonymized product's summary, when one was built.
+pub struct Monthly {
+    pub report: RunReport,
+    pub anonymized: Option<String>,
+}
+
+async fn anonymize(store: &Store, research: &str) -> anyhow::Result<String> {
+    let args = crate::cli::AnonymizeArgs {
+        csv: None,
+        input: Some(research.to_string()),
+        output: Some(format!("{research}-anonymized")),
+        config: None,
+        delimiter: ";".into(),
+        hierarchies: vec![],
+        sensitive: None,
+        k: None,
+        l_diversity: None,
+        t_closeness: None,
+        suppression: 0.0,
+        metric: "loss".into(),
+        heuristic: None,
+        population: None,
+        out: None,
+    };
+    super::anonymize_dataset::build(store, &args).await
 }
 
 /// The run's reports under DATA_DIR/reports/run-STAMP/: the providers' quarantine report
@@ -146,11 +179,16 @@ fn write_reports(store: &Store, report: &RunReport) -> anyhow::Result<()> {
 }
 
 pub async fn run(store: &Store, key_dir: &Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let report = run_delivery(store, key_dir, args).await?;
+    let monthly = run_delivery(store, key_dir, args).await?;
+    let report = &monthly.report;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(report)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("anonymized".into(), serde_json::json!(monthly.anonymized));
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_report(&report);
+        print_monthly(&monthly);
     }
     let r = &report.reconciliation;
     Ok(if r.files.accepted == 0 && r.files.rejected > 0 {
@@ -158,6 +196,14 @@ pub async fn run(store: &Store, key_dir: &Path, args: &RunArgs) -> anyhow::Resul
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The report, then the anonymized product's summary.
+pub fn print_monthly(m: &Monthly) {
+    print_report(&m.report);
+    if let Some(a) = &m.anonymized {
+        println!("{a}");
+    }
 }
 
 pub fn print_report(report: &RunReport) {
