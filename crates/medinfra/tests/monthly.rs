@@ -585,6 +585,11 @@ fn bad_deliveries_are_refused_or_reported() {
     bytes.extend_from_slice(b"\x00\x00garbage\r\n");
     std::fs::write(damaged, &bytes).unwrap();
     std::fs::write(delivery.join("notes.txt"), "not a provider file").unwrap();
+    // A file sent twice under two names (the second is the same content: a duplicate), and a
+    // file gone missing from the delivery (its rows never arrive; nothing else changes).
+    let twice = ukes[1].with_file_name("RECEIPTC_COPY.UKE");
+    std::fs::copy(&ukes[1], &twice).unwrap();
+    std::fs::remove_file(&ukes[2]).unwrap();
     let r = json(medinfra(&data).arg("run").arg(&delivery).arg("--json"));
     books_balance(&r);
     let files = &r["reconciliation"]["files"];
@@ -603,5 +608,15 @@ fn bad_deliveries_are_refused_or_reported() {
         "the damaged file is named: {files}"
     );
     assert_eq!(files["unplaced"].as_array().unwrap().len(), 1, "{files}");
+    assert!(files["duplicate"].as_u64().unwrap() >= 1, "{files}");
+    // What the research database holds is what the accepted files brought.
+    let brought = &r["reconciliation"]["rows_in"];
+    for (table, b) in r["reconciliation"]["tables"].as_object().unwrap() {
+        assert_eq!(
+            b["source_rows"].as_u64(),
+            brought[table].as_u64().or(Some(0)),
+            "{table}: {r}"
+        );
+    }
     assert_eq!(versions(&data, "research"), 1);
 }
