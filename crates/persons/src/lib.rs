@@ -28,6 +28,7 @@
 //!   recorded as events;
 //! - decide access (callers ask `govern` first; the registry is identified-tier data).
 
+pub mod contradict;
 pub mod error;
 pub mod eval;
 pub mod extract;

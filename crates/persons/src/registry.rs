@@ -154,6 +154,10 @@ pub struct RunSummary {
     /// Links refused because both sides held a chart of the same provider.
     #[serde(default)]
     pub refused_same_provider: u64,
+    /// Key or model links refused because the two variants contradict them (twins on one
+    /// card, strangers with one name and birthday: `contradict`).
+    #[serde(default)]
+    pub refused_contradicted: u64,
     /// ID2 values not used to link because several people share them.
     pub ambiguous_id2: u64,
     /// Branch-less ID1 values not used to link (a family card of same-sex twins).

@@ -37,7 +37,8 @@ pub struct Linker {
     /// Match probability at or above which the model links a residue record.
     pub threshold: f64,
     pub train: TrainOptions,
-    /// An ID2 seen in one month with more than this many ID1 values is not used to link.
+    /// An ID2 seen in one month with more than this many ID1 values (or on cards of insurers
+    /// in two prefectures) is not used to link.
     pub id2_max_id1_per_month: usize,
     /// Two chart numbers of one provider are two people (a provider keeps one chart per
     /// patient; same-sex twins on one family card, alike in card, birth date, sex, surname and
@@ -171,6 +172,18 @@ impl Clusters<'_> {
             self.attached.entry(rec).or_insert_with(|| why.clone());
         }
         true
+    }
+}
+
+/// The prefecture an insurer number belongs to (法別番号 + 都道府県番号 + …: digits 3–4 of an
+/// 8-digit number; digits 1–2 of a 6-digit 国民健康保険 number), after the card normalization
+/// (full-width digits).
+fn insurer_prefecture(insurer: &str) -> Option<String> {
+    let digits = medinfra_pseudo::normalize::normalize_card(insurer).ok()?;
+    match digits.len() {
+        8 => digits.get(2..4).map(str::to_string),
+        6 => digits.get(..2).map(str::to_string),
+        _ => None,
     }
 }
 
@@ -323,18 +336,22 @@ impl Registry {
     ) {
         // ID2 values that go with more than N ID1 values in one month (rule 1 of
         // `medinfra_link::deterministic`), over everything the registry has seen.
-        let mut partners: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+        // Also an ID2 seen in one month on cards of insurers in two prefectures: one person
+        // changing cards within a month does so where they live (a job change); two people
+        // with one name and birthday in two prefectures are seen at the same time.
+        let mut partners: HashMap<(&str, &str), (HashSet<&str>, HashSet<String>)> = HashMap::new();
         for v in &self.variants {
             if let (Some(m), Some(i1), Some(i2)) = (&v.month, &v.id1, &v.id2) {
-                partners
-                    .entry((i2.as_str(), m.as_str()))
-                    .or_default()
-                    .insert(i1.as_str());
+                let e = partners.entry((i2.as_str(), m.as_str())).or_default();
+                e.0.insert(i1.as_str());
+                if let Some(pref) = insurer_prefecture(&v.identity.insurer_number) {
+                    e.1.insert(pref);
+                }
             }
         }
         let ambiguous: HashSet<&str> = partners
             .into_iter()
-            .filter(|(_, s)| s.len() > linker.id2_max_id1_per_month)
+            .filter(|(_, (ids, prefs))| ids.len() > linker.id2_max_id1_per_month || prefs.len() > 1)
             .map(|((id2, _), _)| id2)
             .collect();
         summary.ambiguous_id2 = ambiguous.len() as u64;
@@ -359,6 +376,8 @@ impl Registry {
             .map(|((id1, _, _), _)| id1)
             .collect();
         summary.ambiguous_id1 = shared_id1.len() as u64;
+        // First variant seen with each usable ID value; later ones join its record unless the
+        // two variants contradict the key (`contradict`).
         let mut first: HashMap<(u8, &str), usize> = HashMap::new();
         for (n, v) in self.variants.iter().enumerate() {
             let ids = [
@@ -367,10 +386,25 @@ impl Registry {
             ];
             for (kind, id) in ids {
                 let Some(id) = id else { continue };
-                let other = *first.entry((kind, id)).or_insert(v.record);
-                if n >= first_new
-                    && c.join(v.record, other, if kind == 1 { Why::Id1 } else { Why::Id2 })
-                {
+                let f = *first.entry((kind, id)).or_insert(n);
+                if n < first_new || f == n {
+                    continue;
+                }
+                let other = &self.variants[f];
+                let contradicted = if kind == 1 {
+                    crate::contradict::twins_like(&v.identity, &other.identity)
+                } else {
+                    crate::contradict::strangers_like(&v.identity, &other.identity)
+                };
+                if contradicted {
+                    summary.refused_contradicted += 1;
+                    continue;
+                }
+                if c.join(
+                    v.record,
+                    other.record,
+                    if kind == 1 { Why::Id1 } else { Why::Id2 },
+                ) {
                     summary.id_links += 1;
                 }
             }
@@ -471,7 +505,14 @@ impl Registry {
             let (Some(a), Some(b)) = (self.variants.get(vi), self.variants.get(vj)) else {
                 continue;
             };
-            if a.record != b.record && c.join(a.record, b.record, Why::Model { p }) {
+            if a.record == b.record {
+                continue;
+            }
+            if crate::contradict::twins_like(&a.identity, &b.identity) {
+                summary.refused_contradicted += 1;
+                continue;
+            }
+            if c.join(a.record, b.record, Why::Model { p }) {
                 summary.fs_links += 1;
             }
         }
