@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
 fn medinfra(data_dir: &Path) -> Command {
@@ -57,179 +57,118 @@ fn versions(data: &Path, dataset: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Every row of `table` in a version as (column values by name) for the named string columns
-/// plus `person_id`.
+/// Every record batch of `table` in a version directory, from the parts its manifest lists
+/// (the layout inside a version is the store's business).
+fn batches(version: &Path, table: &str) -> Vec<RecordBatch> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(version.join("manifest.json")).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for t in manifest["tables"].as_array().unwrap() {
+        if t["name"] != table {
+            continue;
+        }
+        for f in t["files"].as_array().unwrap() {
+            let file = std::fs::File::open(version.join(f["path"].as_str().unwrap())).unwrap();
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+            out.extend(reader.map(|b| b.unwrap()));
+        }
+    }
+    out
+}
+
+fn strings(b: &RecordBatch, cols: &[&str], i: usize) -> Vec<String> {
+    cols.iter()
+        .map(|c| {
+            b.column_by_name(c)
+                .unwrap()
+                .as_string::<i32>()
+                .value(i)
+                .to_string()
+        })
+        .collect()
+}
+
+fn ints(b: &RecordBatch, col: &str) -> Vec<i64> {
+    let c = b.column_by_name(col).unwrap().as_primitive::<Int64Type>();
+    assert_eq!(c.null_count(), 0, "{col} has nulls");
+    c.values().to_vec()
+}
+
+/// Every row of `table` in a version as the values of the named string columns, with its
+/// `person_id`.
 fn rows(version: &Path, table: &str, cols: &[&str]) -> Vec<(Vec<String>, i64)> {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(version.join("manifest.json")).unwrap()).unwrap();
     let mut out = Vec::new();
-    for t in manifest["tables"].as_array().unwrap() {
-        if t["name"] != table {
-            continue;
-        }
-        for f in t["files"].as_array().unwrap() {
-            let file = std::fs::File::open(version.join(f["path"].as_str().unwrap())).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                let person = b
-                    .column_by_name("person_id")
-                    .unwrap()
-                    .as_primitive::<Int64Type>();
-                let strs: Vec<_> = cols
-                    .iter()
-                    .map(|c| b.column_by_name(c).unwrap().as_string::<i32>().clone())
-                    .collect();
-                for i in 0..b.num_rows() {
-                    assert!(person.is_valid(i), "{table}: a row without person_id");
-                    out.push((
-                        strs.iter().map(|s| s.value(i).to_string()).collect(),
-                        person.value(i),
-                    ));
-                }
-            }
-        }
+    for b in batches(version, table) {
+        let person = ints(&b, "person_id");
+        out.extend((0..b.num_rows()).map(|i| (strings(&b, cols, i), person[i])));
     }
     out
 }
 
-/// Checkup rows of a version as (facility, checkup date, birth date, sex) → person_id.
-fn checkup_rows(version: &Path) -> Vec<((String, i32, i32, i32), i64)> {
+/// Every row of `table` as the values of the named string columns.
+fn rows_without_person(version: &Path, table: &str, cols: &[&str]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for b in batches(version, table) {
+        out.extend((0..b.num_rows()).map(|i| strings(&b, cols, i)));
+    }
+    out
+}
+
+/// A checkup as it can be recognised without its id: facility, checkup date, birth date, sex.
+type CheckupKey = (String, i32, i32, i32);
+
+fn checkup_keys(b: &RecordBatch) -> Vec<CheckupKey> {
     use arrow::datatypes::{Date32Type, Int32Type};
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(version.join("manifest.json")).unwrap()).unwrap();
+    let fac = b.column_by_name("facility_id").unwrap().as_string::<i32>();
+    let date = |c: &str| {
+        b.column_by_name(c)
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .clone()
+    };
+    let (when, birth) = (date("checkup_date"), date("birth_date"));
+    let sex = b.column_by_name("sex").unwrap().as_primitive::<Int32Type>();
+    (0..b.num_rows())
+        .map(|i| {
+            (
+                fac.value(i).to_string(),
+                when.value(i),
+                birth.value(i),
+                sex.value(i),
+            )
+        })
+        .collect()
+}
+
+/// Checkup rows of a version: their key and person_id.
+fn checkup_rows(version: &Path) -> Vec<(CheckupKey, i64)> {
     let mut out = Vec::new();
-    for t in manifest["tables"].as_array().unwrap() {
-        if t["name"] != "checkups" {
-            continue;
-        }
-        for f in t["files"].as_array().unwrap() {
-            let file = std::fs::File::open(version.join(f["path"].as_str().unwrap())).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                let fac = b.column_by_name("facility_id").unwrap().as_string::<i32>();
-                let date = b
-                    .column_by_name("checkup_date")
-                    .unwrap()
-                    .as_primitive::<Date32Type>();
-                let birth = b
-                    .column_by_name("birth_date")
-                    .unwrap()
-                    .as_primitive::<Date32Type>();
-                let sex = b.column_by_name("sex").unwrap().as_primitive::<Int32Type>();
-                let person = b
-                    .column_by_name("person_id")
-                    .unwrap()
-                    .as_primitive::<Int64Type>();
-                for i in 0..b.num_rows() {
-                    out.push((
-                        (
-                            fac.value(i).to_string(),
-                            date.value(i),
-                            birth.value(i),
-                            sex.value(i),
-                        ),
-                        person.value(i),
-                    ));
-                }
-            }
-        }
+    for b in batches(version, "checkups") {
+        out.extend(checkup_keys(&b).into_iter().zip(ints(&b, "person_id")));
     }
     out
 }
 
-/// The sample's checkups by (facility, date, birth date, sex) → true person (the generator's
-/// checkup ids are not in the documents, so ingest's cannot be matched by id).
-fn checkup_truth(data: &Path) -> HashMap<(String, i32, i32, i32), i64> {
-    let by_id: HashMap<(String, String), i64> = truth_of_kind(data, "checkup");
+/// The sample's checkups by key → true person (the generator's checkup ids are not in the
+/// documents, so ingest's cannot be matched by id). Keys two checkups share are left out.
+fn checkup_truth(data: &Path) -> HashMap<CheckupKey, i64> {
+    let by_id = truth_of_kind(data, "checkup");
     let mut out = HashMap::new();
-    let mut seen: HashMap<(String, i32, i32, i32), usize> = HashMap::new();
-    let v = latest(data, "s");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
-    use arrow::datatypes::{Date32Type, Int32Type};
-    for t in manifest["tables"].as_array().unwrap() {
-        if t["name"] != "checkups" {
-            continue;
-        }
-        for f in t["files"].as_array().unwrap() {
-            let file = std::fs::File::open(v.join(f["path"].as_str().unwrap())).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                let fac = b.column_by_name("facility_id").unwrap().as_string::<i32>();
-                let id = b.column_by_name("checkup_id").unwrap().as_string::<i32>();
-                let date = b
-                    .column_by_name("checkup_date")
-                    .unwrap()
-                    .as_primitive::<Date32Type>();
-                let birth = b
-                    .column_by_name("birth_date")
-                    .unwrap()
-                    .as_primitive::<Date32Type>();
-                let sex = b.column_by_name("sex").unwrap().as_primitive::<Int32Type>();
-                for i in 0..b.num_rows() {
-                    let key = (
-                        fac.value(i).to_string(),
-                        date.value(i),
-                        birth.value(i),
-                        sex.value(i),
-                    );
-                    *seen.entry(key.clone()).or_default() += 1;
-                    if let Some(p) = by_id.get(&(fac.value(i).to_string(), id.value(i).to_string()))
-                    {
-                        out.insert(key, *p);
-                    }
-                }
+    let mut seen: HashMap<CheckupKey, usize> = HashMap::new();
+    for b in batches(&latest(data, "s"), "checkups") {
+        for (i, key) in checkup_keys(&b).into_iter().enumerate() {
+            *seen.entry(key.clone()).or_default() += 1;
+            let id = strings(&b, &["facility_id", "checkup_id"], i);
+            if let Some(p) = by_id.get(&(id[0].clone(), id[1].clone())) {
+                out.insert(key, *p);
             }
         }
     }
-    // Two checkups alike in all four are ambiguous: left out.
     out.retain(|k, _| seen[k] == 1);
-    out
-}
-
-/// Every row of `table` as the values of the named string columns (no person_id needed).
-fn rows_without_person(version: &Path, table: &str, cols: &[&str]) -> Vec<(Vec<String>, ())> {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(version.join("manifest.json")).unwrap()).unwrap();
-    let mut out = Vec::new();
-    for t in manifest["tables"].as_array().unwrap() {
-        if t["name"] != table {
-            continue;
-        }
-        for f in t["files"].as_array().unwrap() {
-            let file = std::fs::File::open(version.join(f["path"].as_str().unwrap())).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                let strs: Vec<_> = cols
-                    .iter()
-                    .map(|c| b.column_by_name(c).unwrap().as_string::<i32>().clone())
-                    .collect();
-                for i in 0..b.num_rows() {
-                    out.push((strs.iter().map(|s| s.value(i).to_string()).collect(), ()));
-                }
-            }
-        }
-    }
     out
 }
 
@@ -240,38 +179,13 @@ fn truth(data: &Path) -> HashMap<(String, String), i64> {
 
 /// (provider, record id) → true person for the truth rows of one record kind.
 fn truth_of_kind(data: &Path, record_kind: &str) -> HashMap<(String, String), i64> {
-    let v = latest(data, "s-truth");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
     let mut out = HashMap::new();
-    for t in manifest["tables"].as_array().unwrap() {
-        if t["name"] != "truth" {
-            continue;
-        }
-        for f in t["files"].as_array().unwrap() {
-            let file = std::fs::File::open(v.join(f["path"].as_str().unwrap())).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for b in reader {
-                let b = b.unwrap();
-                let kind = b.column_by_name("record_kind").unwrap().as_string::<i32>();
-                let prov = b.column_by_name("provider_id").unwrap().as_string::<i32>();
-                let rec = b.column_by_name("record_id").unwrap().as_string::<i32>();
-                let person = b
-                    .column_by_name("person_id")
-                    .unwrap()
-                    .as_primitive::<Int64Type>();
-                for i in 0..b.num_rows() {
-                    if kind.value(i) == record_kind {
-                        out.insert(
-                            (prov.value(i).to_string(), rec.value(i).to_string()),
-                            person.value(i),
-                        );
-                    }
-                }
+    for b in batches(&latest(data, "s-truth"), "truth") {
+        let person = ints(&b, "person_id");
+        for (i, p) in person.into_iter().enumerate() {
+            let k = strings(&b, &["record_kind", "provider_id", "record_id"], i);
+            if k[0] == record_kind {
+                out.insert((k[1].clone(), k[2].clone()), p);
             }
         }
     }
@@ -449,7 +363,7 @@ fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
     // with the same numbers of rows behind them.
     let pseudo = latest(&data, "research-pseudonymized");
     let mut by_token: HashMap<String, usize> = HashMap::new();
-    for (k, _) in rows_without_person(&pseudo, "claims", &["person_id"]) {
+    for k in rows_without_person(&pseudo, "claims", &["person_id"]) {
         *by_token.entry(k[0].clone()).or_default() += 1;
     }
     let mut by_person: HashMap<i64, usize> = HashMap::new();

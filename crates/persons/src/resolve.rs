@@ -175,6 +175,9 @@ impl Clusters<'_> {
     }
 }
 
+/// What one ID2 went with in one month: its ID1 values and its cards' insurer prefectures.
+type Partners<'a> = (HashSet<&'a str>, HashSet<String>);
+
 /// The prefecture an insurer number belongs to (法別番号 + 都道府県番号 + …: digits 3–4 of an
 /// 8-digit number; digits 1–2 of a 6-digit 国民健康保険 number), after the card normalization
 /// (full-width digits).
@@ -339,7 +342,7 @@ impl Registry {
         // Also an ID2 seen in one month on cards of insurers in two prefectures: one person
         // changing cards within a month does so where they live (a job change); two people
         // with one name and birthday in two prefectures are seen at the same time.
-        let mut partners: HashMap<(&str, &str), (HashSet<&str>, HashSet<String>)> = HashMap::new();
+        let mut partners: HashMap<(&str, &str), Partners<'_>> = HashMap::new();
         for v in &self.variants {
             if let (Some(m), Some(i1), Some(i2)) = (&v.month, &v.id1, &v.id2) {
                 let e = partners.entry((i2.as_str(), m.as_str())).or_default();

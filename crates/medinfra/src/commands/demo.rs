@@ -40,14 +40,7 @@ pub async fn run(
     super::synth::print_outcome(store, &outcome);
     let deliveries =
         super::synth::cut_deliveries(store, &outcome.main.dataset, &[month1.clone(), month2])?;
-    for d in &deliveries {
-        println!(
-            "  -> delivery {}: {} files in {}",
-            d.month,
-            d.files,
-            d.dir.display()
-        );
-    }
+    super::synth::print_deliveries(&deliveries);
     let report = store
         .verify(&outcome.main.dataset, Some(outcome.main.version))
         .await?;

@@ -181,16 +181,20 @@ pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome>
         );
     } else {
         print_outcome(store, &outcome);
-        for d in &deliveries {
-            println!(
-                "  -> delivery {}: {} files in {}",
-                d.month,
-                d.files,
-                d.dir.display()
-            );
-        }
+        print_deliveries(&deliveries);
     }
     Ok(outcome)
+}
+
+pub fn print_deliveries(deliveries: &[medinfra_synth::deliveries::DeliveryDir]) {
+    for d in deliveries {
+        println!(
+            "  -> delivery {}: {} files in {}",
+            d.month,
+            d.files,
+            d.dir.display()
+        );
+    }
 }
 
 /// The provider files of `output` cut into monthly deliveries (see
