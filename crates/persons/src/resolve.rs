@@ -263,6 +263,11 @@ impl Registry {
         if summary.records_new == 0 && summary.variants_new == 0 {
             summary.records_total = self.records.len() as u64;
             summary.persons_total = self.persons() as u64;
+            // Observations that were all known still make a run (the parts they came from are
+            // recorded as read under it); no observation at all is no run.
+            if summary.observations > 0 {
+                self.runs.push(summary.clone());
+            }
             return summary;
         }
         let cannot: Vec<(usize, usize)> = self

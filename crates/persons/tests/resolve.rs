@@ -54,10 +54,15 @@ fn ids_stay_put_and_merges_keep_the_older_id() {
     assert_eq!(ev.kind, EventKind::Joined);
     assert!(ev.evidence.contains("ID2"), "{}", ev.evidence);
 
-    // The same month again changes nothing.
+    // The same month again changes nothing (it is recorded as a run that found nothing new);
+    // no observations at all is no run.
+    let persons_before = reg.persons();
     let again = reg.update(vec![obs("C", "5", "202402", "山田 太郎", "200")], &l, "t3");
     assert_eq!((again.records_new, again.variants_new), (0, 0));
-    assert_eq!(reg.runs.len(), 2, "an empty run is not a run");
+    assert_eq!(reg.persons(), persons_before);
+    assert_eq!(reg.runs.len(), 3);
+    reg.update(Vec::new(), &l, "t3b");
+    assert_eq!(reg.runs.len(), 3, "an empty run is not a run");
 
     // Month 3: a record carrying person B's card under person A's name bridges them: they
     // merge, the older (smaller) ID survives and the other becomes an alias.

@@ -253,6 +253,11 @@ pub async fn run_month(
     observer.begin("registry: link", 1, "steps");
     let now = medinfra_store::now_rfc3339();
     let summary = reg.update(obs.finish(), &linker, &now);
+    if !parts.is_empty() && reg.runs.last().map(|r| r.run) != Some(summary.run) {
+        // Parts were read (empty ones, say) but held no observation: still a run, so the
+        // parts are recorded as read under it.
+        reg.runs.push(summary.clone());
+    }
     observer.set(1);
     observer.end();
     let registry_changed = summary.records_new > 0 || summary.variants_new > 0 || !parts.is_empty();

@@ -186,7 +186,13 @@ impl VersionWriter {
         crate::validate_dataset_name(name)?;
         let rel_path = format!("{table}.part-{name}.parquet");
         let path = self.staging.join(&rel_path);
-        let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
+        // Never an existing file: a name already staged may be a part carried by hard link
+        // from a committed version, and truncating it would rewrite that version's file.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
         let sink = HashingWriter {
             // The Parquet writer hands over whole encoded pages and column chunks; the buffer
             // only gathers its small writes (headers, footer). Small, so the many parts of a

@@ -445,3 +445,29 @@ async fn flat_parts_and_carried_nested_parts_both_commit_and_verify() {
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.files_checked, 2);
 }
+
+/// A part carried by hard link from a committed version shares that version's file. Writing a
+/// part under the same name must fail, never truncate the shared file (which would rewrite the
+/// committed version behind its manifest's back).
+#[tokio::test]
+async fn a_new_part_never_overwrites_a_carried_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let b = batch(4);
+    let w = store.begin("shared", Tier::Sample, lineage("a")).unwrap();
+    let mut p = w.named_part_writer("t", "run-000001", b.schema()).unwrap();
+    p.write(&b).unwrap();
+    w.finish_part(p).unwrap();
+    let v1 = w.commit().await.unwrap();
+    let entry = store.read_manifest(&v1).unwrap().table("t").unwrap().files[0].clone();
+
+    let w = store.begin("shared", Tier::Sample, lineage("b")).unwrap();
+    w.carry_part("t", b.schema(), &v1.dir, &entry).unwrap();
+    assert!(
+        w.named_part_writer("t", "run-000001", b.schema()).is_err(),
+        "a second part under a carried part's name is refused"
+    );
+    drop(w);
+    let report = store.verify("shared", Some(1)).await.unwrap();
+    assert!(report.ok(), "v1 is intact: {:?}", report.problems);
+}
