@@ -8,27 +8,8 @@ use std::process::Command;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
-fn medinfra(data_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_medinfra"));
-    c.arg("--data-dir").arg(data_dir);
-    c
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("binary runs");
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}\n{}",
-        cmd,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(cmd: &mut Command) -> serde_json::Value {
-    serde_json::from_str(&run_ok(cmd)).expect("valid JSON")
-}
+mod common;
+use common::{json, medinfra, run_ok};
 
 fn fails(cmd: &mut Command) -> String {
     let out = cmd.output().expect("binary runs");
