@@ -22,6 +22,7 @@
 //! project's copy or a copy made under another key; or put data values or key material in
 //! errors and logs.
 
+mod coop;
 pub mod distinct;
 mod error;
 mod guard;

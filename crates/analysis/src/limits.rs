@@ -45,6 +45,18 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// For callers who are not signed in (the public sample page): a short time limit, a
+    /// small memory pool, small saved results.
+    pub fn public() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(15),
+            memory_bytes: 256 << 20,
+            max_rows_shown: 1000,
+            max_result_rows: 100_000,
+            target_partitions: 0,
+        }
+    }
+
     /// The runtime with the memory pool. FairSpillPool rather than GreedyMemoryPool so that one
     /// big hash table cannot starve the other operators of the same query.
     pub(crate) fn runtime(&self) -> Result<Arc<RuntimeEnv>, AnalysisError> {

@@ -18,6 +18,7 @@ use medinfra_govern::{Action, Actor, AuditLog, Resource, can};
 use medinfra_model::{CanonicalTable, Tier};
 use medinfra_pseudo::keys::Key;
 use medinfra_store::{Store, VersionInfo};
+use sha2::Digest;
 
 use crate::error::AnalysisError;
 use crate::guard::{CATALOG, SCHEMA, check_plan, source_id};
@@ -85,6 +86,16 @@ impl QueryOutput {
             .map(|t| t.to_string())
             .map_err(|e| AnalysisError::Query(DataFusionError::ArrowError(Box::new(e), None)))
     }
+}
+
+/// How much of a query's text the audit chain keeps: a digest names the whole text (the saved
+/// result keeps it inside the workspace), the prefix lets an auditor read what was asked. The
+/// chain is permanent and written for anonymous sample queries too, so a megabyte of SQL per
+/// request must not go into it.
+pub const AUDIT_SQL_PREFIX_CHARS: usize = 256;
+
+fn sql_prefix(sql: &str) -> String {
+    sql.chars().take(AUDIT_SQL_PREFIX_CHARS).collect()
 }
 
 /// A project's analysis session. See the crate docs for what it guarantees.
@@ -203,6 +214,11 @@ impl Workspace {
 
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// The limits every query of this workspace runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The tables SQL can name: data views and saved results, with their columns.
@@ -377,10 +393,7 @@ impl Workspace {
 
     fn authorize_actor(&self) -> Result<(), AnalysisError> {
         for v in &self.versions {
-            let resource = Resource {
-                tier: v.tier,
-                project: Some(self.project.clone()),
-            };
+            let resource = Resource::in_project(v.tier, self.project.clone());
             let d = can(&self.actor, Action::Read, &resource, self.today);
             if !d.allowed {
                 return Err(AnalysisError::Denied {
@@ -454,7 +467,13 @@ impl Workspace {
         sql: &str,
         read: &[String],
     ) -> Result<(), AnalysisError> {
-        let detail = serde_json::json!({ "sql": sql, "read": read }).to_string();
+        let detail = serde_json::json!({
+            "sql_sha256": hex::encode(sha2::Sha256::digest(sql.as_bytes())),
+            "sql_bytes": sql.len(),
+            "sql_prefix": sql_prefix(sql),
+            "read": read,
+        })
+        .to_string();
         self.audit
             .append(
                 &self.actor.user,
@@ -623,6 +642,7 @@ fn new_session(limits: &Limits) -> Result<SessionContext, AnalysisError> {
         .with_table_factories(HashMap::new())
         .with_optimizer_rules(crate::distinct::logical_rules())
         .with_physical_optimizer_rule(Arc::new(crate::window::SortedWindowRule))
+        .with_physical_optimizer_rule(Arc::new(crate::coop::YieldAboveJoins))
         .build();
     Ok(SessionContext::new_with_state(state))
 }

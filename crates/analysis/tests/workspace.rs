@@ -222,6 +222,7 @@ fn researcher(user: &str, projects: &[&str]) -> Actor {
             .map(|p| Membership {
                 project: (*p).into(),
                 tier: Tier::Anonymized,
+                starts: 0,
                 expires: TODAY + 100,
                 active: true,
             })
@@ -642,6 +643,34 @@ async fn researcher_functions_in_sql() {
     assert_eq!(none, vec!["NULL"]);
 }
 
+/// Finding 3 of the attack on the served demo: each query's full SQL (up to 1 MB) went into
+/// the permanent audit chain, anonymously. The chain keeps a digest, the length and a prefix.
+#[tokio::test]
+async fn a_megabyte_of_sql_does_not_go_into_the_audit_chain() {
+    let fx = Fixture::new().await;
+    let ws = fx.project_a().await;
+    let padding = format!("/* {} */", "x".repeat(1 << 20));
+    let sql = format!("SELECT count(*) AS n FROM claims {padding}");
+    ws.query(&sql).await.unwrap();
+    let entries = AuditLog::new(&fx.store).entries(None).await.unwrap();
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| e.action == "analysis.query")
+        .unwrap();
+    assert!(
+        last.detail.len() < 2048,
+        "{} bytes audited",
+        last.detail.len()
+    );
+    let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+    assert_eq!(detail["sql_bytes"], sql.len());
+    assert_eq!(
+        detail["sql_sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()))
+    );
+}
+
 #[tokio::test]
 async fn same_sql_on_sample_then_project_data_and_every_query_is_audited() {
     let fx = Fixture::new().await;
@@ -675,7 +704,8 @@ async fn same_sql_on_sample_then_project_data_and_every_query_is_audited() {
     assert_eq!(last_ok.resource, "project:proj-a");
     assert_eq!(last_ok.outcome, "allowed");
     let detail: serde_json::Value = serde_json::from_str(&last_ok.detail).unwrap();
-    assert_eq!(detail["sql"], sql);
+    assert_eq!(detail["sql_prefix"], sql);
+    assert_eq!(detail["sql_bytes"], sql.len());
     let v = fx.store.version("data-a", None).await.unwrap();
     assert_eq!(
         detail["read"][0],

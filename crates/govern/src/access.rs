@@ -157,8 +157,17 @@ impl GovernmentAuthorization {
 pub struct Membership {
     pub project: String,
     pub tier: Tier,
+    /// The project's first and last day (days since 1970-01-01, inclusive).
+    pub starts: i32,
     pub expires: i32,
     pub active: bool,
+}
+
+impl Membership {
+    /// Active, and `today` inside the project's period.
+    pub fn current(&self, today: i32) -> bool {
+        self.active && self.starts <= today && today <= self.expires
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,12 +179,89 @@ pub struct Actor {
     pub memberships: Vec<Membership>,
 }
 
+/// How rows reach the caller (for `Read` and `Download`; ignored by the other actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// Through the project's workspace views, inside the system: key columns re-keyed for the
+    /// project, dropped columns absent, every query audited.
+    #[default]
+    Workspace,
+    /// Rows of the project's views handed to a client program (the API) instead of shown on
+    /// the workspace's pages.
+    Api,
+    /// The stored files as they are: stored tokens (the same in every project) and every
+    /// column. Only the public tiers, and operators inside the system, read them so.
+    StoredFiles,
+    /// The project's encrypted extract package (the only way rows of a project leave).
+    Package,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Workspace => "workspace",
+            Via::Api => "api",
+            Via::StoredFiles => "stored_files",
+            Via::Package => "package",
+        }
+    }
+}
+
+/// Where a dataset version stands for the project reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    /// Replaced by a later version (e.g. after an opt-out): unreadable for projects.
+    pub superseded: bool,
+    /// On the project's grant list.
+    pub granted: bool,
+}
+
 /// What is being accessed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resource {
     pub tier: Tier,
     /// The project the access happens in (None outside any project).
     pub project: Option<String>,
+    /// How rows would reach the caller.
+    pub via: Via,
+    /// For a dataset version read in a project: superseded? granted? (None: not a version.)
+    pub standing: Option<Standing>,
+}
+
+impl Resource {
+    /// Something of `tier`, outside any project (catalog entries, registry, audit).
+    pub const fn of(tier: Tier) -> Resource {
+        Resource {
+            tier,
+            project: None,
+            via: Via::Workspace,
+            standing: None,
+        }
+    }
+
+    /// Something of `tier` used inside `project`.
+    pub fn in_project(tier: Tier, project: impl Into<String>) -> Resource {
+        Resource {
+            project: Some(project.into()),
+            ..Resource::of(tier)
+        }
+    }
+
+    /// The same resource, reached another way.
+    pub fn via(mut self, via: Via) -> Resource {
+        self.via = via;
+        self
+    }
+
+    /// The same resource, as a dataset version with its standing in the project.
+    pub fn standing(mut self, superseded: bool, granted: bool) -> Resource {
+        self.standing = Some(Standing {
+            superseded,
+            granted,
+        });
+        self
+    }
 }
 
 /// The outcome, with the rule that decided it.
@@ -200,7 +286,11 @@ fn member(actor: &Actor, resource: &Resource, today: i32) -> bool {
     actor
         .memberships
         .iter()
-        .any(|m| &m.project == project && m.active && today <= m.expires && m.tier == resource.tier)
+        .any(|m| &m.project == project && m.current(today) && m.tier == resource.tier)
+}
+
+fn rows(action: Action) -> bool {
+    matches!(action, Action::Read | Action::Download)
 }
 
 fn authorized(actor: &Actor, today: i32) -> Option<AuthorizationKind> {
@@ -257,6 +347,38 @@ pub const RULES: &[Rule] = &[
         matches: |a, action, _, _| action == Action::ReadCatalog && a.role != Role::Public,
     },
     Rule {
+        name: "superseded-version-unreadable",
+        description: "a superseded version (e.g. replaced after an opt-out) is read by no project",
+        allows: false,
+        matches: |_, action, r, _| rows(action) && r.standing.is_some_and(|s| s.superseded),
+    },
+    Rule {
+        name: "project-grant-missing",
+        description: "a project reads only the dataset versions it was granted",
+        allows: false,
+        matches: |_, action, r, _| rows(action) && r.standing.is_some_and(|s| !s.granted),
+    },
+    Rule {
+        name: "stored-files-public-only",
+        description: "stored files (stored tokens, every column) of a non-public tier reach no one but operators: a project sees its rows through its views",
+        allows: false,
+        matches: |_, action, r, _| rows(action) && r.via == Via::StoredFiles,
+    },
+    Rule {
+        name: "pseudonymized-rows-stay-in-workspace",
+        description: "pseudonymized rows are shown only on the workspace's pages, never handed to a client program; results are saved inside the workspace and leave through output checking",
+        allows: false,
+        matches: |_, action, r, _| {
+            action == Action::Read && r.via == Via::Api && r.tier == Tier::Pseudonymized
+        },
+    },
+    Rule {
+        name: "rows-leave-as-package",
+        description: "rows of a project leave the system only as its encrypted extract package",
+        allows: false,
+        matches: |_, action, r, _| action == Action::Download && r.via != Via::Package,
+    },
+    Rule {
         name: "pseudonymized-type-ii-no-download",
         description: "type II authorized users never take row-level pseudonymized data out",
         allows: false,
@@ -268,7 +390,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "pseudonymized-authorized-member",
-        description: "authorized users read (type I also download) pseudonymized data of an active project they belong to, while their organization's government authorization is valid",
+        description: "authorized users read (type I also download, as the package) pseudonymized data of a project they belong to while it runs (active, started, not expired) and their organization's government authorization is valid",
         allows: true,
         matches: |a, action, r, today| {
             r.tier == Tier::Pseudonymized
@@ -286,7 +408,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "anonymized-project-member",
-        description: "researchers and authorized users read and download anonymized data of an active project they belong to",
+        description: "researchers and authorized users read (and download, as the package) anonymized data of a project they belong to while it runs",
         allows: true,
         matches: |a, action, r, today| {
             r.tier == Tier::Anonymized
@@ -385,6 +507,7 @@ mod tests {
                     vec![Membership {
                         project: "p".into(),
                         tier,
+                        starts: TODAY - 100,
                         expires,
                         active,
                     }]
@@ -394,9 +517,15 @@ mod tests {
     }
 
     fn res(tier: Tier) -> Resource {
-        Resource {
-            tier,
-            project: Some("p".into()),
+        Resource::in_project(tier, "p")
+    }
+
+    /// A `Download` asks for the package (the only way rows leave); everything else reads
+    /// through the workspace.
+    fn res_for(action: Action, tier: Tier) -> Resource {
+        match action {
+            Action::Download => res(tier).via(Via::Package),
+            _ => res(tier),
         }
     }
 
@@ -535,7 +664,7 @@ mod tests {
             ),
         ];
         for (i, (a, action, tier, expected)) in cases.iter().enumerate() {
-            let d = can(a, *action, &res(*tier), TODAY);
+            let d = can(a, *action, &res_for(*action, *tier), TODAY);
             assert_eq!(
                 d.allowed, *expected,
                 "case {i}: {:?} {:?} {:?} -> {}",
@@ -598,7 +727,7 @@ mod tests {
             can(
                 &actor(Role::AuthorizedUser, auth, member_of),
                 Action::Download,
-                &res(Tier::Pseudonymized),
+                &res(Tier::Pseudonymized).via(Via::Package),
                 TODAY,
             )
         };
@@ -629,6 +758,81 @@ mod tests {
         assert!(!op.allowed);
     }
 
+    /// Finding 5 of the attack on the served demo: a project starting in 2030 was queryable
+    /// the day it was approved.
+    #[test]
+    fn a_project_that_has_not_started_grants_nothing() {
+        let mut a = actor(
+            Role::Researcher,
+            None,
+            Some((Tier::Anonymized, TODAY + 400, true)),
+        );
+        a.memberships[0].starts = TODAY + 1;
+        let d = can(&a, Action::Read, &res(Tier::Anonymized), TODAY);
+        assert!(!d.allowed, "{}", d.rule);
+        a.memberships[0].starts = TODAY;
+        assert!(can(&a, Action::Read, &res(Tier::Anonymized), TODAY).allowed);
+    }
+
+    /// Finding 1: stored files reached type II members through the API's rows and download
+    /// endpoints. Stored files of a non-public tier reach nobody but operators inside the
+    /// system; rows leave only as the package; superseded or ungranted versions are read by
+    /// no project — whoever asks.
+    #[test]
+    fn stored_files_ungranted_and_superseded_versions_reach_no_member() {
+        use AuthorizationKind::*;
+        let member = actor(
+            Role::AuthorizedUser,
+            Some((TypeI, TODAY + 10, false)),
+            Some((Tier::Pseudonymized, TODAY + 10, true)),
+        );
+        let pseudo = res(Tier::Pseudonymized);
+        let refused = |action, r: &Resource, rule: &str| {
+            let d = can(&member, action, r, TODAY);
+            assert!(!d.allowed, "{action:?} {r:?}");
+            assert_eq!(d.rule, rule);
+        };
+        refused(
+            Action::Read,
+            &pseudo.clone().via(Via::StoredFiles),
+            "stored-files-public-only",
+        );
+        refused(
+            Action::Download,
+            &pseudo.clone().via(Via::StoredFiles),
+            "stored-files-public-only",
+        );
+        refused(Action::Download, &pseudo, "rows-leave-as-package");
+        refused(
+            Action::Read,
+            &pseudo.clone().standing(true, true),
+            "superseded-version-unreadable",
+        );
+        refused(
+            Action::Read,
+            &pseudo.clone().standing(false, false),
+            "project-grant-missing",
+        );
+        assert!(
+            can(
+                &member,
+                Action::Read,
+                &pseudo.clone().standing(false, true),
+                TODAY
+            )
+            .allowed
+        );
+        assert!(can(&member, Action::Download, &pseudo.via(Via::Package), TODAY).allowed);
+        // The public tiers are files anyone may have, and operators read stored files inside.
+        let public = actor(Role::Public, None, None);
+        let sample = Resource::of(Tier::Sample).via(Via::StoredFiles);
+        assert!(can(&public, Action::Download, &sample, TODAY).allowed);
+        let op = actor(Role::Operator, None, None);
+        let stored = Resource::of(Tier::Pseudonymized).via(Via::StoredFiles);
+        assert!(can(&op, Action::Read, &stored, TODAY).allowed);
+        assert!(!can(&op, Action::Download, &stored, TODAY).allowed);
+    }
+
     #[test]
     fn a_project_of_another_tier_grants_nothing() {
         let a = actor(
@@ -636,10 +840,7 @@ mod tests {
             None,
             Some((Tier::Anonymized, TODAY + 1, true)),
         );
-        let r = Resource {
-            tier: Tier::Anonymized,
-            project: Some("other".into()),
-        };
+        let r = Resource::in_project(Tier::Anonymized, "other");
         assert!(!can(&a, Action::Read, &r, TODAY).allowed);
         let inactive = actor(
             Role::Researcher,

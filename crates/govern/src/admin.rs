@@ -50,10 +50,7 @@ pub enum AdminError {
     Audit(#[from] AuditError),
 }
 
-const REGISTRY: Resource = Resource {
-    tier: Tier::Statistics,
-    project: None,
-};
+const REGISTRY: Resource = Resource::of(Tier::Statistics);
 
 async fn admin_check(store: &Store, what: &str) -> Result<AuditLog, AdminError> {
     let log = AuditLog::new(store);

@@ -21,7 +21,7 @@ mod writer;
 
 pub use access::{
     Action, Actor, AuthorizationKind, Decision, GovernmentAuthorization, Membership, RULES,
-    Resource, Role, Rule, can, rules_markdown,
+    Resource, Role, Rule, Standing, Via, can, rules_markdown,
 };
 pub use admin::{
     AdminError, DemoAccount, audited, cli_admin, create_demo_accounts, create_org, create_user,

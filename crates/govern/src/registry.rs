@@ -595,7 +595,7 @@ impl Registry {
             });
         }
         let memberships = sqlx::query(
-            "SELECT p.name AS name, p.tier AS tier, p.expires AS expires, p.active AS active
+            "SELECT p.name AS name, p.tier AS tier, p.starts AS starts, p.expires AS expires, p.active AS active
              FROM project_members m JOIN projects p ON p.id = m.project_id
              WHERE m.user_id = $1 ORDER BY p.id",
         )
@@ -607,6 +607,7 @@ impl Registry {
             Ok(Membership {
                 project: r.try_get("name")?,
                 tier: tier_of(&r.try_get::<String, _>("tier")?)?,
+                starts: r.try_get("starts")?,
                 expires: r.try_get("expires")?,
                 active: r.try_get::<i64, _>("active")? != 0,
             })

@@ -260,10 +260,7 @@ async fn application_review_history_and_project() {
 
     // The actor now reads inside the project (type II: read, never download).
     let actor = reg.actor("alice", t).await.unwrap();
-    let r = Resource {
-        tier: Tier::Pseudonymized,
-        project: Some(project.name.clone()),
-    };
+    let r = Resource::in_project(Tier::Pseudonymized, project.name.clone());
     assert!(can(&actor, Action::Read, &r, t).allowed);
     assert!(!can(&actor, Action::Download, &r, t).allowed);
     // Revocation stops access at the next decision.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use medinfra_govern::{
-    Action, AuditLog, AuthorizationKind, Registry, RegistryError, Resource, audited,
+    Action, AuditLog, AuthorizationKind, Registry, RegistryError, Resource, Via, audited,
 };
 use medinfra_model::Tier;
 use medinfra_store::Store;
@@ -158,10 +158,7 @@ pub async fn release_package(
         &log,
         &actor,
         Action::Download,
-        &Resource {
-            tier: project.tier,
-            project: Some(req.project.to_string()),
-        },
+        &Resource::in_project(project.tier, req.project.to_string()).via(Via::Package),
         &what,
         today,
     )

@@ -232,10 +232,7 @@ fn viewing_action(actor: &Actor, resource: &Resource, today: i32) -> Action {
 }
 
 fn project_resource(tier: Tier, project: &str) -> Resource {
-    Resource {
-        tier,
-        project: Some(project.to_string()),
-    }
+    Resource::in_project(tier, project.to_string())
 }
 
 /// Request the release of a saved result of `project`: builds the table, runs every check
@@ -264,7 +261,7 @@ pub async fn request_release(
     let member = actor
         .memberships
         .iter()
-        .any(|m| m.project == project.name && m.active && today <= m.expires);
+        .any(|m| m.project == project.name && m.current(today));
     if !member {
         AuditLog::new(store)
             .append(

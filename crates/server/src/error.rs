@@ -40,6 +40,8 @@ pub enum ApiError {
     Audit(String),
     #[error("internal error")]
     Internal(String),
+    #[error("the server is busy with other queries (or stopping); try again shortly")]
+    Busy,
 }
 
 impl IntoResponse for ApiError {
@@ -53,6 +55,7 @@ impl IntoResponse for ApiError {
             ApiError::Locked => StatusCode::LOCKED,
             ApiError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Audit(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
         match &self {
             ApiError::Audit(e) => tracing::error!(error = %e, "audit append failed"),

@@ -16,6 +16,7 @@ pub mod auth;
 mod error;
 pub mod extract;
 mod openapi;
+pub mod pool;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ use medinfra_store::Store;
 pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::ApiError;
 pub use openapi::openapi_json;
+pub use pool::{PoolLimits, QueryPool};
 pub use tls::{TlsConfig, TlsError};
 
 /// How to run the server.
@@ -58,6 +60,15 @@ pub struct ServerConfig {
     pub checkpoint_every: Duration,
     /// More routes on the same port (the web UI), built on the API's shared state.
     pub extra_routes: Option<ExtraRoutes>,
+    /// Where workspace queries run and how many at once.
+    pub pool: PoolLimits,
+    /// Limits of each API query (time, memory, rows).
+    pub query_limits: medinfra_analysis::Limits,
+    /// The key directory (the key stored tokens were made with, to re-key them per project);
+    /// `None`: `DATA_DIR/keys`.
+    pub key_dir: Option<PathBuf>,
+    /// SSK master CSVs for the workspace's `master_name`.
+    pub masters: Option<PathBuf>,
 }
 
 /// Builds routes that share the API's state (the web UI's pages).
@@ -83,6 +94,10 @@ impl ServerConfig {
             login_attempts_per_minute: 20,
             checkpoint_every: Duration::from_secs(60),
             extra_routes: None,
+            pool: PoolLimits::default(),
+            query_limits: medinfra_analysis::Limits::default(),
+            key_dir: None,
+            masters: None,
         }
     }
 }
@@ -115,6 +130,10 @@ pub struct Shared {
     pub(crate) actors: auth::ActorCache,
     pub(crate) secure_cookies: bool,
     pub(crate) session_ttl: Duration,
+    pub(crate) pool: QueryPool,
+    pub(crate) query_limits: medinfra_analysis::Limits,
+    pub(crate) key_dir: PathBuf,
+    pub(crate) masters: Option<PathBuf>,
 }
 
 /// Shared state of the handlers. Cheap to clone.
@@ -147,6 +166,21 @@ impl AppState {
     /// Whether cookies are marked `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
+    }
+
+    /// Where workspace queries run (the web pages use it too).
+    pub fn pool(&self) -> &QueryPool {
+        &self.pool
+    }
+
+    /// The key directory.
+    pub fn key_dir(&self) -> &std::path::Path {
+        &self.key_dir
+    }
+
+    /// SSK master CSVs, if configured.
+    pub fn masters(&self) -> Option<&std::path::Path> {
+        self.masters.as_deref()
     }
 
     /// How long a sign-in session lives.
@@ -277,7 +311,7 @@ impl AppState {
 }
 
 /// The routes, on an open store.
-pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
+pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState), ServerError> {
     // One rustls provider (ring) for the whole process, TLS or not: clients built later in
     // the process (tests, the load test) must not look for another one.
     tls::install_ring_provider();
@@ -291,6 +325,13 @@ pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
         actors: auth::ActorCache::default(),
         secure_cookies: config.secure_cookies || config.tls.is_some(),
         session_ttl: config.session_ttl,
+        pool: QueryPool::new(&config.pool)?,
+        query_limits: config.query_limits.clone(),
+        key_dir: config
+            .key_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("keys")),
+        masters: config.masters.clone(),
     }));
     let app = Router::new()
         .route("/api/openapi.json", get(openapi::serve_openapi))
@@ -350,6 +391,11 @@ pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
         )
         .route("/api/projects", get(api::applications::projects))
         .route("/api/projects/{name}", get(api::applications::project))
+        .route("/api/projects/{name}/query", post(api::workspace::query))
+        .route(
+            "/api/projects/{name}/results",
+            get(api::workspace::results).post(api::workspace::save),
+        )
         .route("/api/audit", get(api::audit::entries))
         .route("/api/audit/verify", get(api::audit::verify))
         .with_state(state.clone());
@@ -357,7 +403,7 @@ pub fn router(store: &Store, config: &ServerConfig) -> (Router, AppState) {
         Some(extra) => app.merge((extra.0)(&state)),
         None => app,
     };
-    (app.fallback(api::not_found), state)
+    Ok((app.fallback(api::not_found), state))
 }
 
 /// A server running in the background (tests, the load test, `serve`).
@@ -386,7 +432,7 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Some(location) => Store::open_with(&config.data_dir, location).await?,
         None => Store::open(&config.data_dir).await?,
     };
-    let (app, state) = router(&store, &config);
+    let (app, state) = router(&store, &config)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServerError::Bind {
@@ -411,8 +457,12 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 }
             }
         });
+        let stopping = state.clone();
         let stopped = async move {
             let _ = rx.await;
+            // Running queries are cancelled, not waited for: graceful shutdown waits for
+            // in-flight requests, and a query may run for its whole time limit.
+            stopping.pool.stop();
         };
         let served = match tls {
             None => {

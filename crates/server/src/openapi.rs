@@ -40,6 +40,7 @@ impl Modify for Security {
         api::applications::list, api::applications::submit, api::applications::get_one,
         api::applications::revise, api::applications::review, api::applications::projects,
         api::applications::project,
+        api::workspace::query, api::workspace::save, api::workspace::results,
         api::audit::entries, api::audit::verify,
     ),
     components(schemas(ErrorBody)),

@@ -284,7 +284,9 @@ async fn apply_review_approve_then_read_rows() {
         .unwrap();
     assert_eq!(p["grants"][0]["dataset"], name);
     assert_eq!(p["expires"], "2099-12-31");
-    // Rows now, with nulls as null.
+    // Finding 1 of the attack on the served demo: the stored rows (stored tokens, every
+    // column) and the stored Parquet reached project members. Now the stored files reach no
+    // member, and a pseudonymized project's rows are not handed to a client program.
     let resp = ts
         .http
         .get(rows_url(&project))
@@ -292,12 +294,33 @@ async fn apply_review_approve_then_read_rows() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let rows: Value = resp.json().await.unwrap();
-    assert_eq!(rows["columns"], json!(["id", "code"]));
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        rows["rows"],
-        json!([["1", "E11"], ["2", null], ["3", "I10"]])
+        resp.json::<Value>().await.unwrap()["rule"],
+        "stored-files-public-only"
+    );
+    let resp = ts
+        .http
+        .get(ts.url(&format!(
+            "/api/datasets/{name}/versions/1/tables/t/download?project={project}"
+        )))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/projects/{project}/query")))
+        .bearer_auth(&alice)
+        .json(&json!({"sql": "SELECT 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["rule"],
+        "pseudonymized-rows-stay-in-workspace"
     );
     // A version the project was not granted is refused even though `can` would allow.
     common::write_dataset(ts.store(), &name, Tier::Pseudonymized).await;
@@ -458,13 +481,15 @@ async fn audit_endpoints_and_openapi() {
         "/api/applications/{id}/reviews",
         "/api/audit/verify",
         "/api/access/check",
+        "/api/projects/{name}/query",
+        "/api/projects/{name}/results",
     ] {
         assert!(
             paths.contains_key(p),
             "{p} missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 22);
     // Unknown paths answer in the API's error shape.
     let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
@@ -512,4 +537,157 @@ async fn nul_characters_in_requests_are_refused_with_400() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(ts.registry.orgs().await.unwrap().is_empty());
+}
+
+/// An anonymized `persons` table as the anonymizer writes it (release number, generalized
+/// quasi-identifiers).
+async fn write_anonymized_persons(ts: &TestServer, name: &str) {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("release_id", DataType::Int64, false),
+        Field::new("sex", DataType::Utf8, false),
+        Field::new("age", DataType::Utf8, false),
+    ]));
+    let n = 30;
+    let b = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from((1..=n).collect::<Vec<i64>>())),
+            Arc::new(StringArray::from(
+                (0..n)
+                    .map(|i| if i % 3 == 0 { "F" } else { "M" })
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(vec!["40-49"; n as usize])),
+        ],
+    )
+    .unwrap();
+    let w = ts
+        .store()
+        .begin(
+            name,
+            Tier::Anonymized,
+            medinfra_store::Lineage {
+                step: "test".into(),
+                parameters: json!({}),
+                inputs: vec![],
+            },
+        )
+        .unwrap();
+    w.write_table("persons", schema, [&b]).unwrap();
+    w.commit().await.unwrap();
+}
+
+/// A project's rows are read through its views — over the API too — and results are saved
+/// inside its workspace; the stored files stay where they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymized_project_queries_its_views_and_saves_results() {
+    let ts = start().await;
+    ts.registry.create_org("uni").await.unwrap();
+    user(&ts, "rob", Role::Researcher, Some("uni")).await;
+    user(&ts, "rita", Role::Reviewer, None).await;
+    let rob = ts.registry.create_token("rob", "t").await.unwrap();
+    let rita = ts.registry.create_token("rita", "t").await.unwrap();
+    write_anonymized_persons(&ts, "anon-persons").await;
+    let resp = ts
+        .http
+        .post(ts.url("/api/applications"))
+        .bearer_auth(&rob)
+        .json(&json!({
+            "title": "Sex ratio", "datasets": ["anon-persons"], "tier": "anonymized",
+            "purpose": "teaching", "protocol": "v1",
+            "requested_from": "2020-01-01", "requested_to": "2099-12-31"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/applications/{id}/reviews")))
+        .bearer_auth(&rita)
+        .json(&json!({"decision": "approve", "comment": "ok"}))
+        .send()
+        .await
+        .unwrap();
+    let project = resp.json::<Value>().await.unwrap()["project"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let query = |tok: &str, sql: &str| {
+        ts.http
+            .post(ts.url(&format!("/api/projects/{project}/query")))
+            .bearer_auth(tok)
+            .json(&json!({"sql": sql}))
+            .send()
+    };
+    let resp = query(
+        &rob,
+        "SELECT sex, count(*) AS n FROM persons GROUP BY sex ORDER BY sex",
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(out["columns"], json!(["sex", "n"]));
+    assert_eq!(out["rows"], json!([["F", "10"], ["M", "20"]]));
+    assert!(
+        out["read"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("anon-persons@v1#")
+    );
+    // Bad SQL names the caller's own text; a reviewer is no member.
+    assert_eq!(
+        query(&rob, "SELECT nope FROM persons")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        query(&rita, "SELECT 1").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // The stored files stay inside even for the project's own member.
+    let resp = ts
+        .http
+        .get(ts.url(&format!(
+            "/api/datasets/anon-persons/versions/1/tables/persons/rows?project={project}"
+        )))
+        .bearer_auth(&rob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // Saved results live in the workspace and are listed.
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/projects/{project}/results")))
+        .bearer_auth(&rob)
+        .json(&json!({"name": "by_sex", "sql": "SELECT release_id, sex FROM persons"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.json::<Value>().await.unwrap()["rows"], 30);
+    let listed: Value = ts
+        .http
+        .get(ts.url(&format!("/api/projects/{project}/results")))
+        .bearer_auth(&rob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["name"], "by_sex");
+    let resp = query(&rob, "SELECT count(*) AS n FROM by_sex")
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["rows"], json!([["30"]]));
 }

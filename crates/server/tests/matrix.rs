@@ -10,7 +10,7 @@ mod common;
 use common::{TIERS, ds, start};
 use medinfra_govern::{
     Action, Actor, AuthorizationKind, GovernmentAuthorization, Membership, NewApplication, NewUser,
-    Resource, ReviewDecision, Role, can, today,
+    Resource, ReviewDecision, Role, Via, can, today,
 };
 use medinfra_model::Tier;
 use reqwest::StatusCode;
@@ -94,12 +94,14 @@ impl Projects {
             Membership {
                 project: p.clone(),
                 tier: Tier::Pseudonymized,
+                starts: 0,
                 expires,
                 active: true,
             },
             Membership {
                 project: a.clone(),
                 tier: Tier::Anonymized,
+                starts: 0,
                 expires,
                 active: true,
             },
@@ -157,6 +159,11 @@ fn promise_violated(s: &Scenario, action: Action, tier: Tier, allowed: bool) -> 
         }
         if tier == Tier::Anonymized && s.member != Member::Active {
             return Some("anonymized data outside an active project".into());
+        }
+        // The rows and download endpoints read the stored files: stored tokens (the same in
+        // every project) and every column. A project's rows are seen through its views only.
+        if !tier.is_public() {
+            return Some("stored files of a non-public tier reached a member".into());
         }
     }
     if role == Role::Public && !tier.is_public() && data {
@@ -298,10 +305,17 @@ async fn authorization_matrix_over_http() {
                          project: Option<&str>,
                          status: StatusCode| {
             cases += 1;
-            let r = Resource {
-                tier,
-                project: project.map(str::to_string),
+            // The rows and download endpoints hand out stored files.
+            let via = if matches!(action, Action::Read | Action::Download) {
+                Via::StoredFiles
+            } else {
+                Via::Workspace
             };
+            let r = match project {
+                Some(p) => Resource::in_project(tier, p),
+                None => Resource::of(tier),
+            }
+            .via(via);
             let d = can(&s.actor, action, &r, t);
             let expected = if d.allowed {
                 None

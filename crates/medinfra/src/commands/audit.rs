@@ -33,10 +33,7 @@ pub async fn check(
     let decision = can(
         &actor,
         action,
-        &Resource {
-            tier,
-            project: None,
-        },
+        &Resource::of(tier),
         medinfra_govern::today(),
     );
     let outcome = if decision.allowed {

@@ -217,10 +217,7 @@ async fn check_submits(
         let decision = can(
             &actor,
             Action::Submit,
-            &Resource {
-                tier,
-                project: None,
-            },
+            &Resource::of(tier),
             medinfra_govern::today(),
         );
         if !decision.allowed && denied.is_none() {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use medinfra_analysis::{DatasetGrant, prepare_rekeyed_copies};
-use medinfra_govern::{Action, AuditLog, Registry, Resource, can, today};
+use medinfra_govern::{Action, AuditLog, Registry, Resource, Via, can, today};
 use medinfra_package::{Contents, Identity, InputFile, ReleaseRequest, release_package};
 use medinfra_pseudo::keys::KeyStore;
 use medinfra_store::Store;
@@ -35,10 +35,7 @@ pub async fn release(
     let actor = registry.actor(user, t).await?;
     // Decide (and record) before a single row is read to build the copies; the package
     // writer decides and records again when it writes.
-    let resource = Resource {
-        tier: p.tier,
-        project: Some(p.name.clone()),
-    };
+    let resource = Resource::in_project(p.tier, p.name.clone()).via(Via::Package);
     let d = can(&actor, Action::Download, &resource, t);
     AuditLog::new(store)
         .append(

@@ -21,6 +21,8 @@ pub async fn serve(
     let mut config = medinfra_server::ServerConfig::new(data_dir, args.addr);
     config.catalog = Some(catalog);
     config.secure_cookies = args.secure_cookies;
+    config.key_dir = Some(key_dir.to_path_buf());
+    config.masters = args.masters.clone();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(medinfra_server::TlsConfig::new(cert, key));
         config.secure_cookies = true;

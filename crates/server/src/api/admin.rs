@@ -18,10 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 
-const REGISTRY: Resource = Resource {
-    tier: Tier::Statistics,
-    project: None,
-};
+const REGISTRY: Resource = Resource::of(Tier::Statistics);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrgView {

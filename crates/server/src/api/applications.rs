@@ -18,10 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 
-const REGISTRY: Resource = Resource {
-    tier: Tier::Statistics,
-    project: None,
-};
+const REGISTRY: Resource = Resource::of(Tier::Statistics);
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ApplicationRequest {
@@ -211,10 +208,7 @@ pub async fn submit(
     ApiJson(req): ApiJson<ApplicationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let app = parse_request(req)?;
-    let resource = Resource {
-        tier: app.tier,
-        project: None,
-    };
+    let resource = Resource::of(app.tier);
     state
         .require(
             &caller,
@@ -282,10 +276,7 @@ pub async fn revise(
     ApiJson(req): ApiJson<ApplicationRequest>,
 ) -> Result<Json<ApplicationView>, ApiError> {
     let app = parse_request(req)?;
-    let resource = Resource {
-        tier: app.tier,
-        project: None,
-    };
+    let resource = Resource::of(app.tier);
     state
         .require(
             &caller,

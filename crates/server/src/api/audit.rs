@@ -13,10 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
 
-const AUDIT: Resource = Resource {
-    tier: Tier::Statistics,
-    project: None,
-};
+const AUDIT: Resource = Resource::of(Tier::Statistics);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntryView {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use medinfra_govern::{Action, Decision, Resource, Role, can};
+use medinfra_govern::{Action, Decision, Resource, Via, can};
 use medinfra_store::{Store, VersionInfo};
 
 use crate::AppState;
@@ -140,9 +140,9 @@ fn describe(v: &VersionInfo) -> String {
     format!("dataset {} v{} ({})", v.dataset, v.version, v.tier)
 }
 
-/// `can`, then the project's grant list and supersession, which can only deny: rows of a
-/// non-public tier are read inside a project that was granted exactly this version, and a
-/// superseded version (e.g. after an opt-out) is unreadable for projects.
+/// `can` on the version as it stands for the project (granted? superseded?), reached `via`
+/// the stored files: the rules decide every part of it (`stored-files-public-only`,
+/// `project-grant-missing`, `superseded-version-unreadable`, …).
 async fn decide_data(
     state: &AppState,
     caller: &Caller,
@@ -150,40 +150,17 @@ async fn decide_data(
     v: &VersionInfo,
     project: Option<&str>,
 ) -> Result<Decision, ApiError> {
-    let resource = Resource {
-        tier: v.tier,
-        project: project.map(str::to_string),
-    };
-    let d = can(&caller.actor, action, &resource, caller.today);
-    if !d.allowed
-        || v.tier.is_public()
-        || caller.actor.role == Role::Operator
-        || !matches!(action, Action::Read | Action::Download)
-    {
-        return Ok(d);
+    let mut resource = Resource::of(v.tier).via(Via::StoredFiles);
+    if let Some(p) = project {
+        let granted = state
+            .registry
+            .project_grants_version(p, &v.dataset, v.version)
+            .await?;
+        resource = Resource::in_project(v.tier, p)
+            .via(Via::StoredFiles)
+            .standing(v.superseded, granted);
     }
-    if v.superseded {
-        return Ok(Decision {
-            allowed: false,
-            rule: "superseded-version-unreadable",
-        });
-    }
-    let granted = match project {
-        Some(p) => {
-            state
-                .registry
-                .project_grants_version(p, &v.dataset, v.version)
-                .await?
-        }
-        None => false,
-    };
-    if !granted {
-        return Ok(Decision {
-            allowed: false,
-            rule: "project-grant-missing",
-        });
-    }
-    Ok(d)
+    Ok(can(&caller.actor, action, &resource, caller.today))
 }
 
 async fn visible(
@@ -193,10 +170,7 @@ async fn visible(
     version: Option<i64>,
 ) -> Result<VersionInfo, ApiError> {
     let v = state.store.version(name, version).await?;
-    let resource = Resource {
-        tier: v.tier,
-        project: None,
-    };
+    let resource = Resource::of(v.tier);
     state
         .require(caller, Action::ReadCatalog, &resource, &describe(&v))
         .await?;
@@ -214,10 +188,7 @@ pub async fn list(
     let mut shown = Vec::new();
     let mut hidden = 0;
     for d in all {
-        let r = Resource {
-            tier: d.tier,
-            project: None,
-        };
+        let r = Resource::of(d.tier);
         if can(&caller.actor, Action::ReadCatalog, &r, caller.today).allowed {
             shown.push(DatasetView {
                 name: d.name.clone(),
@@ -256,10 +227,7 @@ pub async fn dataset(
     let latest = versions
         .last()
         .ok_or_else(|| ApiError::NotFound("no such dataset".into()))?;
-    let resource = Resource {
-        tier: latest.tier,
-        project: None,
-    };
+    let resource = Resource::of(latest.tier);
     state
         .require(&caller, Action::ReadCatalog, &resource, &describe(latest))
         .await?;

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod catalog;
 pub mod session;
+pub mod workspace;
 
 use crate::error::ApiError;
 

@@ -63,10 +63,7 @@ struct RunsPage<'a> {
 
 /// Only the operators, who run the pipeline, see its runs and reports.
 async fn require_operator(web: &Web, ctx: &Ctx, what: &str) -> Result<(), PageError> {
-    let resource = Resource {
-        tier: Tier::Identified,
-        project: None,
-    };
+    let resource = Resource::of(Tier::Identified);
     let d = can(
         &ctx.caller.actor,
         Action::Write,

@@ -121,9 +121,15 @@ async fn open(web: &Web, ctx: &Ctx, at: &Where) -> Result<(Workspace, Vec<String
             )
         }
     };
+    // Anyone on the network may query the sample: far smaller limits than a project's.
+    let base = if ctx.signed_in() {
+        Limits::default()
+    } else {
+        Limits::public()
+    };
     let limits = Limits {
         max_rows_shown: CHART_ROWS,
-        ..Limits::default()
+        ..base
     };
     let ws = open_workspace(
         web.app.store(),
@@ -285,13 +291,24 @@ pub struct QueryForm {
 }
 
 async fn run_query(web: &Web, ctx: &Ctx, at: Where, f: QueryForm) -> PageResult {
-    let (mut ws, samples) = open(web, ctx, &at).await?;
+    let (ws, samples) = open(web, ctx, &at).await?;
     let save = f.save.trim().to_string();
     if !save.is_empty() {
         if !ctx.signed_in() {
             return Err(ctx.fail(WebError::Denied("sign-in-to-save".into())));
         }
-        return match ws.save_result(&save, &f.sql).await {
+        let sql = f.sql.clone();
+        let (ws, saved) = web
+            .app
+            .pool()
+            .run(ctx.signed_in(), ws.limits().timeout, async move {
+                let mut ws = ws;
+                let r = ws.save_result(&save, &sql).await;
+                (ws, r)
+            })
+            .await
+            .map_err(|e| ctx.fail(e))?;
+        return match saved {
             Ok(info) => Ok(super::see_other(&format!(
                 "{}/results/{}",
                 at.base(),
@@ -308,7 +325,17 @@ async fn run_query(web: &Web, ctx: &Ctx, at: Where, f: QueryForm) -> PageResult 
             }
         };
     }
-    match ws.query(&f.sql).await {
+    let sql = f.sql.clone();
+    let (ws, out) = web
+        .app
+        .pool()
+        .run(ctx.signed_in(), ws.limits().timeout, async move {
+            let r = ws.query(&sql).await;
+            (ws, r)
+        })
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match out {
         Ok(out) => workspace_page(web, ctx, at, f.sql, Some(out), None, ws, samples).await,
         Err(e) => match WebError::from(e) {
             WebError::Bad(m) => {
