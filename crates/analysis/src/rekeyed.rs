@@ -353,11 +353,14 @@ pub(crate) async fn ensure(
             None => Err(e),
         };
     }
-    // Copies of this version under an earlier key of the project are dead weight now.
+    // Copies of this version under an earlier key of the project are dead weight now — once
+    // no workspace opened under that key can still be reading them: a copy made in the last
+    // hours may belong to a workspace that is open right now (concurrent requests opened
+    // under different keys once deleted each other's copies mid-query).
     let prefix = format!("v{}-", info.version);
     for other in list_dirs(&dataset_dir)? {
         let name = other.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if other != dir && name.starts_with(&prefix) {
+        if other != dir && name.starts_with(&prefix) && older_than(&other, STALE_STAGING) {
             remove_dir(&other)?;
         }
     }
@@ -365,6 +368,14 @@ pub(crate) async fn ensure(
 }
 
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn older_than(dir: &Path, age: Duration) -> bool {
+    std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|a| a > age)
+}
 
 pub(crate) fn superseded(info: &VersionInfo) -> AnalysisError {
     AnalysisError::Denied {

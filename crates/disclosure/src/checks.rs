@@ -324,7 +324,7 @@ fn mask_for(table: &Table, cfg: &DisclosureConfig, check: CheckName) -> Mask {
     let a = &cfg.acro;
     match check {
         CheckName::MinimumThresholdCheck => Mask::from_fn(table, Verdict::Fail, |i, j| {
-            table.cell(i, j).records < a.safe_threshold
+            table.cell(i, j).subjects() < a.safe_threshold
         }),
         CheckName::PresenceOfZeroCheck => Mask::from_fn(table, Verdict::Fail, |i, j| {
             a.zeros_are_disclosive && table.cell(i, j).records == 0
@@ -368,7 +368,7 @@ fn mask_for(table: &Table, cfg: &DisclosureConfig, check: CheckName) -> Mask {
             m
         }
         CheckName::NdbMinimumCellCheck => Mask::from_fn(table, Verdict::Fail, |i, j| {
-            let n = table.cell(i, j).records;
+            let n = table.cell(i, j).subjects();
             n > 0 && n < cfg.ndb.min_persons
         }),
         CheckName::NdbDrugQuantityCheck => {

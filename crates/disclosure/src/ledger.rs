@@ -220,7 +220,7 @@ impl ReleaseLedger {
                     j,
                     cell_region(table, i, j),
                     cleaned.is_published(i, j),
-                    table.cell(i, j).records,
+                    table.cell(i, j).subjects(),
                 )
             })
             .collect();
@@ -251,6 +251,14 @@ impl ReleaseLedger {
                     if &old.region == region {
                         if !old.published {
                             out.push(finding(FindingKind::RevealsSuppressed, *records));
+                            break 'releases;
+                        }
+                        // The same cell of the same scope with another count: the two
+                        // queries filtered their populations differently (a WHERE the scope
+                        // does not name), and the difference is a group of its own.
+                        let diff = old.records.abs_diff(*records);
+                        if diff > 0 && diff < threshold {
+                            out.push(finding(FindingKind::SmallGroup, diff));
                             break 'releases;
                         }
                         continue;
@@ -307,7 +315,7 @@ impl ReleaseLedger {
             .map(|(i, j)| LedgerCell {
                 region: cell_region(table, i, j),
                 published: cleaned.is_published(i, j),
-                records: table.cell(i, j).records,
+                records: table.cell(i, j).subjects(),
             })
             .collect();
         self.releases.push(LedgerRelease {

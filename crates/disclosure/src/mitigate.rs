@@ -227,6 +227,28 @@ pub fn mitigate(
             }
             status = Status::Review;
             notes.push(format!("all values rounded to base {base}"));
+            // Rounding below the threshold's base changes nothing an attacker cares about
+            // (`round:1` published counts of 3–8), and the NDB rule forbids publishing a cell
+            // of 1–9 persons in any form: either way the table cannot leave rounded.
+            if base < cfg.acro.safe_round_base {
+                status = Status::Fail;
+                notes.push(format!(
+                    "rounding base {base} is below the minimum {}",
+                    cfg.acro.safe_round_base
+                ));
+            }
+            let ndb_small = assessment
+                .cells
+                .iter()
+                .filter(|c| c.has(crate::checks::CheckName::NdbMinimumCellCheck))
+                .count();
+            if ndb_small > 0 {
+                status = Status::Fail;
+                notes.push(format!(
+                    "{ndb_small} cells of 1 to {} persons may not be published, rounded or not (NDB rule): suppress them",
+                    cfg.ndb.min_persons - 1
+                ));
+            }
         }
     }
 

@@ -7,7 +7,7 @@
 //! are merges of inner cells, so they can be recomputed without the records (ACRO's
 //! suppression recomputes margins from the records left after removing flagged cells).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -205,6 +205,13 @@ pub struct CellStats {
     /// Value histogram (bit pattern -> count), only when a mode is shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<BTreeMap<u64, u64>>,
+    /// Distinct persons behind the cell, when the records say whom they are about (the
+    /// thresholds then count persons, not records: one person's ten claims are one person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persons: Option<u64>,
+    /// Who they are (64-bit digests of the person column), for the margins' unions.
+    #[serde(skip)]
+    person_set: Option<HashSet<u64>>,
 }
 
 impl CellStats {
@@ -241,8 +248,37 @@ impl CellStats {
         }
     }
 
+    /// What the thresholds count: distinct persons when known, else records.
+    pub fn subjects(&self) -> u64 {
+        self.persons.unwrap_or(self.records)
+    }
+
+    fn add_person(&mut self, person: u64) {
+        let set = self.person_set.get_or_insert_with(HashSet::new);
+        set.insert(person);
+        self.persons = Some(set.len() as u64);
+    }
+
+    fn merge_persons(&mut self, other: &CellStats) {
+        match (&other.person_set, other.persons) {
+            (Some(theirs), _) => {
+                let set = self.person_set.get_or_insert_with(HashSet::new);
+                set.extend(theirs);
+                let n = set.len() as u64;
+                self.persons = Some(self.persons.map_or(n, |p| p.max(n)));
+            }
+            // Read back without the sets: the union is at least the larger count, which
+            // errs towards flagging.
+            (None, Some(theirs)) => {
+                self.persons = Some(self.persons.map_or(theirs, |p| p.max(theirs)))
+            }
+            (None, None) => {}
+        }
+    }
+
     /// Merges another cell into this one (margins).
     pub fn merge(&mut self, other: &CellStats, k: usize) {
+        self.merge_persons(other);
         if other.n_valid > 0 {
             let n = (self.n_valid + other.n_valid) as f64;
             let delta = other.mean - self.mean;
@@ -279,7 +315,7 @@ impl CellStats {
     pub fn value(&self, stat: Statistic, has_value_column: bool) -> Option<f64> {
         match stat {
             Statistic::Count if has_value_column => Some(self.n_valid as f64),
-            Statistic::Count => Some(self.records as f64),
+            Statistic::Count => Some(self.subjects() as f64),
             // pandas: an empty cell is NaN, a cell whose values are all missing sums to 0.
             Statistic::Sum => (self.records > 0).then_some(self.sum),
             Statistic::Mean => (self.n_valid > 0).then(|| self.sum / self.n_valid as f64),
@@ -476,6 +512,23 @@ impl TableBuilder {
             .or_insert_with(|| CellStats::new(keep_values, keep_modes))
             .add(value, k);
         self.records += 1;
+        Ok(())
+    }
+
+    /// Adds one record about `person` (a digest of the person column): cells then count
+    /// distinct persons for the thresholds and a plain count.
+    pub fn push_person(
+        &mut self,
+        row: &[&str],
+        col: &[&str],
+        person: u64,
+        value: Option<f64>,
+    ) -> Result<()> {
+        self.push(row, col, value)?;
+        let (r, c) = self.locate(row, col)?;
+        if let Some(cell) = self.cells.get_mut(&(r, c)) {
+            cell.add_person(person);
+        }
         Ok(())
     }
 

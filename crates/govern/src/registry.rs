@@ -14,9 +14,10 @@ use medinfra_store::Store;
 use crate::secret::{self, PasswordCost, SecretError};
 use crate::{Actor, AuthorizationKind, GovernmentAuthorization, Membership, Role};
 
-/// Consecutive failed logins that lock an account.
+/// Failed logins for one account from one client address before that address is throttled
+/// for the account.
 pub const MAX_FAILED_LOGINS: i64 = 5;
-/// How long a lock lasts, in seconds.
+/// The throttling window, in seconds.
 pub const LOCK_SECONDS: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +36,6 @@ pub enum RegistryError {
     State(String),
     #[error("wrong user name or password")]
     BadCredentials,
-    #[error("account locked after repeated failed logins; try again later")]
-    Locked,
     #[error("password hashing task failed")]
     Task,
 }
@@ -444,52 +443,52 @@ impl Registry {
         Ok(())
     }
 
-    /// Check a password. After [`MAX_FAILED_LOGINS`] consecutive failures the account is
-    /// locked for [`LOCK_SECONDS`]; while locked even the right password is refused. An
-    /// unknown user costs the same hash as a known one (no user enumeration by timing).
+    /// Check a password. Every attempt costs one argon2id verification, whether the user
+    /// exists, is disabled or not (no enumeration by timing), and every failure is the same
+    /// [`RegistryError::BadCredentials`]. Accounts are never locked here: anyone could lock
+    /// anyone's account by failing on purpose. Repeated failures are throttled per client
+    /// and account by the server instead ([`MAX_FAILED_LOGINS`] per [`LOCK_SECONDS`]).
     pub async fn login(&self, username: &str, password: &str) -> Result<User, RegistryError> {
-        let row = sqlx::query(
-            "SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(self.store.pool())
-        .await?;
-        let now = now_unix();
-        let Some(row) = row else {
-            let dummy = self.hash_password("medinfra-no-such-user").await?;
-            let pw = password.to_string();
-            let _ = tokio::task::spawn_blocking(move || secret::verify_password(&pw, &dummy)).await;
-            return Err(RegistryError::BadCredentials);
+        let row = sqlx::query("SELECT password_hash, disabled FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let (stored, disabled) = match &row {
+            Some(row) => (
+                row.try_get::<String, _>("password_hash")?,
+                row.try_get::<i64, _>("disabled")? != 0,
+            ),
+            None => (self.dummy_hash().await?, true),
         };
-        let stored: String = row.try_get("password_hash")?;
-        let locked_until: i64 = row.try_get("locked_until")?;
-        if locked_until > now {
-            return Err(RegistryError::Locked);
-        }
         let pw = password.to_string();
         let ok = tokio::task::spawn_blocking(move || secret::verify_password(&pw, &stored))
             .await
             .map_err(|_| RegistryError::Task)?;
-        if ok && row.try_get::<i64, _>("disabled")? == 0 {
+        if ok && !disabled {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE username = $1")
                 .bind(username)
                 .execute(self.store.pool())
                 .await?;
             return self.user(username).await;
         }
-        // Count the failure atomically; lock when the count reaches the limit.
-        sqlx::query(
-            "UPDATE users SET
-                 locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END,
-                 failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END
-             WHERE username = $3",
-        )
-        .bind(MAX_FAILED_LOGINS)
-        .bind(now + LOCK_SECONDS)
-        .bind(username)
-        .execute(self.store.pool())
-        .await?;
         Err(RegistryError::BadCredentials)
+    }
+
+    /// A hash of a password nobody has, made once per process and cost, so an unknown user
+    /// costs one verification like a known one (hashing anew would cost two).
+    async fn dummy_hash(&self) -> Result<String, RegistryError> {
+        static DUMMIES: std::sync::Mutex<Vec<(PasswordCost, String)>> =
+            std::sync::Mutex::new(Vec::new());
+        if let Ok(d) = DUMMIES.lock()
+            && let Some((_, h)) = d.iter().find(|(c, _)| *c == self.cost)
+        {
+            return Ok(h.clone());
+        }
+        let h = self.hash_password(&secret::random_secret()?).await?;
+        if let Ok(mut d) = DUMMIES.lock() {
+            d.push((self.cost, h.clone()));
+        }
+        Ok(h)
     }
 
     // ---- government authorizations ----

@@ -117,8 +117,11 @@ async fn accounts_are_validated() {
     assert!(!stored.contains("long enough"));
 }
 
+/// No lock-out in the registry: anyone could lock anyone's account by failing on purpose (the
+/// server throttles per client address and account instead). Unknown and disabled accounts
+/// fail exactly as a wrong password does.
 #[tokio::test]
-async fn login_locks_after_repeated_failures() {
+async fn failures_lock_no_account_and_every_failure_looks_the_same() {
     let (_d, reg) = setup().await;
     assert_eq!(
         reg.login("alice", "a long enough password")
@@ -137,12 +140,10 @@ async fn login_locks_after_repeated_failures() {
             Err(RegistryError::BadCredentials)
         ));
     }
-    // Locked: even the right password is refused until the lock passes or is cleared.
-    assert!(matches!(
-        reg.login("alice", "a long enough password").await,
-        Err(RegistryError::Locked)
-    ));
-    assert!(reg.user("alice").await.unwrap().locked);
+    assert!(
+        reg.login("alice", "a long enough password").await.is_ok(),
+        "the owner was locked out by someone else's failures"
+    );
     reg.set_password("alice", "another long password")
         .await
         .unwrap();

@@ -384,9 +384,11 @@ pub struct ReleaseRequestArgs {
     /// Value column (for every statistic but count).
     #[arg(long)]
     pub value: Option<String>,
-    /// Column of pre-aggregated person counts (a result of `GROUP BY ... count(*)`).
-    #[arg(long, conflicts_with = "value")]
-    pub count_column: Option<String>,
+    /// The column saying whom each row is about (default: the first of person_id,
+    /// person_token, patient_id, release_id in the result). Cells count distinct persons;
+    /// release a row-level result, not a pre-aggregated one.
+    #[arg(long)]
+    pub person_column: Option<String>,
     /// Add totals.
     #[arg(long)]
     pub margins: bool,

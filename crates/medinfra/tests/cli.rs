@@ -1363,10 +1363,65 @@ fn apply_review_query_release_download() {
         "--as",
         "alice",
         "--sql",
-        "SELECT prefecture_code AS pref, sex, count(*) AS n FROM persons GROUP BY 1, 2",
+        "SELECT patient_id, prefecture_code AS pref, sex FROM persons",
         "--save",
         "by_pref",
     ]));
+    // Finding 2 of the attack on the served demo: a constant count column (`12 AS n`) passed
+    // every check and published per-person rows once approved, and `round:1` was a
+    // mitigation. Cells now count the distinct persons behind them, and a rounding base
+    // below the minimum is refused.
+    run_ok(m().args([
+        "query",
+        "--project",
+        "prj-1",
+        "--as",
+        "alice",
+        "--sql",
+        "SELECT birth_date, sex, 12 AS n FROM persons",
+        "--save",
+        "per_person",
+    ]));
+    let release = |result: &str, extra: &[&str]| {
+        let mut c = m();
+        c.args([
+            "release",
+            "request",
+            "--project",
+            "prj-1",
+            "--as",
+            "alice",
+            "--result",
+            result,
+            "--rows",
+            "birth_date",
+            "--cols",
+            "sex",
+        ])
+        .args(extra);
+        c.output().unwrap()
+    };
+    let out = release("per_person", &[]);
+    assert!(
+        !out.status.success(),
+        "a result without persons was checked"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no person column"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = release(
+        "per_person",
+        &["--person-column", "n", "--mitigation", "none"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("status Fail") && text.contains("MinimumThresholdCheck"),
+        "a constant column counted as persons: {text}"
+    );
+    let out = release("by_pref", &["--mitigation", "round:1"]);
+    assert!(!out.status.success(), "round:1 was accepted");
     let out = run_ok(m().args([
         "release",
         "request",
@@ -1380,11 +1435,9 @@ fn apply_review_query_release_download() {
         "pref",
         "--cols",
         "sex",
-        "--count-column",
-        "n",
         "--margins",
     ]));
-    assert!(out.contains("release request prj-1-1"), "{out}");
+    assert!(out.contains("release request prj-1-2"), "{out}");
     assert!(out.contains("MinimumThresholdCheck"), "{out}");
     // An operator reads every project inside the system, but only members ask for release.
     run_ok(m().args(["admin", "create-user", "olga", "--role", "operator"]));
@@ -1410,14 +1463,14 @@ fn apply_review_query_release_download() {
         String::from_utf8_lossy(&outsider.stderr)
     );
     let own = m()
-        .args(["release", "review", "prj-1-1", "--as", "alice", "--approve"])
+        .args(["release", "review", "prj-1-2", "--as", "alice", "--approve"])
         .output()
         .unwrap();
     assert!(!own.status.success());
     run_ok(m().args([
         "release",
         "review",
-        "prj-1-1",
+        "prj-1-2",
         "--as",
         "bob",
         "--approve",
@@ -1428,7 +1481,7 @@ fn apply_review_query_release_download() {
     run_ok(m().args([
         "release",
         "download",
-        "prj-1-1",
+        "prj-1-2",
         "--format",
         "csv",
         "--out",
@@ -1446,7 +1499,7 @@ fn apply_review_query_release_download() {
             assert_eq!(f[2], "", "{line}");
         }
     }
-    let list = json(medinfra(&data).args(["datasets", "show", "release-prj-1-1", "--json"]));
+    let list = json(medinfra(&data).args(["datasets", "show", "release-prj-1-2", "--json"]));
     assert_eq!(list["tier"], "statistics");
     assert_eq!(list["lineage"]["parameters"]["reviewer"], "bob");
     let out = run_ok(medinfra(&data).args(["audit", "verify"]));

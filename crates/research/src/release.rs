@@ -70,15 +70,22 @@ pub struct ReleaseSpec {
     /// Columns that label the table's rows (at least one) and columns.
     pub rows: Vec<String>,
     pub cols: Vec<String>,
-    /// The column summarized by `statistic` (none: count rows).
+    /// The column summarized by `statistic` (none: count persons).
     pub value: Option<String>,
-    /// A column holding already-aggregated person counts (the result is a frequency table).
-    pub count_column: Option<String>,
+    /// The column saying whom each row is about; found among [`PERSON_COLUMNS`] when not
+    /// named. Cells count the distinct persons behind them — never a count the requester
+    /// supplies (a constant `12 AS n` column once published per-person rows).
+    pub person: Option<String>,
     pub statistic: Statistic,
     pub margins: bool,
     pub mitigation: Mitigation,
     pub config: DisclosureConfig,
 }
+
+/// Columns that say whom a result row is about, in the order they are looked for: the
+/// registry's person (re-keyed per project), a provider's patient, an anonymized release's
+/// person number.
+pub const PERSON_COLUMNS: &[&str] = &["person_id", "person_token", "patient_id", "release_id"];
 
 /// `count`, `sum`, `mean`, `median`, `min`, `max`, `std`, `mode`.
 pub fn parse_statistic(name: &str) -> Result<Statistic, ResearchError> {
@@ -301,6 +308,14 @@ pub async fn request_release(
                 .collect()
         })
         .unwrap_or_default();
+    if let Mitigation::Round { base } = spec.mitigation
+        && base < spec.config.acro.safe_round_base
+    {
+        return Err(ResearchError::Invalid(format!(
+            "rounding base {base} is below the minimum {} (round:{} or suppress)",
+            spec.config.acro.safe_round_base, spec.config.acro.safe_round_base
+        )));
+    }
     let table_spec = TableSpec {
         name: spec.result.clone(),
         rows: spec.rows.clone(),
@@ -308,7 +323,9 @@ pub async fn request_release(
         value: spec.value.clone(),
         statistics: vec![spec.statistic],
         margins: spec.margins,
-        ndb: None,
+        // Cells count distinct persons, so the NDB rule (no cell of 1–9 persons) applies to
+        // every table that leaves.
+        ndb: Some(medinfra_disclosure::NdbMeasure::PersonCount),
         scope: inputs.join(";"),
         filters: Default::default(),
         clamp: None,
@@ -373,6 +390,7 @@ fn build_table(
     let file = std::fs::File::open(&path).map_err(io(&path))?;
     let reader =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+    let mut rows_before = 0usize;
     for batch in reader {
         let batch = batch?;
         let schema = batch.schema();
@@ -384,7 +402,19 @@ fn build_table(
         let row_idx: Vec<usize> = spec.rows.iter().map(|c| idx(c)).collect::<Result<_, _>>()?;
         let col_idx: Vec<usize> = spec.cols.iter().map(|c| idx(c)).collect::<Result<_, _>>()?;
         let value_idx = spec.value.as_deref().map(idx).transpose()?;
-        let count_idx = spec.count_column.as_deref().map(idx).transpose()?;
+        let person_idx = match spec.person.as_deref() {
+            Some(c) => idx(c)?,
+            None => PERSON_COLUMNS
+                .iter()
+                .find_map(|c| schema.index_of(c).ok())
+                .ok_or_else(|| {
+                    ResearchError::Invalid(format!(
+                        "result {} has no person column ({}): cells count the distinct persons behind them, so keep one in the saved result (one row per record, not a count per group) or name it",
+                        spec.result,
+                        PERSON_COLUMNS.join(", ")
+                    ))
+                })?,
+        };
         for r in 0..batch.num_rows() {
             let rl: Vec<String> = row_idx
                 .iter()
@@ -396,17 +426,31 @@ fn build_table(
                 .collect::<Result<_, _>>()?;
             let rr: Vec<&str> = rl.iter().map(String::as_str).collect();
             let cc: Vec<&str> = cl.iter().map(String::as_str).collect();
-            match (count_idx, value_idx) {
-                (Some(c), _) => {
-                    let n = number(&batch, c, r)?.unwrap_or(0.0);
-                    builder.push_count(&rr, &cc, n.max(0.0) as u64)?;
-                }
-                (None, Some(v)) => builder.push(&rr, &cc, number(&batch, v, r)?)?,
-                (None, None) => builder.push(&rr, &cc, None)?,
+            if batch.column(person_idx).is_null(r) {
+                return Err(ResearchError::Invalid(format!(
+                    "result {} row {}: the person column is empty",
+                    spec.result,
+                    rows_before + r + 1
+                )));
             }
+            let person = person_digest(&label(&batch, person_idx, r)?);
+            let value = value_idx
+                .map(|v| number(&batch, v, r))
+                .transpose()?
+                .flatten();
+            builder.push_person(&rr, &cc, person, value)?;
         }
+        rows_before += batch.num_rows();
     }
     Ok(builder.finish())
+}
+
+/// A person's 64-bit digest for counting distinct persons in one table (never stored):
+/// SHA-256's first eight bytes, so no two persons of a table collide in practice.
+fn person_digest(label: &str) -> u64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(label.as_bytes());
+    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
 /// The stored request and its checks, for someone allowed to see them: a member of the

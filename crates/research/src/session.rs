@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use medinfra_analysis::{DatasetGrant, Limits, Workspace, WorkspaceSpec};
 use medinfra_govern::{Actor, Registry};
 use medinfra_model::Tier;
-use medinfra_pseudo::keys::{Key, KeyMaterial, KeyStore};
+use medinfra_pseudo::keys::{Key, KeyStore};
 use medinfra_store::Store;
 
 use crate::ResearchError;
@@ -25,8 +25,9 @@ pub enum Opening {
 }
 
 /// The key the stored tokens of `grants` were made with (from the first pseudonymized
-/// version's lineage), else the active `pseudonym` key, else a throw-away key (sample and
-/// anonymized data hold no tokens to re-key consistently).
+/// version's lineage), else the active `pseudonym` key, else the data directory's `workspace`
+/// key, made on first use. Not a throw-away key per opening: every opening under a new key
+/// builds its own re-keyed copy, and concurrent openings under different keys raced on them.
 pub async fn master_key(
     store: &Store,
     keys: &KeyStore,
@@ -42,14 +43,11 @@ pub async fn master_key(
     if let Ok(k) = keys.active("pseudonym") {
         return Ok(k);
     }
-    let mut bytes = [0u8; 32];
-    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut bytes)
-        .map_err(|e| ResearchError::Invalid(format!("operating-system random source: {e}")))?;
-    Ok(Key::in_memory(
-        "ephemeral",
-        "workspace",
-        KeyMaterial::from_bytes(bytes),
-    ))
+    if let Ok(k) = keys.active("workspace") {
+        return Ok(k);
+    }
+    let meta = keys.new_key("workspace")?;
+    Ok(keys.load(&meta.id)?)
 }
 
 /// Opens the workspace `actor` works in. Access (membership, tier, authorization, expiry) is

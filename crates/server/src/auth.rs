@@ -194,16 +194,16 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Login attempts per client address in a sliding window (on top of the per-account lock-out
-/// the registry applies).
+/// Attempts per key (a client address; or an address and an account, for failures) in a
+/// sliding window.
 #[derive(Debug)]
-pub struct LoginLimiter {
+pub struct LoginLimiter<K = IpAddr> {
     max: usize,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    seen: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl LoginLimiter {
+impl<K: std::hash::Hash + Eq + Clone> LoginLimiter<K> {
     pub fn new(max: usize, window: Duration) -> Self {
         LoginLimiter {
             max,
@@ -212,8 +212,22 @@ impl LoginLimiter {
         }
     }
 
-    /// Count an attempt; false when the address is over its limit.
-    pub fn allow(&self, ip: IpAddr) -> bool {
+    /// Whether `key` has used up its window, without counting anything.
+    pub fn exhausted(&self, key: &K) -> bool {
+        let now = Instant::now();
+        let Ok(seen) = self.seen.lock() else {
+            return true;
+        };
+        seen.get(key).is_some_and(|q| {
+            q.iter()
+                .filter(|t| now.duration_since(**t) < self.window)
+                .count()
+                >= self.max
+        })
+    }
+
+    /// Count an attempt; false when `key` is over its limit.
+    pub fn allow(&self, ip: K) -> bool {
         let now = Instant::now();
         let Ok(mut seen) = self.seen.lock() else {
             return false;

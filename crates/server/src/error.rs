@@ -32,8 +32,6 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("account locked after repeated failed logins; try again later")]
-    Locked,
     #[error("too many login attempts; slow down")]
     TooMany,
     #[error("the audit record could not be written, so the request was not carried out")]
@@ -52,7 +50,6 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Locked => StatusCode::LOCKED,
             ApiError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Audit(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,7 +87,6 @@ impl From<RegistryError> for ApiError {
             RegistryError::Exists(_) | RegistryError::State(_) => ApiError::Conflict(e.to_string()),
             RegistryError::Invalid { .. } => ApiError::BadRequest(e.to_string()),
             RegistryError::BadCredentials => ApiError::Unauthorized,
-            RegistryError::Locked => ApiError::Locked,
             RegistryError::Db(_) | RegistryError::Secret(_) | RegistryError::Task => {
                 ApiError::Internal(e.to_string())
             }

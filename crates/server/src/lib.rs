@@ -127,6 +127,9 @@ pub struct Shared {
     pub(crate) log: AuditLog,
     pub(crate) writer: AuditWriter,
     pub(crate) limiter: auth::LoginLimiter,
+    /// Failed sign-ins per (client address, account): throttles guessing at one account
+    /// without letting anyone lock another's.
+    pub(crate) failures: auth::LoginLimiter<(std::net::IpAddr, String)>,
     pub(crate) actors: auth::ActorCache,
     pub(crate) secure_cookies: bool,
     pub(crate) session_ttl: Duration,
@@ -194,8 +197,10 @@ impl AppState {
     }
 
     /// Sign in with a password, for the API and the web UI alike: the per-address limit, the
-    /// registry's check (argon2id, lock-out), an audit record either way (`via` tags it, e.g.
-    /// " (web)"), then a new session.
+    /// per-(address, account) throttle on failures, the registry's check (argon2id; the same
+    /// answer for unknown, disabled and wrong), an audit record either way (`via` tags it,
+    /// e.g. " (web)"), then a new session. An account is never locked: a guesser is throttled
+    /// at their own address, the owner signs in from theirs.
     pub async fn sign_in(
         &self,
         ip: std::net::IpAddr,
@@ -205,7 +210,8 @@ impl AppState {
     ) -> Result<(medinfra_govern::User, medinfra_govern::NewSession), ApiError> {
         // The attempted name goes into the audit log: bound it (it is untrusted input).
         let who: String = username.chars().take(64).collect();
-        if !self.limiter.allow(ip) {
+        let pair = (ip, who.clone());
+        if !self.limiter.allow(ip) || self.failures.exhausted(&pair) {
             self.record(
                 &who,
                 "login",
@@ -219,8 +225,10 @@ impl AppState {
         let result = self.registry.login(username, password).await;
         let (outcome, detail) = match &result {
             Ok(_) => ("allowed", "password verified"),
-            Err(medinfra_govern::RegistryError::Locked) => ("denied", "account locked"),
-            Err(_) => ("denied", "wrong user name or password"),
+            Err(_) => {
+                self.failures.allow(pair);
+                ("denied", "wrong user name or password")
+            }
         };
         self.record(&who, "login", "session", outcome, format!("{detail}{via}"))
             .await?;
@@ -322,6 +330,10 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
         writer: AuditWriter::spawn(log.clone()),
         log,
         limiter: auth::LoginLimiter::new(config.login_attempts_per_minute, Duration::from_secs(60)),
+        failures: auth::LoginLimiter::new(
+            medinfra_govern::MAX_FAILED_LOGINS as usize,
+            Duration::from_secs(medinfra_govern::LOCK_SECONDS as u64),
+        ),
         actors: auth::ActorCache::default(),
         secure_cookies: config.secure_cookies || config.tls.is_some(),
         session_ttl: config.session_ttl,
@@ -403,7 +415,34 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
         Some(extra) => app.merge((extra.0)(&state)),
         None => app,
     };
-    Ok((app.fallback(api::not_found), state))
+    let app = app
+        .fallback(api::not_found)
+        .layer(axum::middleware::map_response(security_headers));
+    Ok((app, state))
+}
+
+/// Headers on every answer, API and pages alike: no framing (clickjacking), no MIME sniffing,
+/// no referrer leaving the site, and a content security policy that allows only this origin's
+/// own scripts, styles and images (the pages have no inline script or style).
+async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
 }
 
 /// A server running in the background (tests, the load test, `serve`).

@@ -126,28 +126,52 @@ async fn secure_cookie_when_configured() {
     assert!(set.contains("; Secure"), "{set}");
 }
 
+/// Finding 8 of the attack on the served demo: anyone could lock any account by failing on
+/// purpose, and a locked or unknown account answered differently from a wrong password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lock_out_and_rate_limit() {
+async fn guessing_is_throttled_at_the_guesser_and_locks_no_one_out() {
     let ts = start_with(|c| c.login_attempts_per_minute = 8).await;
     user(&ts, "bob", Role::Auditor, None).await;
-    let attempt = |pw: &'static str| {
+    let attempt = |user: &'static str, pw: &'static str| {
         ts.http
             .post(ts.url("/api/session"))
-            .json(&json!({"username": "bob", "password": pw}))
+            .json(&json!({"username": user, "password": pw}))
             .send()
     };
-    for _ in 0..medinfra_govern::MAX_FAILED_LOGINS {
+    let wrong = attempt("bob", "wrong").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong: Value = wrong.json().await.unwrap();
+    // An unknown account answers exactly as a wrong password does.
+    let unknown = attempt("nobody", "wrong").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.json::<Value>().await.unwrap(), wrong);
+    for _ in 1..medinfra_govern::MAX_FAILED_LOGINS {
         assert_eq!(
-            attempt("wrong").await.unwrap().status(),
+            attempt("bob", "wrong").await.unwrap().status(),
             StatusCode::UNAUTHORIZED
         );
     }
-    // Locked: the right password is refused too.
-    assert_eq!(attempt(PW).await.unwrap().status(), StatusCode::LOCKED);
-    // And this address is over its per-minute budget.
+    // The guesser's address is throttled for bob, even with the right password …
+    assert_eq!(
+        attempt("bob", PW).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // … but bob, from his own address, is not locked out.
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let resp = elsewhere
+        .post(ts.url("/api/session"))
+        .json(&json!({"username": "bob", "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // And the guesser's address is over its per-minute budget for every account.
     let mut limited = false;
     for _ in 0..5 {
-        if attempt(PW).await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+        if attempt("nobody", "x").await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
             limited = true;
         }
     }
@@ -157,7 +181,7 @@ async fn lock_out_and_rate_limit() {
         .fetch_one(ts.store().pool())
         .await
         .unwrap();
-    assert_eq!(logins, 11);
+    assert_eq!(logins, 13);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,8 +514,22 @@ async fn audit_endpoints_and_openapi() {
         );
     }
     assert_eq!(paths.len(), 22);
-    // Unknown paths answer in the API's error shape.
+    // Unknown paths answer in the API's error shape, with the security headers every answer
+    // carries (finding 8: none were sent).
     let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
+    for (h, v) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(resp.headers()[h], v, "{h}");
+    }
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(resp.json::<Value>().await.unwrap()["error"].is_string());
     ts.server.stop().await.unwrap();

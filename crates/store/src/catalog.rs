@@ -137,6 +137,7 @@ async fn open_sqlite(root: &Path) -> Result<AnyPool, StoreError> {
             binding.schema
         )));
     }
+    crate::fsutil::make_private_file(&root.join(SQLITE_FILE))?;
     // The URL form of the file name (percent-encoded), which is how `Any` takes options.
     let url = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(root.join(SQLITE_FILE))

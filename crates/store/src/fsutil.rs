@@ -160,3 +160,39 @@ pub fn unique_suffix() -> String {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}-{nanos:x}-{n}", std::process::id())
 }
+
+/// Make a directory private to its owner (0700): the data directory holds the identified
+/// zone and the catalog's password hashes, and nothing under it is reachable by another
+/// account once the top cannot be traversed, whatever the modes below.
+pub fn make_private_dir(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| StoreError::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// Create `path` empty with mode 0600 if it does not exist, else set 0600 (the SQLite
+/// catalog: SQLite gives its WAL and shared-memory files the database file's mode).
+pub fn make_private_file(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StoreError::io(path, e))?;
+            }
+            Err(e) => return Err(StoreError::io(path, e)),
+        }
+    }
+    Ok(())
+}

@@ -138,6 +138,7 @@ impl Store {
     /// version directories the catalog never recorded.
     pub async fn open_with(root: &Path, location: &CatalogLocation) -> Result<Store, StoreError> {
         fsutil::create_dir_synced(root)?;
+        fsutil::make_private_dir(root)?;
         let root = root.canonicalize().map_err(|e| StoreError::io(root, e))?;
         for sub in ["datasets", "staging"] {
             fsutil::create_dir_synced(&root.join(sub))?;

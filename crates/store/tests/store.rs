@@ -471,3 +471,34 @@ async fn a_new_part_never_overwrites_a_carried_one() {
     let report = store.verify("shared", Some(1)).await.unwrap();
     assert!(report.ok(), "v1 is intact: {:?}", report.problems);
 }
+
+/// Finding 7 of the attack on the served demo: the catalog (password hashes) and identified
+/// Parquet were created 0644 in 0755 directories, readable by every account on the machine.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_catalog_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    // Even a directory someone created world-readable beforehand.
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = Store::open_with(&root, &medinfra_store::CatalogLocation::Embedded)
+        .await
+        .unwrap();
+    let w = store
+        .begin("ids", Tier::Identified, lineage("test"))
+        .unwrap();
+    let b = batch(3);
+    w.write_table("t", b.schema(), [&b]).unwrap();
+    w.commit().await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&root.join("catalog.sqlite")), 0o600);
+    for extra in ["catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let p = root.join(extra);
+        if p.exists() {
+            assert_eq!(mode(&p) & 0o077, 0, "{extra} is readable by others");
+        }
+    }
+}

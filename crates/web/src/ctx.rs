@@ -208,7 +208,7 @@ impl From<ApiError> for WebError {
             ApiError::Forbidden(rule) => WebError::Denied(rule.to_string()),
             ApiError::NotFound(m) => WebError::NotFound(m),
             ApiError::BadRequest(m) | ApiError::Conflict(m) => WebError::Bad(m),
-            ApiError::Locked | ApiError::TooMany | ApiError::Busy => WebError::Bad(e.to_string()),
+            ApiError::TooMany | ApiError::Busy => WebError::Bad(e.to_string()),
             ApiError::Audit(m) | ApiError::Internal(m) => WebError::Internal(m),
         }
     }

@@ -161,7 +161,7 @@ pub struct Tr {
     pub col_vars: &'static str,
     pub statistic: &'static str,
     pub value_column: &'static str,
-    pub count_column: &'static str,
+    pub person_column: &'static str,
     pub margins: &'static str,
     pub mitigation: &'static str,
     pub suppress: &'static str,
@@ -212,7 +212,6 @@ pub struct Tr {
     pub failed: &'static str,
     pub sample_note: &'static str,
     pub wrong_login: &'static str,
-    pub locked: &'static str,
     pub too_many: &'static str,
 }
 
@@ -312,7 +311,7 @@ pub static JA: Tr = Tr {
     col_vars: "列の変数（カンマ区切り）",
     statistic: "統計量",
     value_column: "値の列",
-    count_column: "人数の列（集計済み）",
+    person_column: "人を表す列（空欄なら person_id などを自動で探す）",
     margins: "合計を付ける",
     mitigation: "対処",
     suppress: "秘匿（二次秘匿を含む）",
@@ -363,7 +362,6 @@ pub static JA: Tr = Tr {
     failed: "失敗",
     sample_note: "サンプルデータは誰でも使えます。承認後はプロジェクトで同じビュー名の SQL をそのまま実行できます。",
     wrong_login: "ユーザー名またはパスワードが違います。",
-    locked: "ログインの失敗が続いたため、アカウントを一時的にロックしました。しばらくしてから再度お試しください。",
     too_many: "ログインの試行が多すぎます。しばらくしてから再度お試しください。",
 };
 
@@ -463,7 +461,7 @@ pub static EN: Tr = Tr {
     col_vars: "Column variables (comma-separated)",
     statistic: "Statistic",
     value_column: "Value column",
-    count_column: "Person-count column (already aggregated)",
+    person_column: "Person column (blank: person_id, patient_id, … found automatically)",
     margins: "Add totals",
     mitigation: "Mitigation",
     suppress: "Suppress (with secondary suppression)",
@@ -514,6 +512,5 @@ pub static EN: Tr = Tr {
     failed: "failed",
     sample_note: "Sample data is open to everyone. After approval, the same SQL runs on your project's data under the same view names.",
     wrong_login: "Wrong user name or password.",
-    locked: "The account is locked after repeated failed sign-ins; try again later.",
     too_many: "Too many sign-in attempts; slow down.",
 };

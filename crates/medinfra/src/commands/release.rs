@@ -27,7 +27,7 @@ async fn request(store: &Store, args: &ReleaseRequestArgs) -> anyhow::Result<Exi
         rows: args.rows.clone(),
         cols: args.cols.clone(),
         value: args.value.clone(),
-        count_column: args.count_column.clone(),
+        person: args.person_column.clone(),
         statistic: parse_statistic(&args.statistic)?,
         margins: args.margins,
         mitigation: parse_mitigation(&args.mitigation)?,

@@ -426,6 +426,27 @@ pub async fn check(
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, ApiError> {
     let action = Action::from(req.action);
+    // Finding 8 of the attack on the served demo: the public learnt which datasets exist and
+    // their tiers from this endpoint. Without an account, anything but a public-tier dataset
+    // gets one answer, whether it exists or not.
+    if !caller.signed_in() {
+        let public = matches!(
+            state.store.version(&req.dataset, req.version).await,
+            Ok(v) if v.tier.is_public()
+        );
+        if !public {
+            state
+                .record(
+                    &caller.actor.user,
+                    &format!("check_{}", action.as_str()),
+                    "a dataset that is not public (or none)",
+                    "denied",
+                    "rule sign-in-required".into(),
+                )
+                .await?;
+            return Err(ApiError::Unauthorized);
+        }
+    }
     let v = state.store.version(&req.dataset, req.version).await?;
     let d = decide_data(&state, &caller, action, &v, req.project.as_deref()).await?;
     state

@@ -29,7 +29,7 @@ pub struct RequestForm {
     #[serde(default)]
     value: String,
     #[serde(default)]
-    count_column: String,
+    person_column: String,
     #[serde(default)]
     margins: Option<String>,
     mitigation: String,
@@ -59,7 +59,7 @@ pub async fn request(
         rows: names(&f.rows),
         cols: names(&f.cols),
         value: non_empty(f.value),
-        count_column: non_empty(f.count_column),
+        person: non_empty(f.person_column),
         statistic: parse_statistic(&f.statistic).map_err(|e| ctx.fail(e))?,
         margins: f.margins.is_some(),
         mitigation: parse_mitigation(&f.mitigation).map_err(|e| ctx.fail(e))?,

@@ -88,7 +88,6 @@ pub async fn submit(
     {
         Ok(s) => s,
         Err(ApiError::TooMany) => return sign_in_page(lang, Some(t.too_many), &c.username, 429),
-        Err(ApiError::Locked) => return sign_in_page(lang, Some(t.locked), &c.username, 423),
         Err(ApiError::Unauthorized) => {
             return sign_in_page(lang, Some(t.wrong_login), &c.username, 401);
         }
