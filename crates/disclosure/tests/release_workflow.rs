@@ -220,3 +220,99 @@ fn rounding_mitigation_base_5() {
     );
     assert_eq!(c.status, Status::Review);
 }
+
+/// Finding 2 of the attack on the served demo: cells counted records, so one person's many
+/// claims (or a constant count column) made a cell look big. With the person column, cells
+/// count distinct persons, margins count the union, and the thresholds see persons.
+#[test]
+fn cells_count_distinct_persons_not_records() {
+    let cfg = DisclosureConfig::default();
+    let mut spec = TableSpec::count("claims", &["dx"], &["sex"]).with_margins(true);
+    spec.ndb = Some(medinfra_disclosure::NdbMeasure::PersonCount);
+    let mut b = TableBuilder::new(spec, 2).unwrap();
+    // Person 1 has 40 claims of E11; persons 2..=30 have one each of I10; person 2 is in
+    // both cells.
+    for _ in 0..40 {
+        b.push_person(&["E11"], &["F"], 1, None).unwrap();
+    }
+    b.push_person(&["E11"], &["F"], 2, None).unwrap();
+    for p in 2..=30u64 {
+        b.push_person(&["I10"], &["F"], p, None).unwrap();
+    }
+    let t = b.finish();
+    assert_eq!(t.cell(0, 0).records, 41);
+    assert_eq!(t.cell(0, 0).subjects(), 2, "E11: persons 1 and 2");
+    assert_eq!(t.cell(1, 0).subjects(), 29);
+    // The margin is the union (30 persons), not 2 + 29.
+    assert_eq!(t.cell(2, 0).subjects(), 30);
+    let r = check_release(&t, &cfg, None, Mitigation::Suppress).unwrap();
+    let e11 = r.assessment.cell(0, 0);
+    assert!(
+        e11.has(CheckName::MinimumThresholdCheck),
+        "41 records of 2 persons passed"
+    );
+    assert!(e11.has(CheckName::NdbMinimumCellCheck));
+    assert_eq!(r.cleaned.state(0, 0), CellState::Primary);
+    assert_eq!(
+        t.value(1, 0, medinfra_disclosure::Statistic::Count),
+        Some(29.0),
+        "a count is of persons"
+    );
+}
+
+/// Finding 2: the differencing ledger ignored the queries' filters. Two tables over the same
+/// dataset versions (one scope) whose SQL filtered the population differently — everyone, then
+/// everyone but one person — have the same cells with counts one apart.
+#[test]
+fn a_differently_filtered_population_is_caught_by_the_ledger() {
+    let cfg = DisclosureConfig::default();
+    let mut ledger = ReleaseLedger::new("p");
+    let table = |name: &str, without: Option<u64>| {
+        let mut spec = TableSpec::count(name, &["band"], &["sex"]);
+        spec.scope = "research@v3".into();
+        let mut b = TableBuilder::new(spec, 2).unwrap();
+        for p in 0..100u64 {
+            if Some(p) == without {
+                continue;
+            }
+            let band = if p < 50 { "40-59" } else { "60-79" };
+            let sex = if p % 2 == 0 { "F" } else { "M" };
+            b.push_person(&[band], &[sex], p, None).unwrap();
+        }
+        b.finish()
+    };
+    let t1 = table("everyone", None);
+    let r1 = check_release(&t1, &cfg, Some(&ledger), Mitigation::Suppress).unwrap();
+    assert_eq!(r1.cleaned.status, Status::Pass);
+    ledger.record("rel-1", &t1, &r1.cleaned).unwrap();
+    // WHERE NOT (the target's birth date and postcode): the target's cell is one smaller.
+    let t2 = table("everyone-but-one", Some(7));
+    let r2 = check_release(&t2, &cfg, Some(&ledger), Mitigation::Suppress).unwrap();
+    assert!(
+        r2.differencing
+            .iter()
+            .any(|f| f.kind == FindingKind::SmallGroup && f.group_records == 1),
+        "{:?}",
+        r2.differencing
+    );
+}
+
+/// Finding 2: `round:1` changed nothing, ended in "review" and was approved with counts of
+/// 3–8 published.
+#[test]
+fn rounding_below_the_base_or_over_small_person_cells_fails() {
+    let cfg = DisclosureConfig::default();
+    let mut spec = TableSpec::count("t", &["band"], &["sex"]);
+    spec.ndb = Some(medinfra_disclosure::NdbMeasure::PersonCount);
+    let mut b = TableBuilder::new(spec, 2).unwrap();
+    for p in 0..40u64 {
+        let band = if p < 36 { "40-59" } else { "80+" };
+        b.push_person(&[band], &[if p % 2 == 0 { "F" } else { "M" }], p, None)
+            .unwrap();
+    }
+    let t = b.finish();
+    for base in [1, 5] {
+        let r = check_release(&t, &cfg, None, Mitigation::Round { base }).unwrap();
+        assert_eq!(r.cleaned.status, Status::Fail, "round:{base}");
+    }
+}

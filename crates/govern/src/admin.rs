@@ -212,3 +212,38 @@ pub async fn create_demo_accounts(registry: &Registry) -> Result<Vec<DemoAccount
     }
     Ok(out)
 }
+
+/// What `medinfra admin` takes back: an account, a password, a token, a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Disable (true) or enable (false) a user: a disabled user's sessions and tokens stop.
+    Disable(String, bool),
+    /// Set a user's password (a reset).
+    Password(String, String),
+    /// Revoke one API token by id.
+    Token(i64),
+    /// Close a project: its members lose access.
+    CloseProject(String),
+}
+
+/// `medinfra admin disable-user|enable-user|reset-password|revoke-token|close-project`,
+/// decided and audited like every administration.
+pub async fn take_back(store: &Store, what: Revocation) -> Result<(), AdminError> {
+    let label = match &what {
+        Revocation::Disable(u, true) => format!("disable user {u}"),
+        Revocation::Disable(u, false) => format!("enable user {u}"),
+        Revocation::Password(u, _) => format!("reset password of {u}"),
+        Revocation::Token(id) => format!("revoke api token {id}"),
+        Revocation::CloseProject(p) => format!("close project {p}"),
+    };
+    let log = admin_check(store, &label).await?;
+    let registry = Registry::new(store);
+    let r = match &what {
+        Revocation::Disable(u, d) => registry.set_disabled(u, *d).await,
+        Revocation::Password(u, p) => registry.set_password(u, p).await,
+        Revocation::Token(id) => registry.revoke_token(*id).await,
+        Revocation::CloseProject(p) => registry.close_project(p).await,
+    };
+    done(&log, &label, r.is_ok()).await?;
+    Ok(r?)
+}

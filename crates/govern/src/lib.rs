@@ -24,8 +24,8 @@ pub use access::{
     Resource, Role, Rule, Standing, Via, can, rules_markdown,
 };
 pub use admin::{
-    AdminError, DemoAccount, audited, cli_admin, create_demo_accounts, create_org, create_user,
-    grant_authorization, revoke_authorization, set_recipient_key,
+    AdminError, DemoAccount, Revocation, audited, cli_admin, create_demo_accounts, create_org,
+    create_user, grant_authorization, revoke_authorization, set_recipient_key, take_back,
 };
 pub use applications::{
     Application, ApplicationStatus, Grant, NewApplication, Project, ReviewDecision, ReviewEvent,
@@ -36,8 +36,8 @@ pub use audit::{
 pub use checkpoint::KeyError;
 pub use optout::{OptOut, OptOutError, OptOutReport};
 pub use registry::{
-    Authorization, LOCK_SECONDS, MAX_FAILED_LOGINS, NewSession, NewUser, Organization, Registry,
-    RegistryError, Session, User, now_unix, today,
+    Authorization, LOCK_SECONDS, MAX_FAILED_LOGINS, MAX_TOKEN_DAYS, NewSession, NewUser,
+    Organization, Registry, RegistryError, Session, TOKEN_DAYS, TokenInfo, User, now_unix, today,
 };
 pub use secret::{PasswordCost, SecretError, random_secret};
 pub use writer::AuditWriter;

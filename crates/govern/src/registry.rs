@@ -14,6 +14,23 @@ use medinfra_store::Store;
 use crate::secret::{self, PasswordCost, SecretError};
 use crate::{Actor, AuthorizationKind, GovernmentAuthorization, Membership, Role};
 
+/// Days an API token lives unless asked otherwise.
+pub const TOKEN_DAYS: i64 = 30;
+/// The longest an API token may live.
+pub const MAX_TOKEN_DAYS: i64 = 365;
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    pub created_at: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
 /// Failed logins for one account from one client address before that address is throttled
 /// for the account.
 pub const MAX_FAILED_LOGINS: i64 = 5;
@@ -622,50 +639,102 @@ impl Registry {
 
     // ---- API tokens and sessions ----
 
-    /// Create an API token for a user; the returned string is shown once and stored only as
-    /// its SHA-256.
+    /// Create an API token for a user, valid [`TOKEN_DAYS`] days; the returned string is
+    /// shown once and stored only as its SHA-256.
     pub async fn create_token(&self, username: &str, label: &str) -> Result<String, RegistryError> {
+        Ok(self.create_token_for(username, label, TOKEN_DAYS).await?.0)
+    }
+
+    /// Create an API token valid `days` days (1 to [`MAX_TOKEN_DAYS`]); the token and when
+    /// it expires (Unix seconds).
+    pub async fn create_token_for(
+        &self,
+        username: &str,
+        label: &str,
+        days: i64,
+    ) -> Result<(String, i64), RegistryError> {
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(RegistryError::invalid("days", "1 to 365"));
+        }
         let (user_id, _, _) = self.user_id(username).await?;
         let secret = secret::random_secret()?;
+        let expires_at = now_unix() + days * 86_400;
         let id: i64 = sqlx::query(
-            "INSERT INTO api_tokens (user_id, label, secret_sha256, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO api_tokens (user_id, label, secret_sha256, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
         .bind(label)
         .bind(secret::sha256_hex(&secret))
         .bind(medinfra_store::now_rfc3339())
+        .bind(expires_at)
         .fetch_one(self.store.pool())
         .await?
         .try_get("id")?;
-        Ok(format!("mit_{id}_{secret}"))
+        Ok((format!("mit_{id}_{secret}"), expires_at))
     }
 
-    /// The user an API token belongs to, if the token is valid and not revoked.
+    /// The user an API token belongs to, if the token is valid, not revoked and not expired.
     pub async fn token_user(&self, token: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self.token_owner(token).await?.map(|(u, _)| u))
+    }
+
+    /// [`Registry::token_user`] with the token's expiry (Unix seconds).
+    pub async fn token_owner(&self, token: &str) -> Result<Option<(String, i64)>, RegistryError> {
         let Some((id, secret)) = secret::split_credential("mit", token) else {
             return Ok(None);
         };
         let row = sqlx::query(
-            "SELECT t.secret_sha256 AS h, t.revoked AS revoked, u.username AS username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+            "SELECT t.secret_sha256 AS h, t.revoked AS revoked, t.expires_at AS expires_at, u.username AS username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
         let stored: String = row.try_get("h")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
         if row.try_get::<i64, _>("revoked")? != 0
+            || expires_at <= now_unix()
             || !secret::digest_eq(&secret::sha256_hex(secret), &stored)
         {
             return Ok(None);
         }
-        Ok(Some(row.try_get("username")?))
+        Ok(Some((row.try_get("username")?, expires_at)))
     }
 
+    /// API tokens (never their secrets): one user's, or everyone's.
+    pub async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, RegistryError> {
+        sqlx::query(
+            "SELECT t.id AS id, u.username AS username, t.label AS label, t.created_at AS created_at, t.expires_at AS expires_at, t.revoked AS revoked
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1 IS NULL OR u.username = $1 ORDER BY t.id",
+        )
+        .bind(username)
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                label: r.try_get("label")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked: r.try_get::<i64, _>("revoked")? != 0,
+            })
+        })
+        .collect()
+    }
+
+    /// Revoke a token: it stops working at the next request.
     pub async fn revoke_token(&self, token_id: i64) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
+        let n = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
             .bind(token_id)
             .execute(self.store.pool())
-            .await?;
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(RegistryError::NotFound("token"));
+        }
         Ok(())
     }
 

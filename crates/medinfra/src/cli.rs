@@ -455,6 +455,23 @@ pub enum AdminCommand {
     },
     /// Revoke an authorization: access stops at once.
     RevokeAuthorization { number: String },
+    /// Disable a user: their sessions and API tokens stop at the next request.
+    DisableUser { username: String },
+    /// Enable a disabled user again.
+    EnableUser { username: String },
+    /// Set a user's password (read from MEDINFRA_PASSWORD or the first line of stdin).
+    ResetPassword { username: String },
+    /// API tokens (never their secrets): everyone's, or one user's.
+    Tokens {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API token by its id (see `admin tokens`).
+    RevokeToken { id: i64 },
+    /// Close a project: its members lose access at once.
+    CloseProject { project: String },
     /// Users, organizations and authorizations.
     List {
         #[arg(long)]

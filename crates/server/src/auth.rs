@@ -82,6 +82,8 @@ struct Cached {
     today: i32,
     actor: Actor,
     session: Option<Session>,
+    /// When the credential (a session or an API token) stops working, Unix seconds.
+    expires_at: i64,
 }
 
 /// Bound on cached credentials (cleared wholesale when reached).
@@ -91,9 +93,7 @@ impl ActorCache {
     fn get(&self, credential: &str, generation: i64, today: i32) -> Option<Cached> {
         let map = self.map.lock().ok()?;
         let c = map.get(credential)?;
-        let live = c.generation == generation
-            && c.today == today
-            && c.session.as_ref().is_none_or(|s| s.expires_at > now_unix());
+        let live = c.generation == generation && c.today == today && c.expires_at > now_unix();
         live.then(|| c.clone())
     }
 
@@ -114,18 +114,20 @@ async fn load(
     generation: i64,
     today: i32,
 ) -> Result<Cached, ApiError> {
-    let (username, session) = if bearer {
-        match state.registry.token_user(credential).await? {
-            Some(u) => (u, None),
+    let (username, session, expires_at) = if bearer {
+        match state.registry.token_owner(credential).await? {
+            Some((u, expires_at)) => (u, None, expires_at),
             None => return Err(ApiError::Unauthorized),
         }
     } else {
         match state.registry.session(credential).await? {
-            Some(s) => (s.username.clone(), Some(s)),
+            Some(s) => (s.username.clone(), Some(s.clone()), s.expires_at),
             None => return Err(ApiError::Unauthorized),
         }
     };
     let actor = match state.registry.actor(&username, today).await {
+        // A disabled account's actor is the public: its credentials stop working altogether.
+        Ok(a) if a.role == Role::Public => return Err(ApiError::Unauthorized),
         Ok(a) => a,
         Err(RegistryError::NotFound(_)) => return Err(ApiError::Unauthorized),
         Err(e) => return Err(e.into()),
@@ -135,6 +137,7 @@ async fn load(
         today,
         actor,
         session,
+        expires_at,
     })
 }
 

@@ -353,7 +353,21 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
                 .get(api::session::me)
                 .delete(api::session::logout),
         )
-        .route("/api/tokens", post(api::session::create_token))
+        .route(
+            "/api/tokens",
+            post(api::session::create_token).get(api::session::list_tokens),
+        )
+        .route("/api/tokens/{id}/revoke", post(api::session::revoke_token))
+        .route("/api/users/{name}/disable", post(api::admin::disable_user))
+        .route("/api/users/{name}/enable", post(api::admin::enable_user))
+        .route(
+            "/api/users/{name}/password",
+            post(api::admin::reset_password),
+        )
+        .route(
+            "/api/projects/{name}/close",
+            post(api::admin::close_project),
+        )
         .route("/api/datasets", get(api::catalog::list))
         .route("/api/datasets/{name}", get(api::catalog::dataset))
         .route(

@@ -33,6 +33,9 @@ impl Modify for Security {
     ),
     paths(
         api::session::login, api::session::logout, api::session::me, api::session::create_token,
+        api::session::list_tokens, api::session::revoke_token,
+        api::admin::disable_user, api::admin::enable_user, api::admin::reset_password,
+        api::admin::close_project,
         api::catalog::list, api::catalog::dataset, api::catalog::manifest, api::catalog::lineage,
         api::catalog::rows, api::catalog::download, api::catalog::check,
         api::admin::list_orgs, api::admin::create_org, api::admin::list_users, api::admin::create_user,

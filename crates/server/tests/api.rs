@@ -513,7 +513,7 @@ async fn audit_endpoints_and_openapi() {
             "{p} missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 22);
+    assert_eq!(paths.len(), 27);
     // Unknown paths answer in the API's error shape, with the security headers every answer
     // carries (finding 8: none were sent).
     let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
@@ -728,4 +728,182 @@ async fn an_anonymized_project_queries_its_views_and_saves_results() {
         .await
         .unwrap();
     assert_eq!(resp.json::<Value>().await.unwrap()["rows"], json!([["30"]]));
+}
+
+/// Finding 4 of the attack on the served demo: credentials could not be taken back — tokens
+/// never expired, nobody could list or revoke them, disable a user, reset a password or close
+/// a project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_expire_and_are_taken_back() {
+    let ts = start().await;
+    ts.registry.create_org("lab").await.unwrap();
+    user(&ts, "rex", Role::Researcher, Some("lab")).await;
+    user(&ts, "eve", Role::Researcher, Some("lab")).await;
+    user(&ts, "otto", Role::Operator, None).await;
+    let otto = ts.registry.create_token("otto", "admin").await.unwrap();
+    let me = |tok: &str| {
+        ts.http
+            .get(ts.url("/api/session"))
+            .bearer_auth(tok.to_string())
+            .send()
+    };
+    // A token is created with an expiry and listed (never with its secret).
+    let (cookie, csrf) = login(&ts, "rex").await;
+    let resp = ts
+        .http
+        .post(ts.url("/api/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"label": "script", "days": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created: Value = resp.json().await.unwrap();
+    let rex = created["token"].as_str().unwrap().to_string();
+    assert!(created["expires_at"].as_str().unwrap().len() >= 20);
+    assert_eq!(me(&rex).await.unwrap().status(), StatusCode::OK);
+    let listed: Value = ts
+        .http
+        .get(ts.url("/api/tokens"))
+        .bearer_auth(&rex)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine: Vec<&Value> = listed.as_array().unwrap().iter().collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert!(
+        !listed.to_string().contains(&rex[10..]),
+        "a secret was listed"
+    );
+    let id = mine[0]["id"].as_i64().unwrap();
+    // Another user can neither see nor revoke it.
+    let eve = ts.registry.create_token("eve", "t").await.unwrap();
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/tokens/{id}/revoke")))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(me(&rex).await.unwrap().status(), StatusCode::OK);
+    // Its owner revokes it: it stops at the next request.
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/tokens/{id}/revoke")))
+        .bearer_auth(&rex)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&rex).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // An expired token is refused.
+    let old = ts.registry.create_token("rex", "old").await.unwrap();
+    assert_eq!(me(&old).await.unwrap().status(), StatusCode::OK);
+    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE label = 'old'")
+        .execute(ts.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(me(&old).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // An operator disables eve: her token and session stop; enabling restores them; the
+    // operator resets her password.
+    let admin = |path: String, body: Value| {
+        ts.http
+            .post(ts.url(&path))
+            .bearer_auth(&otto)
+            .json(&body)
+            .send()
+    };
+    let (eve_cookie, _) = login(&ts, "eve").await;
+    let eve_session = || {
+        ts.http
+            .get(ts.url("/api/session"))
+            .header("cookie", eve_cookie.clone())
+            .send()
+    };
+    assert_eq!(eve_session().await.unwrap().status(), StatusCode::OK);
+    let resp = admin("/api/users/eve/disable".into(), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&eve).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        eve_session().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    admin("/api/users/eve/enable".into(), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(me(&eve).await.unwrap().status(), StatusCode::OK);
+    let resp = admin(
+        "/api/users/eve/password".into(),
+        json!({"password": "a brand new password"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let resp = ts
+        .http
+        .post(ts.url("/api/session"))
+        .json(&json!({"username": "eve", "password": "a brand new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Only operators do these.
+    let resp = ts
+        .http
+        .post(ts.url("/api/users/rex/disable"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // Closing a project takes its members' access away at once.
+    write_anonymized_persons(&ts, "anon-c").await;
+    user(&ts, "rita", Role::Reviewer, None).await;
+    let rita = ts.registry.create_token("rita", "t").await.unwrap();
+    let app: Value = ts
+        .http
+        .post(ts.url("/api/applications"))
+        .bearer_auth(&eve)
+        .json(&json!({
+            "title": "c", "datasets": ["anon-c"], "tier": "anonymized", "purpose": "p",
+            "protocol": "q", "requested_from": "2020-01-01", "requested_to": "2099-12-31"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let approved: Value = ts
+        .http
+        .post(ts.url(&format!("/api/applications/{}/reviews", app["id"])))
+        .bearer_auth(&rita)
+        .json(&json!({"decision": "approve", "comment": "ok"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = approved["project"].as_str().unwrap().to_string();
+    let query = || {
+        ts.http
+            .post(ts.url(&format!("/api/projects/{project}/query")))
+            .bearer_auth(&eve)
+            .json(&json!({"sql": "SELECT count(*) AS n FROM persons"}))
+            .send()
+    };
+    assert_eq!(query().await.unwrap().status(), StatusCode::OK);
+    let resp = admin(format!("/api/projects/{project}/close"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(query().await.unwrap().status(), StatusCode::FORBIDDEN);
 }

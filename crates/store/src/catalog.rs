@@ -324,6 +324,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_optouts_per_provider.sql"),
         include_str!("../migrations/postgres/0009_optouts_per_provider.sql"),
     ),
+    (
+        10,
+        "token_expiry",
+        include_str!("../migrations/sqlite/0010_token_expiry.sql"),
+        include_str!("../migrations/postgres/0010_token_expiry.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use medinfra_govern::{AuthorizationKind, Registry, Role};
+use medinfra_govern::{AuthorizationKind, Registry, Revocation, Role, take_back};
 use medinfra_store::Store;
 
 use crate::cli::{AdminCommand, ServeArgs};
@@ -125,6 +125,67 @@ pub async fn admin(store: &Store, command: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::RevokeAuthorization { number } => {
             medinfra_govern::revoke_authorization(store, &number).await?;
             println!("authorization {number} revoked");
+        }
+        AdminCommand::DisableUser { username } => {
+            take_back(store, Revocation::Disable(username.clone(), true)).await?;
+            println!("user {username} disabled: their sessions and tokens stop now");
+        }
+        AdminCommand::EnableUser { username } => {
+            take_back(store, Revocation::Disable(username.clone(), false)).await?;
+            println!("user {username} enabled");
+        }
+        AdminCommand::ResetPassword { username } => {
+            let password = read_password()?;
+            take_back(store, Revocation::Password(username.clone(), password)).await?;
+            println!("password of {username} set");
+        }
+        AdminCommand::RevokeToken { id } => {
+            take_back(store, Revocation::Token(id)).await?;
+            println!("api token {id} revoked");
+        }
+        AdminCommand::CloseProject { project } => {
+            take_back(store, Revocation::CloseProject(project.clone())).await?;
+            println!("project {project} closed");
+        }
+        AdminCommand::Tokens { user, json } => {
+            let what = match &user {
+                Some(u) => format!("api tokens of {u}"),
+                None => "every api token".to_string(),
+            };
+            let d = medinfra_govern::audited(
+                &medinfra_govern::AuditLog::new(store),
+                &medinfra_govern::cli_admin(),
+                medinfra_govern::Action::Administer,
+                &medinfra_govern::Resource::of(medinfra_model::Tier::Statistics),
+                &what,
+                medinfra_govern::today(),
+            )
+            .await?;
+            if !d.allowed {
+                bail!("access denied (rule {})", d.rule);
+            }
+            let tokens = registry.tokens(user.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                let now = medinfra_govern::now_unix();
+                for t in tokens {
+                    let state = if t.revoked {
+                        "revoked"
+                    } else if t.expires_at <= now {
+                        "expired"
+                    } else {
+                        "valid"
+                    };
+                    println!(
+                        "{:>6} {:<20} {:<24} {state} (expires {} days from now)",
+                        t.id,
+                        t.username,
+                        t.label,
+                        (t.expires_at - now) / 86_400
+                    );
+                }
+            }
         }
         AdminCommand::List { json } => {
             let users = registry.users().await?;

@@ -276,3 +276,77 @@ pub async fn revoke_authorization(
     state.registry.revoke_authorization(&number).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordReset {
+    /// At least 12 characters; stored as an argon2id hash.
+    #[schema(min_length = 12)]
+    pub password: String,
+}
+
+async fn administer(state: &AppState, caller: &Caller, what: &str) -> Result<(), ApiError> {
+    state
+        .require(caller, Action::Administer, &REGISTRY, what)
+        .await
+}
+
+/// Disable a user: every session and token of theirs stops working at the next request.
+#[utoipa::path(post, path = "/api/users/{name}/disable", tag = "admin",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "disabled"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    administer(&state, &caller, &format!("disable user {name}")).await?;
+    state.registry.set_disabled(&name, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enable a disabled user again.
+#[utoipa::path(post, path = "/api/users/{name}/enable", tag = "admin",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "enabled"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    administer(&state, &caller, &format!("enable user {name}")).await?;
+    state.registry.set_disabled(&name, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a user's password (a reset by an operator; the user signs in with it).
+#[utoipa::path(post, path = "/api/users/{name}/password", tag = "admin", request_body = PasswordReset,
+    params(("name" = String, Path)),
+    responses((status = 204, description = "set"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(req): ApiJson<PasswordReset>,
+) -> Result<StatusCode, ApiError> {
+    administer(&state, &caller, &format!("reset password of {name}")).await?;
+    state.registry.set_password(&name, &req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Close a project: its members lose access at their next request.
+#[utoipa::path(post, path = "/api/projects/{name}/close", tag = "admin",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "closed"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn close_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    administer(&state, &caller, &format!("close project {name}")).await?;
+    state.registry.close_project(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -64,6 +64,126 @@ pub struct Me {
 pub struct TokenRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub label: String,
+    /// Days the token lives (1-365, default 30).
+    #[schema(minimum = 1, maximum = 365)]
+    pub days: Option<i64>,
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub revoked: bool,
+    pub expired: bool,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Operators manage everyone's tokens; everyone else their own.
+fn manages_all(caller: &Caller) -> bool {
+    medinfra_govern::can(
+        &caller.actor,
+        medinfra_govern::Action::Administer,
+        &medinfra_govern::Resource::of(medinfra_model::Tier::Statistics),
+        caller.today,
+    )
+    .allowed
+}
+
+/// The caller's API tokens (an operator's: everyone's).
+#[utoipa::path(get, path = "/api/tokens", tag = "session",
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    caller.require_signed_in()?;
+    let all = manages_all(&caller);
+    let tokens = state
+        .registry
+        .tokens((!all).then_some(caller.actor.user.as_str()))
+        .await?;
+    state
+        .record(
+            &caller.actor.user,
+            "list_tokens",
+            if all {
+                "every api token"
+            } else {
+                "own api tokens"
+            },
+            "allowed",
+            format!("{} tokens", tokens.len()),
+        )
+        .await?;
+    let now = medinfra_govern::now_unix();
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                expires_at: rfc3339(t.expires_at),
+                expired: t.expires_at <= now,
+                username: t.username,
+                label: t.label,
+                created_at: t.created_at,
+                revoked: t.revoked,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke an API token (one's own; operators any): it stops working at the next request.
+#[utoipa::path(post, path = "/api/tokens/{id}/revoke", tag = "session",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_signed_in()?;
+    let owner = state
+        .registry
+        .tokens(None)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(|t| t.username);
+    let allowed = manages_all(&caller) || owner.as_deref() == Some(caller.actor.user.as_str());
+    state
+        .record(
+            &caller.actor.user,
+            "revoke_token",
+            &format!("api token {id}"),
+            if allowed { "allowed" } else { "denied" },
+            if allowed {
+                "rule token-owner-or-operator".into()
+            } else {
+                "rule token-owner-or-operator (not theirs)".into()
+            },
+        )
+        .await?;
+    // Someone else's token and no token at all look the same.
+    if !allowed {
+        return Err(ApiError::NotFound("no such token".into()));
+    }
+    state.registry.revoke_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,6 +191,8 @@ pub struct TokenResponse {
     pub label: String,
     /// Shown once; send as `Authorization: Bearer <token>`.
     pub token: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
 }
 
 /// Sign in.
@@ -196,15 +318,20 @@ pub async fn create_token(
             String::new(),
         )
         .await?;
-    let token = state
+    let (token, expires_at) = state
         .registry
-        .create_token(&caller.actor.user, &req.label)
+        .create_token_for(
+            &caller.actor.user,
+            &req.label,
+            req.days.unwrap_or(medinfra_govern::TOKEN_DAYS),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {
             label: req.label,
             token,
+            expires_at: rfc3339(expires_at),
         }),
     ))
 }

@@ -1,0 +1,3 @@
+-- API tokens expire (they never did). Tokens made before this migration get 90 days from now.
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+UPDATE api_tokens SET expires_at = CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) + 90 * 86400;
