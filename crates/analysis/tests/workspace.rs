@@ -1070,3 +1070,26 @@ async fn superseded_versions_are_refused_and_their_copies_deleted() {
         vec!["6"]
     );
 }
+
+/// Finding 3 of the attack on the served demo: `repeat('x', 1900000000)` allocated outside
+/// DataFusion's memory pool (5.9 GiB RSS). The size-choosing string functions refuse before
+/// allocating; ordinary use still works.
+#[tokio::test]
+async fn string_functions_cannot_allocate_gigabytes() {
+    let fx = Fixture::new().await;
+    let ws = fx.project_a().await;
+    for sql in [
+        "SELECT repeat('x', 1900000000) AS s",
+        "SELECT lpad('x', 1900000000) AS s",
+        "SELECT rpad('x', 1900000000, 'y') AS s",
+        // Small per value, huge per batch.
+        "SELECT repeat(patient_id, 40000) AS s FROM claims",
+    ] {
+        let err = ws.query(sql).await.unwrap_err().to_string();
+        assert!(err.contains("over the limit"), "{sql}: {err}");
+    }
+    let out = column(&ws, "SELECT repeat('ab', 3) AS s", 0).await;
+    assert_eq!(out, vec!["ababab"]);
+    let out = column(&ws, "SELECT lpad('7', 3, '0') AS s", 0).await;
+    assert_eq!(out, vec!["007"]);
+}

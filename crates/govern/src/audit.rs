@@ -67,6 +67,17 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// The chain's head as an auditor keeps it outside the data directory (`medinfra audit
+/// anchor`): whoever can write the data directory can delete the last entries and re-sign
+/// the checkpoints with the key that lives beside them, but cannot make the chain hold an
+/// anchored entry it no longer has.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+    pub at: String,
+}
+
 /// A break in the chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditProblem {
@@ -312,6 +323,64 @@ impl AuditLog {
             .map(entry_of)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(AuditError::from)
+    }
+
+    /// The chain's head now (none for an empty log), to keep outside the data directory.
+    pub async fn anchor(&self) -> Result<Option<Anchor>, AuditError> {
+        Ok(self.entries(None).await?.last().map(|e| Anchor {
+            seq: e.seq,
+            hash: e.hash.clone(),
+            at: medinfra_store::now_rfc3339(),
+        }))
+    }
+
+    /// [`AuditLog::verify`], and every anchor kept outside must still be in the chain with
+    /// its hash: catches the entries since the last checkpoint being cut, and a chain
+    /// rewritten and re-signed with the key beside it.
+    pub async fn verify_with_anchors(
+        &self,
+        anchors: &[Anchor],
+    ) -> Result<(u64, Option<AuditProblem>), AuditError> {
+        let (ok, problem) = self.verify().await?;
+        let entries = self.entries(None).await?;
+        let last = entries.last().map_or(0, |e| e.seq);
+        let mut found: Option<AuditProblem> = None;
+        for a in anchors {
+            let p = match entries.iter().find(|e| e.seq == a.seq) {
+                None => Some(AuditProblem {
+                    seq: last + 1,
+                    reason: format!(
+                        "truncated: the chain ends at entry {last}, but entry {} was anchored at {}",
+                        a.seq, a.at
+                    ),
+                }),
+                Some(e) if e.hash != a.hash => Some(AuditProblem {
+                    seq: a.seq,
+                    reason: format!(
+                        "rewritten: entry {} differs from its anchor of {}",
+                        a.seq, a.at
+                    ),
+                }),
+                Some(_) => None,
+            };
+            if let Some(p) = p
+                && found.as_ref().is_none_or(|f| p.seq < f.seq)
+            {
+                found = Some(p);
+            }
+        }
+        Ok(match (problem, found) {
+            (Some(a), Some(b)) => {
+                let first = if b.seq < a.seq { b } else { a };
+                let ok = entries.iter().take_while(|e| e.seq < first.seq).count() as u64;
+                (ok, Some(first))
+            }
+            (None, Some(b)) => {
+                let ok = entries.iter().take_while(|e| e.seq < b.seq).count() as u64;
+                (ok, Some(b))
+            }
+            (p, None) => (ok, p),
+        })
     }
 
     /// Walk the chain and the signed checkpoints; returns the number of entries that verified

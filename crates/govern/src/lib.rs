@@ -31,7 +31,8 @@ pub use applications::{
     Application, ApplicationStatus, Grant, NewApplication, Project, ReviewDecision, ReviewEvent,
 };
 pub use audit::{
-    AuditEntry, AuditError, AuditLog, AuditProblem, AuditRecord, CHECKPOINT_EVERY, Checkpoint,
+    Anchor, AuditEntry, AuditError, AuditLog, AuditProblem, AuditRecord, CHECKPOINT_EVERY,
+    Checkpoint,
 };
 pub use checkpoint::KeyError;
 pub use optout::{OptOut, OptOutError, OptOutReport};

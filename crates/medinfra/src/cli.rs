@@ -815,8 +815,18 @@ pub struct ExtractArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the hash chain; exits 1 and names the first bad entry on any edit, deletion or
-    /// reordering.
-    Verify,
+    /// reordering — and, with `--anchors`, on entries cut off after an anchor.
+    Verify {
+        /// A file of anchors (`audit anchor --out`), kept outside the data directory.
+        #[arg(long)]
+        anchors: Option<PathBuf>,
+    },
+    /// Append the chain's head to FILE (JSON lines), to keep where whoever writes the data
+    /// directory cannot: `verify --anchors FILE` then catches truncation and re-signing.
+    Anchor {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The latest entries.
     List {
         #[arg(long, default_value_t = 50)]

@@ -1773,3 +1773,45 @@ fn ingest_auto_gives_each_provider_its_version_and_is_idempotent() {
     );
     assert_eq!(versions(), first, "a repeated delivery adds no version");
 }
+
+/// Finding 6 of the attack on the served demo: the checkpoint key lives beside the chain, so
+/// whoever can write the data directory can cut the entries since the last checkpoint (or
+/// rewrite and re-sign). An anchor kept outside catches it.
+#[test]
+fn an_anchor_kept_outside_catches_a_cut_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let outside = tempfile::tempdir().unwrap();
+    let anchors = outside.path().join("anchors.jsonl");
+    for org in ["a", "b", "c"] {
+        run_ok(medinfra(&data).args(["admin", "create-org", org]));
+    }
+    let out = run_ok(medinfra(&data).args(["audit", "anchor", "--out", anchors.to_str().unwrap()]));
+    assert!(out.contains("anchored entry"), "{out}");
+    let with_anchors = || {
+        medinfra(&data)
+            .args(["audit", "verify", "--anchors", anchors.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    assert!(with_anchors().status.success());
+    // Cut the last entry, as someone with write access to the data directory could.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = medinfra_store::Store::open(&data).await.unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+    });
+    // The chain alone still looks whole …
+    assert!(run_ok(medinfra(&data).args(["audit", "verify"])).contains("intact"));
+    // … the anchor does not.
+    let out = with_anchors();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("truncated"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use medinfra_govern::{Action, Actor, AuditLog, Resource, Role, can};
 use medinfra_model::Tier;
 use medinfra_store::Store;
@@ -63,8 +63,33 @@ pub async fn check(
 pub async fn run(store: &Store, command: AuditCommand) -> anyhow::Result<ExitCode> {
     let log = AuditLog::new(store);
     match command {
-        AuditCommand::Verify => {
-            let (n, problem) = log.verify().await?;
+        AuditCommand::Anchor { out } => {
+            let Some(anchor) = log.anchor().await? else {
+                bail!("the audit log is empty: nothing to anchor");
+            };
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&out)
+                .with_context(|| format!("{}", out.display()))?;
+            use std::io::Write;
+            writeln!(f, "{}", serde_json::to_string(&anchor)?)
+                .with_context(|| format!("{}", out.display()))?;
+            f.sync_all().with_context(|| format!("{}", out.display()))?;
+            println!(
+                "anchored entry {} ({}) in {}",
+                anchor.seq,
+                &anchor.hash[..16],
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { anchors } => {
+            let anchors = match &anchors {
+                Some(path) => read_anchors(path)?,
+                None => Vec::new(),
+            };
+            let (n, problem) = log.verify_with_anchors(&anchors).await?;
             match problem {
                 None => {
                     println!("audit log intact: {n} entries, hash chain verified");
@@ -94,4 +119,17 @@ pub async fn run(store: &Store, command: AuditCommand) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The anchors file: one JSON anchor per line; a bad line is named.
+fn read_anchors(path: &std::path::Path) -> anyhow::Result<Vec<medinfra_govern::Anchor>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{} line {}: not an anchor", path.display(), i + 1))
+        })
+        .collect()
 }
