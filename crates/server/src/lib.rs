@@ -441,12 +441,11 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A page that set a stricter policy of its own (a report file) keeps it.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+        ));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

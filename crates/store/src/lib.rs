@@ -15,6 +15,7 @@ mod fsutil;
 pub use fsutil::{create_file_whole, unique_suffix};
 mod manifest;
 mod names;
+mod reports;
 mod store;
 mod submissions;
 mod writer;
@@ -23,6 +24,7 @@ pub use catalog::{Backend, CATALOG_ENV, CatalogLocation};
 pub use error::StoreError;
 pub use manifest::{ColumnSchema, FileEntry, InputRef, Lineage, Manifest, TableEntry};
 pub use names::validate_dataset_name;
+pub use reports::ReportDir;
 pub use store::{
     DatasetSummary, LockedTable, Store, TableSummary, VerifyProblem, VerifyReport, VersionInfo,
     now_rfc3339, read_part,

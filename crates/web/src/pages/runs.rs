@@ -3,8 +3,6 @@
 //! while any runs), the latest version each step produced, and the reports the steps wrote
 //! (ingest quarantine reports, anonymization and linkage reports) under `DATA_DIR/reports`.
 
-use std::path::{Path as FsPath, PathBuf};
-
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -76,42 +74,28 @@ async fn require_operator(web: &Web, ctx: &Ctx, what: &str) -> Result<(), PageEr
         .map_err(|e| ctx.fail(e))
 }
 
-fn read_runs(dir: &FsPath) -> Vec<RunRecord> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return vec![];
-    };
-    let mut runs: Vec<RunRecord> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| std::fs::read(e.path()).ok())
-        .filter_map(|b| serde_json::from_slice(&b).ok())
+fn read_runs(web: &Web) -> Vec<RunRecord> {
+    let mut runs: Vec<RunRecord> = web
+        .app
+        .store()
+        .run_records()
+        .iter()
+        .filter_map(|b| serde_json::from_slice(b).ok())
         .collect();
     runs.sort_by_key(|r| std::cmp::Reverse(r.updated));
     runs.truncate(50);
     runs
 }
 
-fn read_reports(dir: &FsPath) -> Vec<ReportDir> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return vec![];
-    };
-    let mut out: Vec<ReportDir> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| {
-            let mut files: Vec<String> = std::fs::read_dir(e.path())
-                .map(|fs| {
-                    fs.filter_map(|f| f.ok())
-                        .map(|f| f.file_name().to_string_lossy().into_owned())
-                        .filter(|n| viewable(n).is_some())
-                        .collect()
-                })
-                .unwrap_or_default();
-            files.sort();
-            ReportDir {
-                name: e.file_name().to_string_lossy().into_owned(),
-                files,
-            }
+fn read_reports(web: &Web) -> Vec<ReportDir> {
+    let mut out: Vec<ReportDir> = web
+        .app
+        .store()
+        .reports(|n| viewable(n).is_some())
+        .into_iter()
+        .map(|r| ReportDir {
+            name: r.name,
+            files: r.files,
         })
         .collect();
     out.sort_by(|a, b| b.name.cmp(&a.name));
@@ -132,8 +116,7 @@ fn viewable(name: &str) -> Option<&'static str> {
 
 pub async fn page(State(web): State<Web>, ctx: Ctx) -> PageResult {
     require_operator(&web, &ctx, "pipeline runs").await?;
-    let root = web.app.store().root().to_path_buf();
-    let runs = read_runs(&root.join("runs"));
+    let runs = read_runs(&web);
     let now = medinfra_govern::now_unix();
     let live = runs
         .iter()
@@ -143,7 +126,7 @@ pub async fn page(State(web): State<Web>, ctx: Ctx) -> PageResult {
         .map_err(|e| ctx.fail(e))?
         .0;
     latest.sort_by(|a, b| b.latest.created_at.cmp(&a.latest.created_at));
-    let reports = read_reports(&root.join("reports"));
+    let reports = read_reports(&web);
     render(
         &ctx,
         &RunsPage {
@@ -164,21 +147,13 @@ pub async fn report(
     Path((dir, file)): Path<(String, String)>,
 ) -> PageResult {
     require_operator(&web, &ctx, &format!("report {dir}/{file}")).await?;
-    let plain = |s: &str| {
-        !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\']) && !s.starts_with('.')
-    };
-    let kind = viewable(&file).filter(|_| plain(&dir) && plain(&file));
-    let Some(kind) = kind else {
+    let Some(kind) = viewable(&file) else {
         return Err(ctx.fail(WebError::NotFound("no such report".into())));
     };
-    let path: PathBuf = web
+    let bytes = web
         .app
         .store()
-        .root()
-        .join("reports")
-        .join(&dir)
-        .join(&file);
-    let bytes = tokio::fs::read(&path)
+        .read_report(&dir, &file)
         .await
         .map_err(|_| ctx.fail(WebError::NotFound("no such report".into())))?;
     Ok((
