@@ -65,7 +65,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The server never depends on the web pages (the pages are built on it).
     (
         "server",
-        &["analysis", "govern", "model", "research", "store"],
+        &[
+            "analysis",
+            "disclosure",
+            "govern",
+            "model",
+            "research",
+            "store",
+        ],
     ),
     // The web UI never runs pipeline steps (ingest, linkage, pseudonymization, the run).
     (

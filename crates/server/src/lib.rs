@@ -368,6 +368,12 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
             "/api/projects/{name}/close",
             post(api::admin::close_project),
         )
+        .route(
+            "/api/projects/{name}/releases",
+            get(api::releases::list).post(api::releases::request),
+        )
+        .route("/api/releases/{id}", get(api::releases::get_one))
+        .route("/api/releases/{id}/review", post(api::releases::review))
         .route("/api/datasets", get(api::catalog::list))
         .route("/api/datasets/{name}", get(api::catalog::dataset))
         .route(

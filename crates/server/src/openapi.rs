@@ -44,6 +44,7 @@ impl Modify for Security {
         api::applications::revise, api::applications::review, api::applications::projects,
         api::applications::project,
         api::workspace::query, api::workspace::save, api::workspace::results,
+        api::releases::request, api::releases::list, api::releases::get_one, api::releases::review,
         api::audit::entries, api::audit::verify,
     ),
     components(schemas(ErrorBody)),

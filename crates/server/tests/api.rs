@@ -513,7 +513,7 @@ async fn audit_endpoints_and_openapi() {
             "{p} missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 27);
+    assert_eq!(paths.len(), 30);
     // Unknown paths answer in the API's error shape, with the security headers every answer
     // carries (finding 8: none were sent).
     let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
@@ -728,6 +728,55 @@ async fn an_anonymized_project_queries_its_views_and_saves_results() {
         .await
         .unwrap();
     assert_eq!(resp.json::<Value>().await.unwrap()["rows"], json!([["30"]]));
+
+    // The release flow over the API: the member asks, the checks run on distinct persons
+    // (20 men, 10 women: both cells publishable), a reviewer who is not the requester decides.
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/projects/{project}/releases")))
+        .bearer_auth(&rob)
+        .json(&json!({"result": "by_sex", "rows": ["sex"], "mitigation": "round:1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "round:1 accepted");
+    let resp = ts
+        .http
+        .post(ts.url(&format!("/api/projects/{project}/releases")))
+        .bearer_auth(&rob)
+        .json(&json!({"result": "by_sex", "rows": ["sex"], "margins": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let checked: Value = resp.json().await.unwrap();
+    assert_eq!(checked["primary"], 0, "{checked}");
+    let id = checked["request"]["id"].as_str().unwrap().to_string();
+    let listed: Value = ts
+        .http
+        .get(ts.url(&format!("/api/projects/{project}/releases")))
+        .bearer_auth(&rita)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["status"], "pending");
+    let review = |tok: &str| {
+        ts.http
+            .post(ts.url(&format!("/api/releases/{id}/review")))
+            .bearer_auth(tok.to_string())
+            .json(&json!({"approve": true, "comment": "ok"}))
+            .send()
+    };
+    assert_eq!(review(&rob).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let resp = review(&rita).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["status"], "approved");
+    let released = done["released_dataset"].as_str().unwrap();
+    assert!(released.starts_with("release-"), "{released}");
 }
 
 /// Finding 4 of the attack on the served demo: credentials could not be taken back — tokens

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod applications;
 pub mod audit;
 pub mod catalog;
+pub mod releases;
 pub mod session;
 pub mod workspace;
 
