@@ -34,8 +34,11 @@ addr="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline
 token="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["operator_token"])' "$work/serve.out")"
 # Run from the scratch directory: schemathesis keeps state in ./.schemathesis.
 cd "$work"
+# Taking credentials back is left out: the fuzzer would revoke its own token (ids are small
+# integers) or disable its user and test the rest as the public. tests/api.rs covers them.
 "$venv/bin/schemathesis" run "http://$addr/api/openapi.json" \
   --checks not_a_server_error,response_schema_conformance \
+  --exclude-path-regex '^/api/(tokens/\{id\}/revoke|users/\{name\}/(disable|password))$' \
   --header "Authorization: Bearer $token" \
   --max-examples "$examples" --max-time "$seconds" --seed 7 \
   --generation-database none --no-color --report-dir "$work/report"

@@ -28,6 +28,8 @@ pub struct Limits {
     pub max_rows_shown: usize,
     /// Most rows a saved result may hold (results live in memory while being written).
     pub max_result_rows: usize,
+    /// Most saved results a workspace keeps (drop one to save another).
+    pub max_results: usize,
     /// Parallelism; 0 means [`PARTITIONS_PER_CPU`] partitions per CPU.
     pub target_partitions: usize,
 }
@@ -39,6 +41,7 @@ impl Default for Limits {
             memory_bytes: 2 << 30,
             max_rows_shown: 1000,
             max_result_rows: 50_000_000,
+            max_results: 1000,
             target_partitions: 0,
         }
     }
@@ -53,6 +56,7 @@ impl Limits {
             memory_bytes: 256 << 20,
             max_rows_shown: 1000,
             max_result_rows: 100_000,
+            max_results: 20,
             target_partitions: 0,
         }
     }

@@ -286,6 +286,12 @@ impl Workspace {
         sql: &str,
     ) -> Result<ResultInfo, AnalysisError> {
         validate_result_name(name)?;
+        if self.results.len() >= self.limits.max_results {
+            return Err(AnalysisError::Refused(format!(
+                "this workspace keeps at most {} saved results; drop one first",
+                self.limits.max_results
+            )));
+        }
         if self.results.contains_key(name) || self.views.contains_key(name) {
             return Err(AnalysisError::BadResultName {
                 reason: format!("{name} already exists"),

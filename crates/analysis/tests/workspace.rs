@@ -1093,3 +1093,24 @@ async fn string_functions_cannot_allocate_gigabytes() {
     let out = column(&ws, "SELECT lpad('7', 3, '0') AS s", 0).await;
     assert_eq!(out, vec!["007"]);
 }
+
+/// Finding 8 of the attack on the served demo: saved results in the sample area had no
+/// quota. A workspace keeps at most `max_results` of them.
+#[tokio::test]
+async fn saved_results_have_a_quota() {
+    let fx = Fixture::new().await;
+    let two = Limits {
+        max_results: 2,
+        ..Limits::default()
+    };
+    let mut ws = fx
+        .open("alice", "proj-a", Tier::Anonymized, &["data-a"], two)
+        .await
+        .unwrap();
+    ws.save_result("r1", "SELECT 1 AS x").await.unwrap();
+    ws.save_result("r2", "SELECT 2 AS x").await.unwrap();
+    let err = ws.save_result("r3", "SELECT 3 AS x").await.unwrap_err();
+    assert!(err.to_string().contains("at most 2"), "{err}");
+    ws.drop_result("r1").await.unwrap();
+    ws.save_result("r3", "SELECT 3 AS x").await.unwrap();
+}

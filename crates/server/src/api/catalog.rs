@@ -366,6 +366,10 @@ pub async fn rows(
     let v = state.store.version(&name, Some(version)).await?;
     let d = decide_data(&state, &caller, Action::Read, &v, q.project.as_deref()).await?;
     let what = format!("{} table {table}", describe(&v));
+    // "allowed" goes into the audit chain only for a table that is there.
+    if d.allowed && state.store.table_files(&v, &table)?.is_empty() {
+        return Err(ApiError::NotFound("no such table in this version".into()));
+    }
     state.enforce(&caller, Action::Read, &what, &d).await?;
     let store = state.store.clone();
     let (v2, t2) = (v.clone(), table.clone());
@@ -399,8 +403,18 @@ pub async fn download(
     let d = decide_data(&state, &caller, Action::Download, &v, q.project.as_deref()).await?;
     let part = q.part.unwrap_or(0) as usize;
     let what = format!("{} table {table} part {part}", describe(&v));
+    // "allowed" goes into the audit chain only for a part that is there.
+    let files = if d.allowed {
+        state.store.table_files(&v, &table)?
+    } else {
+        Vec::new()
+    };
+    if d.allowed && files.get(part).is_none() {
+        return Err(ApiError::NotFound(
+            "no such table part in this version".into(),
+        ));
+    }
     state.enforce(&caller, Action::Download, &what, &d).await?;
-    let files = state.store.table_files(&v, &table)?;
     let path = files
         .get(part)
         .ok_or_else(|| ApiError::NotFound("no such table part in this version".into()))?;

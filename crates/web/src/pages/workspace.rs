@@ -122,10 +122,15 @@ async fn open(web: &Web, ctx: &Ctx, at: &Where) -> Result<(Workspace, Vec<String
         }
     };
     // Anyone on the network may query the sample: far smaller limits than a project's.
-    let base = if ctx.signed_in() {
-        Limits::default()
-    } else {
-        Limits::public()
+    // The sample area is open to every account: its saved results are capped as well.
+    let base = match (at, ctx.signed_in()) {
+        (Where::Project(_), _) => Limits::default(),
+        (Where::Sample { .. }, true) => Limits {
+            max_results: Limits::public().max_results,
+            max_result_rows: Limits::public().max_result_rows,
+            ..Limits::default()
+        },
+        (Where::Sample { .. }, false) => Limits::public(),
     };
     let limits = Limits {
         max_rows_shown: CHART_ROWS,
