@@ -129,6 +129,12 @@ async fn three_worst_case_queries_neither_hang_the_api_nor_outlive_their_limit()
     }
     latencies.sort();
     let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    eprintln!(
+        "openapi.json under attack: {} answers, p50 {:?}, p99 {p99:?}, max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
     assert!(latencies.len() >= 10, "{} answers", latencies.len());
     assert!(p99 < Duration::from_millis(200), "openapi.json p99 {p99:?}");
     // Every attack ends within its limit (plus the wait for a slot): stopped by the time
