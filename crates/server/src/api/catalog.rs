@@ -285,16 +285,12 @@ pub async fn lineage(
     }))
 }
 
-/// One row, values as text (None for null).
-type Row = Vec<Option<String>>;
-
 fn read_rows(
     store: &Store,
     v: &VersionInfo,
     table: &str,
     limit: usize,
-) -> Result<(Vec<String>, Vec<Row>), ApiError> {
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
+) -> Result<(Vec<String>, Vec<crate::api::TextRow>), ApiError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let files = store.table_files(v, table)?;
     if files.is_empty() {
@@ -320,26 +316,7 @@ fn read_rows(
                     .map(|f| f.name().clone())
                     .collect();
             }
-            let opts = FormatOptions::default();
-            let fmts = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            for i in 0..batch.num_rows() {
-                if rows.len() >= limit {
-                    break;
-                }
-                rows.push(
-                    batch
-                        .columns()
-                        .iter()
-                        .zip(&fmts)
-                        .map(|(c, f)| (!c.is_null(i)).then(|| f.value(i).to_string()))
-                        .collect(),
-                );
-            }
+            crate::api::push_text_rows(&batch, &mut rows, limit)?;
             if rows.len() >= limit {
                 break;
             }

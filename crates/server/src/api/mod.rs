@@ -10,6 +10,40 @@ pub mod workspace;
 
 use crate::error::ApiError;
 
+/// One row as text, `None` where the cell is null.
+pub type TextRow = Vec<Option<String>>;
+
+/// Appends a batch's rows as text to `rows` until it holds `limit` (the rows endpoint and the
+/// workspace's query answer render rows the same way).
+pub(crate) fn push_text_rows(
+    batch: &arrow::record_batch::RecordBatch,
+    rows: &mut Vec<TextRow>,
+    limit: usize,
+) -> Result<(), ApiError> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let opts = FormatOptions::default();
+    let fmts = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    for i in 0..batch.num_rows() {
+        if rows.len() >= limit {
+            break;
+        }
+        rows.push(
+            batch
+                .columns()
+                .iter()
+                .zip(&fmts)
+                .map(|(c, f)| (!c.is_null(i)).then(|| f.value(i).to_string()))
+                .collect(),
+        );
+    }
+    Ok(())
+}
+
 /// Unknown paths answer in the API's error shape.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())

@@ -20,6 +20,7 @@ use medinfra_govern::{Action, Resource, Via};
 use medinfra_research::{Opening, ResearchError, open_workspace};
 
 use crate::AppState;
+use crate::api::TextRow;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
@@ -144,30 +145,10 @@ async fn open(
     .await?)
 }
 
-fn rows_of(out: &QueryOutput, limit: usize) -> Result<Vec<Vec<Option<String>>>, ApiError> {
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let opts = FormatOptions::default();
+fn rows_of(out: &QueryOutput, limit: usize) -> Result<Vec<TextRow>, ApiError> {
     let mut rows = Vec::new();
     for batch in &out.batches {
-        let fmts = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        for i in 0..batch.num_rows() {
-            if rows.len() >= limit {
-                return Ok(rows);
-            }
-            rows.push(
-                batch
-                    .columns()
-                    .iter()
-                    .zip(&fmts)
-                    .map(|(c, f)| (!c.is_null(i)).then(|| f.value(i).to_string()))
-                    .collect(),
-            );
-        }
+        crate::api::push_text_rows(batch, &mut rows, limit)?;
     }
     Ok(rows)
 }
