@@ -916,32 +916,7 @@ async fn credentials_expire_and_are_taken_back() {
     write_anonymized_persons(&ts, "anon-c").await;
     user(&ts, "rita", Role::Reviewer, None).await;
     let rita = ts.registry.create_token("rita", "t").await.unwrap();
-    let app: Value = ts
-        .http
-        .post(ts.url("/api/applications"))
-        .bearer_auth(&eve)
-        .json(&json!({
-            "title": "c", "datasets": ["anon-c"], "tier": "anonymized", "purpose": "p",
-            "protocol": "q", "requested_from": "2020-01-01", "requested_to": "2099-12-31"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let approved: Value = ts
-        .http
-        .post(ts.url(&format!("/api/applications/{}/reviews", app["id"])))
-        .bearer_auth(&rita)
-        .json(&json!({"decision": "approve", "comment": "ok"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let project = approved["project"].as_str().unwrap().to_string();
+    let project = common::approved_anonymized_project(&ts, &eve, &rita, "anon-c").await;
     let query = || {
         ts.http
             .post(ts.url(&format!("/api/projects/{project}/query")))

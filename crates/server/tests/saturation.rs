@@ -63,32 +63,7 @@ async fn three_worst_case_queries_neither_hang_the_api_nor_outlive_their_limit()
     }
     let rob = ts.registry.create_token("rob", "t").await.unwrap();
     let rita = ts.registry.create_token("rita", "t").await.unwrap();
-    let app: Value = ts
-        .http
-        .post(ts.url("/api/applications"))
-        .bearer_auth(&rob)
-        .json(&json!({
-            "title": "t", "datasets": ["anon-big"], "tier": "anonymized", "purpose": "p",
-            "protocol": "q", "requested_from": "2020-01-01", "requested_to": "2099-12-31"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let approved: Value = ts
-        .http
-        .post(ts.url(&format!("/api/applications/{}/reviews", app["id"])))
-        .bearer_auth(&rita)
-        .json(&json!({"decision": "approve", "comment": "ok"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let project = approved["project"].as_str().unwrap().to_string();
+    let project = common::approved_anonymized_project(&ts, &rob, &rita, "anon-big").await;
     let url = ts.url(&format!("/api/projects/{project}/query"));
     // 4e9 rows. Not count(*): that is answered from the statistics.
     let sql = "SELECT sum((a.release_id * b.release_id + c.release_id) % 7) AS s \

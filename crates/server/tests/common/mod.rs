@@ -93,3 +93,39 @@ pub async fn start_with(config: impl FnOnce(&mut ServerConfig)) -> TestServer {
 pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }
+
+/// An anonymized-tier application for `dataset` by the holder of `applicant`, approved by the
+/// holder of `reviewer`; the new project's name.
+pub async fn approved_anonymized_project(
+    ts: &TestServer,
+    applicant: &str,
+    reviewer: &str,
+    dataset: &str,
+) -> String {
+    let app: serde_json::Value = ts
+        .http
+        .post(ts.url("/api/applications"))
+        .bearer_auth(applicant)
+        .json(&serde_json::json!({
+            "title": "t", "datasets": [dataset], "tier": "anonymized", "purpose": "p",
+            "protocol": "q", "requested_from": "2020-01-01", "requested_to": "2099-12-31"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let approved: serde_json::Value = ts
+        .http
+        .post(ts.url(&format!("/api/applications/{}/reviews", app["id"])))
+        .bearer_auth(reviewer)
+        .json(&serde_json::json!({"decision": "approve", "comment": "ok"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    approved["project"].as_str().unwrap().to_string()
+}
