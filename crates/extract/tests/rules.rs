@@ -105,6 +105,9 @@ fn items_batch(rows: &[(&str, &str, i64)]) -> RecordBatch {
         b.points.append_value(*points);
         b.count.append_value(1);
         b.day_counts.0.append_single(31, 1, 1);
+        b.payer_share.append_value("1");
+        b.unit_no.append_value(1);
+        b.source_record.append_value("SI");
         b.rows += 1;
     }
     b.take_batch().unwrap()

@@ -46,6 +46,7 @@ pub enum FindingKind {
     UnclosedCalculationUnit,
     PointsWithoutCount,
     CountWithoutPoints,
+    UnknownPayerShare,
     ReceiptPointsMismatch,
     ReceiptNumberOutOfSequence,
     ReceiptTooLarge,
@@ -95,6 +96,7 @@ impl FindingKind {
                 | FindingKind::UnclosedCalculationUnit
                 | FindingKind::PointsWithoutCount
                 | FindingKind::CountWithoutPoints
+                | FindingKind::UnknownPayerShare
                 | FindingKind::ReceiptPointsMismatch
                 | FindingKind::ReceiptNumberOutOfSequence
                 | FindingKind::UnknownRecordType

@@ -116,6 +116,9 @@ fn push_action(
     buf.day_counts
         .0
         .append_single(days, d.parse().unwrap_or(0), a.count);
+    buf.payer_share.append_null();
+    buf.unit_no.append_null();
+    buf.source_record.append_value("EF");
     buf.rows += 1;
     Ok(())
 }

@@ -431,6 +431,9 @@ fn map_resource(
             it.points.append_null();
             it.count.append_value(count);
             it.day_counts.0.append_single(days, day, count);
+            it.payer_share.append_null();
+            it.unit_no.append_null();
+            it.source_record.append_value("MedicationRequest");
             it.rows += 1;
         }
     }

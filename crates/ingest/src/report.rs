@@ -47,9 +47,59 @@ pub struct FileOutcome {
     pub rejection: Option<String>,
     pub problems: Vec<Problem>,
     pub findings: Vec<Finding>,
+    /// What each rule cost, by rule (a finding kind, or `mapping: …` for what ingest itself
+    /// could not map): receipts and rows quarantined, and Warnings on kept rows.
+    pub rule_costs: BTreeMap<String, RuleCost>,
+    /// Points of the accepted and of the quarantined receipts (receipt files).
+    pub points_accepted: u64,
+    pub points_quarantined: u64,
+    /// What the file's trailer declares (GO 総件数, 総合計点数), when it has one.
+    pub declared: Option<Declared>,
+}
+
+/// The cost of one validation rule in one file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuleCost {
+    /// Receipts (messages, documents) this rule quarantined.
+    pub receipts: u64,
+    /// Their records (lines) — what research lost to the rule.
+    pub rows: u64,
+    /// Warnings on rows that were kept.
+    pub warnings: u64,
+}
+
+/// A file's own totals (UKE GO record).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Declared {
+    pub receipts: Option<u64>,
+    pub points: Option<u64>,
 }
 
 impl FileOutcome {
+    /// Books a quarantined unit under every distinct rule that quarantined it.
+    pub(crate) fn cost_quarantined(&mut self, rules: impl IntoIterator<Item = String>, rows: u64) {
+        let mut seen = std::collections::BTreeSet::new();
+        for rule in rules {
+            if seen.insert(rule.clone()) {
+                let c = self.rule_costs.entry(rule).or_default();
+                c.receipts += 1;
+                c.rows += rows;
+            }
+        }
+    }
+
+    /// Books the Warnings of a kept unit.
+    pub(crate) fn cost_warnings<'a>(&mut self, findings: impl IntoIterator<Item = &'a Finding>) {
+        for f in findings {
+            if f.severity == medinfra_formats::Severity::Warning {
+                self.rule_costs
+                    .entry(format!("{:?}", f.kind))
+                    .or_default()
+                    .warnings += 1;
+            }
+        }
+    }
+
     /// An accepted outcome with nothing counted yet.
     pub(crate) fn new(file: &str, sha256: &str, bytes: u64, kind: &str) -> Self {
         FileOutcome {
@@ -66,6 +116,10 @@ impl FileOutcome {
             rejection: None,
             problems: Vec::new(),
             findings: Vec::new(),
+            rule_costs: BTreeMap::new(),
+            points_accepted: 0,
+            points_quarantined: 0,
+            declared: None,
         }
     }
 }
@@ -120,6 +174,35 @@ impl IngestOutcome {
             );
             if let Some(r) = &f.rejection {
                 let _ = writeln!(s, "  rejected: {r}");
+            }
+            if let Some(d) = &f.declared {
+                let show = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
+                let _ = writeln!(
+                    s,
+                    "  books: trailer declares {} receipts, {} points; read {} = {} accepted + {} quarantined; points {} = {} accepted + {} quarantined",
+                    show(d.receipts),
+                    show(d.points),
+                    f.receipts,
+                    f.receipts_accepted,
+                    f.receipts_quarantined,
+                    f.points_accepted + f.points_quarantined,
+                    f.points_accepted,
+                    f.points_quarantined
+                );
+            }
+            if !f.rule_costs.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "  {:<40} {:>9} {:>9} {:>9}",
+                    "rule", "receipts", "rows", "warnings"
+                );
+                for (rule, c) in &f.rule_costs {
+                    let _ = writeln!(
+                        s,
+                        "  {:<40} {:>9} {:>9} {:>9}",
+                        rule, c.receipts, c.rows, c.warnings
+                    );
+                }
             }
             for p in &f.problems {
                 let loc = p.line.map(|l| format!(":{l}")).unwrap_or_default();

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::inputs::{Input, InputKind, discover, expand, hash_input, io_err};
 use std::path::{Path, PathBuf};
 
-use medinfra_formats::FindingKind;
-use medinfra_formats::uke::{FileKind, ReceiptReader};
+use medinfra_formats::uke::{FileKind, ReceiptReader, Record};
+use medinfra_formats::{FindingKind, Severity};
 use medinfra_model::buffers::{BATCH_ROWS, TableBuf};
 use medinfra_model::masters::CodeMaster;
 use medinfra_model::{CanonicalTable, Tier};
@@ -153,7 +153,8 @@ impl FileParts {
         self.flush(writer, key, &mut rows.devices, "devices", force)?;
         self.flush(writer, key, &mut rows.admissions, "admissions", force)?;
         self.flush(writer, key, &mut rows.persons, "persons", force)?;
-        self.flush(writer, key, &mut rows.insurance, "insurance_periods", force)
+        self.flush(writer, key, &mut rows.insurance, "insurance_periods", force)?;
+        self.flush(writer, key, &mut rows.notes, "claim_notes", force)
     }
 
     pub(crate) fn finish(
@@ -259,9 +260,7 @@ fn ingest_file(
         receipts_accepted: 0,
         receipts_quarantined: 0,
         rows: BTreeMap::new(),
-        rejection: None,
-        problems: Vec::new(),
-        findings: Vec::new(),
+        ..FileOutcome::new(&label, sha256, bytes, "unknown")
     };
     let mut provider_checked = false;
     let mut rejection: Option<String> = None;
@@ -290,8 +289,19 @@ fn ingest_file(
         if rejection.is_some() {
             continue;
         }
+        let points = receipt.claimed_points();
+        let records = receipt.records.len() as u64;
         if receipt.is_quarantined() {
             outcome.receipts_quarantined += 1;
+            outcome.points_quarantined += points;
+            outcome.cost_quarantined(
+                receipt
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity >= Severity::ReceiptQuarantine)
+                    .map(|f| format!("{:?}", f.kind)),
+                records,
+            );
             outcome.findings.extend(receipt.findings.iter().cloned());
             continue;
         }
@@ -311,10 +321,14 @@ fn ingest_file(
         ) {
             Ok(()) => {
                 outcome.receipts_accepted += 1;
+                outcome.points_accepted += points;
+                outcome.cost_warnings(&receipt.findings);
                 outcome.findings.extend(receipt.findings.iter().cloned());
             }
             Err(problem) => {
                 outcome.receipts_quarantined += 1;
+                outcome.points_quarantined += points;
+                outcome.cost_quarantined([format!("mapping: {}", problem.reason)], records);
                 outcome.problems.push(problem);
             }
         }
@@ -331,7 +345,14 @@ fn ingest_file(
     {
         outcome.billing_month = billing_key(&ir);
     }
+    outcome.cost_warnings(&summary.findings);
     outcome.findings.extend(summary.findings.iter().cloned());
+    if let Some(Record::Go(go)) = summary.trailer.as_ref().map(|t| &t.record) {
+        outcome.declared = Some(crate::report::Declared {
+            receipts: go.receipt_count.map(|n| n.value()),
+            points: go.total_points.map(|n| n.value()),
+        });
+    }
     if rejection.is_none() && summary.is_rejected() {
         rejection = Some("structural damage (see the file-level findings)".into());
     }

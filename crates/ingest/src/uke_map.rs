@@ -1,7 +1,15 @@
 //! Electronic receipt (UKE) → canonical tables. One `claims` row per RE, one `diagnoses` row
-//! per SY, one `procedures`/`drugs`/`devices` row per SI/IY/TO, one `admissions` row per DPC
-//! stay (BU, once per patient and admission date within a file), one `persons` row per patient
-//! (chart number) per file, one `insurance_periods` row per patient and card per file.
+//! per SY, one `procedures`/`drugs`/`devices` row per SI/IY/TO (with its 負担区分 and its
+//! 算定単位 number) and per DPC coding record (CD, SK: what was done within the bundled
+//! payment, without points), one `claim_notes` row per comment (CO, the comment pairs of
+//! SI/IY/TO, SJ 症状詳記, SY 補足コメント, GT 文字データ), one `admissions` row per DPC stay (BU,
+//! once per patient and admission date within a file), one `persons` row per patient (chart
+//! number) per file, one `insurance_periods` row per patient and payer per file — the HO card
+//! and every KO public-expense payer (`insurer_type` `public_expense`).
+//!
+//! The claim's payer columns hold the HO card; a 公費単独 receipt (type 12xx, e.g. 生活保護) has
+//! no HO, and its first KO's 公費負担者番号 and 受給者番号 take their place (the receipt type says
+//! which it is).
 //! Pharmacy (調剤) receipts are first typed by `formats::uke::pharmacy` (the assumed field
 //! order) and then mapped the same way, with `claim_kind` `pharmacy`; their drugs come from IY.
 
@@ -43,8 +51,8 @@ fn days_in(ym: &YearMonth) -> u8 {
         .unwrap_or(31)
 }
 
-/// (chart number, insurer number, card symbol, card number, branch number).
-type CardKey = (String, String, String, String, String);
+/// (chart number, insurer number, card symbol, card number, branch number, insurer type).
+type CardKey = (String, String, String, String, String, &'static str);
 
 /// Rows of one file being built, plus per-file aggregates.
 #[derive(Default)]
@@ -57,6 +65,7 @@ pub struct FileRows {
     pub admissions: AdmissionsBuf,
     pub persons: PersonsBuf,
     pub insurance: InsuranceBuf,
+    pub notes: NotesBuf,
     seen_patients: HashSet<String>,
     seen_admissions: HashSet<(String, i32)>,
     /// (chart, insurer, symbol, number, branch) → (first day, last day).
@@ -113,25 +122,47 @@ pub fn map_receipt(
         .ok_or_else(|| problem("診療年月", "impossible month"))?;
     let month_days = days_in(&month);
     let claim_id = format!("{file_key}-{receipt_no:06}");
-    let chart = re.chart_no.clone();
-
     let mut ho = None;
+    let mut kos = Vec::new();
     let mut branch = String::new();
     let mut bu = None;
     for rl in &receipt.records {
         match &rl.record {
             Record::Ho(h) if ho.is_none() => ho = Some(h),
+            Record::Ko(k) => kos.push(k),
             Record::Sn(sn) if branch.is_empty() => branch = sn.branch_no.as_str().to_string(),
             Record::Bu(b) => bu = Some(b),
             _ => {}
         }
     }
-    let ho = ho.ok_or_else(|| Problem {
-        record_type: Some("HO".into()),
-        field: None,
-        reason: "receipt has no HO (insurer) record".into(),
-        ..problem("", "")
-    })?;
+    // The payer the claim is filed under: the HO card, else (公費単独) the first KO.
+    let (insurer, symbol, number) = match (ho, kos.first()) {
+        (Some(h), _) => (
+            h.insurer_no.as_str(),
+            h.card_symbol.as_str(),
+            h.card_number.as_str(),
+        ),
+        (None, Some(k)) => (k.payer_no.as_str(), "", k.recipient_no.as_str()),
+        (None, None) => {
+            return Err(Problem {
+                record_type: Some("HO".into()),
+                field: None,
+                reason: "receipt has neither an HO (insurer) nor a KO (public-expense) record"
+                    .into(),
+                ..problem("", "")
+            });
+        }
+    };
+    let actual_days = ho
+        .and_then(|h| h.actual_days)
+        .or_else(|| kos.first().and_then(|k| k.actual_days));
+    // カルテ番号等 is the provider's patient key; a receipt without one still names its patient
+    // by the payer's card, which then stands in as the key.
+    let chart = if re.chart_no.is_empty() {
+        format!("card:{insurer}:{symbol}:{number}")
+    } else {
+        re.chart_no.clone()
+    };
 
     let kind = if claim_kind == ClaimKind::Dpc {
         "dpc"
@@ -161,20 +192,33 @@ pub fn map_receipt(
         .append_option((!re.kana_name.is_empty()).then_some(re.kana_name.as_str()));
     c.sex.append_value(sex);
     c.birth_date.append_value(birth);
-    c.insurer_number.append_value(ho.insurer_no.as_str());
+    c.insurer_number.append_value(insurer);
     c.card_symbol
-        .append_option((!ho.card_symbol.as_str().is_empty()).then_some(ho.card_symbol.as_str()));
-    c.card_number.append_value(ho.card_number.as_str());
+        .append_option((!symbol.is_empty()).then_some(symbol));
+    c.card_number.append_value(number);
     c.card_branch
         .append_option((!branch.is_empty()).then_some(branch.as_str()));
     c.admission_date
         .append_option(re.admission_date.as_ref().and_then(uke_date));
     c.days
-        .append_value(ho.actual_days.map(|n| n.value() as i32).unwrap_or(0));
+        .append_value(actual_days.map(|n| n.value() as i32).unwrap_or(0));
     c.total_points.append_value(receipt.claimed_points() as i64);
     c.rows += 1;
 
     let mut category = String::new();
+    let mut unit = Unit::default();
+    let note = |rows: &mut FileRows, record: &str, cat: &str, code: &str, text: &str| {
+        let n = &mut rows.notes;
+        n.claim_id.append_value(&claim_id);
+        n.provider_id.append_value(provider_id);
+        n.patient_id.append_value(&chart);
+        n.service_month.append_value(&ym);
+        n.source_record.append_value(record);
+        n.category.append_option((!cat.is_empty()).then_some(cat));
+        n.code.append_option((!code.is_empty()).then_some(code));
+        n.text.append_option((!text.is_empty()).then_some(text));
+        n.rows += 1;
+    };
     for rl in &receipt.records {
         match &rl.record {
             Record::Sy(sy) => {
@@ -205,16 +249,21 @@ pub fn map_receipt(
                 let suspected = sy.modifiers.as_bytes().chunks(4).any(|m| m == b"8002");
                 d.is_suspected.append_value(suspected);
                 d.rows += 1;
+                if !sy.supplement.is_empty() {
+                    note(rows, "SY", "", &sy.disease_code, &sy.supplement);
+                }
             }
             Record::Si(detail) | Record::Iy(detail) => {
                 if !detail.category.is_empty() {
                     category = detail.category.clone();
                 }
-                let buf = if matches!(rl.record, Record::Si(_)) {
+                let is_si = matches!(rl.record, Record::Si(_));
+                let buf = if is_si {
                     &mut rows.procedures
                 } else {
                     &mut rows.drugs
                 };
+                let unit_no = unit.line(detail.points.is_some());
                 push_item(
                     buf,
                     &claim_id,
@@ -224,12 +273,25 @@ pub fn map_receipt(
                     &category,
                     detail,
                     month_days,
+                    unit_no,
+                    if is_si { "SI" } else { "IY" },
                 );
+                let record = if is_si { "SI" } else { "IY" };
+                for (code, text) in [
+                    (&detail.comment1_code, &detail.comment1_text),
+                    (&detail.comment2_code, &detail.comment2_text),
+                    (&detail.comment3_code, &detail.comment3_text),
+                ] {
+                    if !code.is_empty() || !text.is_empty() {
+                        note(rows, record, &category, code, text);
+                    }
+                }
             }
             Record::To(to) => {
                 if !to.category.is_empty() {
                     category = to.category.clone();
                 }
+                let unit_no = unit.line(to.points.is_some());
                 let b = &mut rows.devices;
                 b.claim_id.append_value(&claim_id);
                 b.provider_id.append_value(provider_id);
@@ -245,7 +307,70 @@ pub fn map_receipt(
                     .map(|d| to.days.on(d).map(|n| n.value() as i32).unwrap_or(0))
                     .collect();
                 b.day_counts.0.append_days(&per_day);
+                b.payer_share
+                    .append_option((!to.payer_share.is_empty()).then_some(to.payer_share.as_str()));
+                b.unit_no.append_value(unit_no);
+                b.source_record.append_value("TO");
                 b.rows += 1;
+                for (code, text) in [
+                    (&to.comment1_code, &to.comment1_text),
+                    (&to.comment2_code, &to.comment2_text),
+                    (&to.comment3_code, &to.comment3_text),
+                ] {
+                    if !code.is_empty() || !text.is_empty() {
+                        note(rows, "TO", &category, code, text);
+                    }
+                }
+            }
+            Record::Co(co) => {
+                let cat = if co.category.is_empty() {
+                    category.as_str()
+                } else {
+                    co.category.as_str()
+                };
+                note(rows, "CO", cat, &co.comment_code, &co.text);
+            }
+            Record::Sj(sj) => note(rows, "SJ", "", &sj.kind, &sj.text),
+            Record::Gt(gt) if !gt.text.is_empty() => note(rows, "GT", &gt.category, "", &gt.text),
+            Record::Cd(cd) => {
+                // DPC coding data: what was done inside the bundled (包括) payment, by the
+                // code's master (1 診療行為, 6 医薬品, 7 特定器材). No points of its own.
+                let buf = match cd.code.as_bytes().first() {
+                    Some(b'6') => &mut rows.drugs,
+                    Some(b'7') => &mut rows.devices,
+                    _ => &mut rows.procedures,
+                };
+                let day = cd.performed_on.as_ref().and_then(|d| {
+                    (d.year == month.year && d.month == month.month).then_some(d.day)
+                });
+                let count = cd.count.map(|n| n.value() as i32).unwrap_or(1);
+                push_coded(
+                    buf,
+                    (&claim_id, provider_id, &chart, &ym),
+                    &cd.category,
+                    &cd.code,
+                    cd.amount.parse::<f64>().ok(),
+                    count,
+                    day,
+                    month_days,
+                    "CD",
+                );
+            }
+            Record::Sk(sk) => {
+                let day = sk.performed_on.as_ref().and_then(|d| {
+                    (d.year == month.year && d.month == month.month).then_some(d.day)
+                });
+                push_coded(
+                    &mut rows.procedures,
+                    (&claim_id, provider_id, &chart, &ym),
+                    &sk.category_code,
+                    &sk.procedure_code,
+                    None,
+                    1,
+                    day,
+                    month_days,
+                    "SK",
+                );
             }
             _ => {}
         }
@@ -294,17 +419,32 @@ pub fn map_receipt(
         p.phone.append_null();
         p.rows += 1;
     }
-    let key = (
-        chart,
-        ho.insurer_no.as_str().to_string(),
-        ho.card_symbol.as_str().to_string(),
-        ho.card_number.as_str().to_string(),
-        branch,
-    );
     let last_day = month_start + month_days as i32 - 1;
-    let span = rows.cards.entry(key).or_insert((month_start, last_day));
-    span.0 = span.0.min(month_start);
-    span.1 = span.1.max(last_day);
+    let mut spans = Vec::with_capacity(1 + kos.len());
+    if let Some(h) = ho {
+        spans.push((
+            h.insurer_no.as_str().to_string(),
+            h.card_symbol.as_str().to_string(),
+            h.card_number.as_str().to_string(),
+            branch,
+            insurer_type(h.insurer_no.as_str()),
+        ));
+    }
+    for k in &kos {
+        spans.push((
+            k.payer_no.clone(),
+            String::new(),
+            k.recipient_no.clone(),
+            String::new(),
+            "public_expense",
+        ));
+    }
+    for (insurer, symbol, number, branch, kind) in spans {
+        let key = (chart.clone(), insurer, symbol, number, branch, kind);
+        let span = rows.cards.entry(key).or_insert((month_start, last_day));
+        span.0 = span.0.min(month_start);
+        span.1 = span.1.max(last_day);
+    }
     Ok(())
 }
 
@@ -318,6 +458,8 @@ fn push_item(
     category: &str,
     d: &ServiceDetail,
     month_days: u8,
+    unit_no: i32,
+    source_record: &str,
 ) {
     b.claim_id.append_value(claim_id);
     b.provider_id.append_value(provider_id);
@@ -335,6 +477,67 @@ fn push_item(
         .map(|day| d.days.on(day).map(|n| n.value() as i32).unwrap_or(0))
         .collect();
     b.day_counts.0.append_days(&per_day);
+    b.payer_share
+        .append_option((!d.payer_share.is_empty()).then_some(d.payer_share.as_str()));
+    b.unit_no.append_value(unit_no);
+    b.source_record.append_value(source_record);
+    b.rows += 1;
+}
+
+/// Numbers the 算定単位 of a claim: a unit runs from the first priced line after the previous
+/// unit's last line up to the next line that carries 点数.
+#[derive(Default)]
+struct Unit {
+    number: i32,
+    open: bool,
+}
+
+impl Unit {
+    /// The unit of the next line; `closes` when the line carries 点数.
+    fn line(&mut self, closes: bool) -> i32 {
+        if !self.open {
+            self.number += 1;
+            self.open = true;
+        }
+        if closes {
+            self.open = false;
+        }
+        self.number
+    }
+}
+
+/// A coded line without points of its own (DPC coding data CD/SK): one count on `day`.
+#[allow(clippy::too_many_arguments)]
+fn push_coded(
+    b: &mut ItemsBuf,
+    (claim_id, provider_id, chart, ym): (&str, &str, &str, &str),
+    category: &str,
+    code: &str,
+    quantity: Option<f64>,
+    count: i32,
+    day: Option<u8>,
+    month_days: u8,
+    source_record: &str,
+) {
+    b.claim_id.append_value(claim_id);
+    b.provider_id.append_value(provider_id);
+    b.patient_id.append_value(chart);
+    b.service_month.append_value(ym);
+    b.category.append_value(category);
+    b.code.append_value(code);
+    b.quantity.append_option(quantity);
+    b.points.append_null();
+    b.count.append_value(count);
+    match day {
+        Some(d) => b
+            .day_counts
+            .0
+            .append_single(month_days as u32, d as u32, count),
+        None => b.day_counts.0.append_days(&vec![0; month_days as usize]),
+    }
+    b.payer_share.append_null();
+    b.unit_no.append_null();
+    b.source_record.append_value(source_record);
     b.rows += 1;
 }
 
@@ -342,12 +545,12 @@ impl FileRows {
     /// Emit the per-file card periods (called once, at the end of the file).
     pub fn finish_cards(&mut self, provider_id: &str) {
         let cards = std::mem::take(&mut self.cards);
-        for ((chart, insurer, symbol, number, branch), (from, to)) in cards {
+        for ((chart, insurer, symbol, number, branch, kind), (from, to)) in cards {
             let i = &mut self.insurance;
             i.provider_id.append_value(provider_id);
             i.patient_id.append_value(&chart);
             i.insurer_number.append_value(&insurer);
-            i.insurer_type.append_value(insurer_type(&insurer));
+            i.insurer_type.append_value(kind);
             i.card_symbol
                 .append_option((!symbol.is_empty()).then_some(symbol.as_str()));
             i.card_number.append_value(&number);

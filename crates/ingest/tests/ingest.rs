@@ -153,8 +153,31 @@ async fn bad_receipts_are_quarantined_and_bad_files_rejected_whole() {
     let store = Store::open(data.path()).await.unwrap();
     let opts = IngestOptions::new(PROVIDER);
 
-    // Second receipt has an impossible diagnosis start date: it is quarantined, the first kept.
-    let quarantine = write(input.path(), "q.UKE", &example("202404", Some("20240231")));
+    // Second receipt has an impossible diagnosis start date: odd but interpretable, so the
+    // receipt is kept and the row carries a Warning (quarantine policy: lose a receipt only
+    // when it is unusable).
+    let odd = write(
+        input.path(),
+        "odd.UKE",
+        &example("202403", Some("20240231")),
+    );
+    let out = ingest(&store, &opts, &[odd], &|_, _| {}).await.unwrap();
+    let f = &out.files[0];
+    assert_eq!((f.receipts_accepted, f.receipts_quarantined), (2, 0));
+    let odd = f
+        .findings
+        .iter()
+        .find(|x| x.field.as_deref() == Some("診療開始日"))
+        .expect("finding names the field");
+    assert_eq!(odd.line, Some(10), "the second receipt's SY is line 10");
+    assert_eq!(odd.severity, medinfra_formats::Severity::Warning);
+    assert_eq!(f.rule_costs["BadDate"].warnings, 1);
+    assert_eq!(rows(&store, "claims").await, 2);
+
+    // Second receipt has an impossible birth date: no patient, so it is quarantined, the
+    // first kept, and the report books what the rule cost.
+    let text = example("202404", Some("20240401")).replace("19750301", "19750231");
+    let quarantine = write(input.path(), "q.UKE", &text);
     let out = ingest(&store, &opts, &[quarantine], &|_, _| {})
         .await
         .unwrap();
@@ -164,10 +187,18 @@ async fn bad_receipts_are_quarantined_and_bad_files_rejected_whole() {
     let bad = f
         .findings
         .iter()
-        .find(|x| x.field.as_deref() == Some("診療開始日"))
+        .find(|x| x.field.as_deref() == Some("生年月日"))
         .expect("finding names the field");
-    assert_eq!(bad.line, Some(10), "the second receipt's SY is line 10");
-    assert_eq!(rows(&store, "claims").await, 1);
+    assert_eq!(bad.line, Some(8), "the second receipt's RE is line 8");
+    let cost = &f.rule_costs["BadDate"];
+    assert_eq!((cost.receipts, cost.rows), (1, 4), "RE, HO, SY, SI");
+    assert_eq!((f.points_accepted, f.points_quarantined), (318, 75));
+    assert_eq!(f.declared.unwrap().points, Some(393));
+    assert!(
+        out.to_text()
+            .contains("points 393 = 318 accepted + 75 quarantined")
+    );
+    assert_eq!(rows(&store, "claims").await, 3);
 
     // No GO trailer: structural damage, rejected whole, nothing committed.
     let text = example("202405", None);
@@ -182,7 +213,7 @@ async fn bad_receipts_are_quarantined_and_bad_files_rejected_whole() {
     assert_eq!(out.version, None);
     assert_eq!(
         store.versions("provider-1319999999").await.unwrap().len(),
-        1
+        2
     );
     assert_eq!(
         std::fs::read_dir(data.path().join("staging"))

@@ -62,6 +62,16 @@ async fn synth_provider_files_reconcile_with_the_generator() {
         for f in &out.files {
             assert_eq!(f.status, FileStatus::Accepted, "{}", out.to_text());
             assert_eq!(f.receipts_quarantined, 0, "{}", out.to_text());
+            // Every payer's totals (HO, each KO by 負担区分) and the GO totals reconcile.
+            let unreconciled = f.findings.iter().find(|x| {
+                matches!(
+                    x.kind,
+                    medinfra_formats::FindingKind::ReceiptPointsMismatch
+                        | medinfra_formats::FindingKind::TrailerPointsMismatch
+                        | medinfra_formats::FindingKind::UnknownPayerShare
+                )
+            });
+            assert!(unreconciled.is_none(), "{unreconciled:?}");
             *by_kind.entry((f.kind.clone(), "units".into())).or_default() += f.receipts_accepted;
             for (t, n) in &f.rows {
                 *by_kind.entry((f.kind.clone(), t.clone())).or_default() += n;
@@ -99,14 +109,30 @@ async fn synth_provider_files_reconcile_with_the_generator() {
     );
     assert_eq!(k("dpc-ff1", "units"), summary.provider_dpc_ff1_rows);
     assert_eq!(k("dpc-ff1", "admissions"), summary.provider_dpc_stays);
-    // Receipts alone reproduce the generator's claim tables exactly; 様式1 its admissions.
+    // Receipts alone reproduce the generator's claim tables exactly (plus the DPC coding
+    // data's procedures); 様式1 its admissions.
     for t in ["claims", "diagnoses", "procedures", "drugs", "devices"] {
         let from_receipts: u64 = ["uke-medical", "uke-dpc", "uke-pharmacy"]
             .iter()
             .map(|kind| k(kind, t))
             .sum();
-        assert_eq!(from_receipts, summary.rows[t], "{t} from receipts");
+        let coding = if t == "procedures" {
+            summary.provider_dpc_coding_rows
+        } else {
+            0
+        };
+        assert_eq!(from_receipts, summary.rows[t] + coding, "{t} from receipts");
     }
+    // Every structure the generator writes was written, and nothing of it was lost: 公費単独
+    // and 公費併用 receipts, grouped lines (accepted above: no receipt quarantined), CO/SJ.
+    assert!(summary.provider_public_only_receipts > 0);
+    assert!(summary.provider_public_combined_receipts > 0);
+    assert!(summary.provider_grouped_lines > 0);
+    assert!(summary.provider_dpc_coding_rows > 0);
+    assert_eq!(
+        k("uke-medical", "claim_notes") + k("uke-dpc", "claim_notes"),
+        summary.provider_note_records
+    );
     assert_eq!(k("dpc-ff1", "admissions"), summary.rows["admissions"]);
     // Lab results and checkups: exactly the generator's canonical tables.
     assert_eq!(totals["lab_results"], summary.rows["lab_results"] as i64);

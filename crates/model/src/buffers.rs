@@ -190,6 +190,20 @@ table_buffer!(ItemsBuf, CanonicalTable::Procedures, {
     points: Int64Builder,
     count: Int32Builder,
     day_counts: Days,
+    payer_share: StringBuilder,
+    unit_no: Int32Builder,
+    source_record: StringBuilder,
+});
+
+table_buffer!(NotesBuf, CanonicalTable::ClaimNotes, {
+    claim_id: StringBuilder,
+    provider_id: StringBuilder,
+    patient_id: StringBuilder,
+    service_month: StringBuilder,
+    source_record: StringBuilder,
+    category: StringBuilder,
+    code: StringBuilder,
+    text: StringBuilder,
 });
 
 table_buffer!(AdmissionsBuf, CanonicalTable::Admissions, {
@@ -296,6 +310,7 @@ mod tests {
             names(CanonicalTable::Diagnoses)
         );
         assert_eq!(ItemsBuf::column_names(), names(CanonicalTable::Procedures));
+        assert_eq!(NotesBuf::column_names(), names(CanonicalTable::ClaimNotes));
         assert_eq!(
             AdmissionsBuf::column_names(),
             names(CanonicalTable::Admissions)
@@ -330,6 +345,9 @@ mod tests {
         b.points.append_value(75);
         b.count.append_value(2);
         b.day_counts.0.append_single(30, 3, 2);
+        b.payer_share.append_value("1");
+        b.unit_no.append_value(1);
+        b.source_record.append_value("SI");
         let batch = b.take_batch().unwrap();
         let list = batch
             .column(9)

@@ -93,6 +93,7 @@ pub enum CanonicalTable {
     LabResults,
     Checkups,
     Deaths,
+    ClaimNotes,
     /// Ground truth of the sample data: which record belongs to which true person.
     /// Lives in its own dataset and is never released.
     Truth,
@@ -172,6 +173,28 @@ const ITEMS: &[ColumnDef] = &[
     col("points", Int64, true, C),
     col("count", Int32, false, C),
     col("day_counts", DayCounts, false, C),
+    // 負担区分 (別表21): which payers bear the line — medical insurance and/or the receipt's
+    // public-expense payers (`formats::uke::PayerShare`). Null where the source has none.
+    col("payer_share", Utf8, true, C),
+    // The 算定単位 (剤 / 手技) the line belongs to, numbered from 1 within the claim: a unit's
+    // 点数 is on its last line only, so the lines sharing a number share those points.
+    col("unit_no", Int32, true, C),
+    // The source record: SI/IY/TO (receipt detail lines), CD/SK (DPC coding data), EF,
+    // RDE^O11/RAS^O17 (SS-MIX2 orders), or the FHIR resource type.
+    col("source_record", Utf8, true, C),
+];
+
+/// Free text and coded comments of a claim: CO records, the comment pairs of SI/IY/TO lines,
+/// SJ (症状詳記). The text is scrubbed by pseudonymization like free-text disease names.
+const CLAIM_NOTES: &[ColumnDef] = &[
+    col("claim_id", Utf8, false, K),
+    col("provider_id", Utf8, false, K),
+    col("patient_id", Utf8, false, D),
+    col("service_month", Utf8, false, C),
+    col("source_record", Utf8, false, C),
+    col("category", Utf8, true, C),
+    col("code", Utf8, true, C),
+    col("text", Utf8, true, C),
 ];
 
 const ADMISSIONS: &[ColumnDef] = &[
@@ -259,7 +282,7 @@ const POPULATION: &[ColumnDef] = &[
 ];
 
 impl CanonicalTable {
-    pub const ALL: [CanonicalTable; 13] = [
+    pub const ALL: [CanonicalTable; 14] = [
         CanonicalTable::Persons,
         CanonicalTable::InsurancePeriods,
         CanonicalTable::Claims,
@@ -271,6 +294,7 @@ impl CanonicalTable {
         CanonicalTable::LabResults,
         CanonicalTable::Checkups,
         CanonicalTable::Deaths,
+        CanonicalTable::ClaimNotes,
         CanonicalTable::Truth,
         CanonicalTable::Population,
     ];
@@ -289,6 +313,7 @@ impl CanonicalTable {
             CanonicalTable::LabResults => "lab_results",
             CanonicalTable::Checkups => "checkups",
             CanonicalTable::Deaths => "deaths",
+            CanonicalTable::ClaimNotes => "claim_notes",
             CanonicalTable::Truth => "truth",
             CanonicalTable::Population => "population",
         }
@@ -310,6 +335,7 @@ impl CanonicalTable {
             CanonicalTable::LabResults => LAB_RESULTS,
             CanonicalTable::Checkups => CHECKUPS,
             CanonicalTable::Deaths => DEATHS,
+            CanonicalTable::ClaimNotes => CLAIM_NOTES,
             CanonicalTable::Truth => TRUTH,
             CanonicalTable::Population => POPULATION,
         }

@@ -63,6 +63,15 @@ pub struct SynthSummary {
     pub provider_dpc_ff1_rows: u64,
     /// DPC stays written to 様式1: every `admissions` row.
     pub provider_dpc_stays: u64,
+    /// Receipt structures written beyond one priced line per item (see `uke_receipt`):
+    /// 公費単独 receipts (KO, no HO), 公費併用 receipts (HO + KO), lines of a 算定単位 before
+    /// its last (no 点数), comment records (CO and SJ: `claim_notes` rows), DPC coding data
+    /// records (CD: `procedures` rows beside the SI lines).
+    pub provider_public_only_receipts: u64,
+    pub provider_public_combined_receipts: u64,
+    pub provider_grouped_lines: u64,
+    pub provider_note_records: u64,
+    pub provider_dpc_coding_rows: u64,
     pub chunks: usize,
     pub providers: usize,
     /// Rows per table.
@@ -82,6 +91,17 @@ struct ProviderCounts {
     dpc_ef_rows: u64,
     dpc_ff1_rows: u64,
     dpc_stays: u64,
+    structures: ReceiptStructures,
+}
+
+/// Counts of the receipt structures a chunk wrote (see [`SynthSummary`]).
+#[derive(Default, Clone, Copy)]
+struct ReceiptStructures {
+    public_only: u64,
+    public_combined: u64,
+    grouped_lines: u64,
+    notes: u64,
+    coding: u64,
 }
 
 struct Month {
@@ -158,6 +178,11 @@ pub fn generate<S: TableSink>(
         provider_dpc_ef_rows: sum(|c| c.dpc_ef_rows),
         provider_dpc_ff1_rows: sum(|c| c.dpc_ff1_rows),
         provider_dpc_stays: sum(|c| c.dpc_stays),
+        provider_public_only_receipts: sum(|c| c.structures.public_only),
+        provider_public_combined_receipts: sum(|c| c.structures.public_combined),
+        provider_grouped_lines: sum(|c| c.structures.grouped_lines),
+        provider_note_records: sum(|c| c.structures.notes),
+        provider_dpc_coding_rows: sum(|c| c.structures.coding),
         chunks: n_chunks,
         providers: ctx.providers.all.len(),
         rows: BTreeMap::new(),
@@ -449,6 +474,7 @@ struct ChunkGen<'c, 'a, P: PartSink> {
     uke: Option<crate::uke_out::UkeOut>,
     /// Pharmacy receipts written by this chunk (counted apart from medical/DPC receipts).
     pharmacy_receipts: u64,
+    structures: ReceiptStructures,
     ssmix2: Option<crate::ssmix2_out::Ssmix2Out>,
     checkup_files: Option<crate::checkup_out::CheckupOut>,
     dpc: Option<crate::dpc_out::DpcOut>,
@@ -491,6 +517,7 @@ fn run_chunk<S: TableSink>(
         id_key: mix(seed ^ 0x1D5),
         s: String::new(),
         pharmacy_receipts: 0,
+        structures: ReceiptStructures::default(),
         uke: files.map(|root| crate::uke_out::UkeOut::new(root, chunk)),
         ssmix2: other_files.map(|root| crate::ssmix2_out::Ssmix2Out::new(root, chunk)),
         checkup_files: other_files.map(|root| crate::checkup_out::CheckupOut::new(root, chunk)),
@@ -543,6 +570,7 @@ fn run_chunk<S: TableSink>(
         counts.records = u.rows_written;
         counts.receipts = u.finish()?.1 - g.pharmacy_receipts;
         counts.pharmacy_receipts = g.pharmacy_receipts;
+        counts.structures = g.structures;
     }
     if let Some(s) = g.ssmix2.take() {
         counts.lab_messages = s.messages;
@@ -1050,6 +1078,11 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                     .0
                     .append_single(month.days as u32, it.day as u32, it.count);
             }
+            // Ground truth: one row per item, not per receipt line, so no payer share, unit
+            // or source record (the provider files carry those).
+            b.payer_share.append_null();
+            b.unit_no.append_null();
+            b.source_record.append_null();
             b.rows += 1;
         }
         if self.uke.is_some() && matches!(kind, "outpatient" | "dpc" | "pharmacy") {
@@ -1085,6 +1118,35 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         let (name, kana) = &reg.names;
         let (symbol, number) = st.p.card_at(prov);
         let (by, bm, bd) = st.p.birth_ymd;
+        let pharmacy = prov.kind == crate::providers::ProviderKind::Pharmacy;
+        // Public expense (公費, japan.md §2.2 KO): 0.5 % of persons are on public assistance
+        // (生活保護, 法別 12) and their receipts are 公費単独 — KO, no HO; 3 % have a designated
+        // intractable disease (法別 54), so their receipts are 公費併用 — HO plus a KO that bears
+        // the drugs (負担区分 2) while the rest is insurance only (負担区分 1). Pharmacies'
+        // files keep one payer (their field order is assumed, see `uke_out.rs`).
+        let draw = if pharmacy {
+            999
+        } else {
+            mix(st.p.index ^ 0x6B6F_6869) % 1000
+        };
+        let public_only = draw < 5;
+        let public_combined = !public_only && draw < 35;
+        let mut receipt_type = receipt_type.to_string();
+        if public_only {
+            receipt_type.replace_range(1..2, "2");
+        } else if public_combined {
+            receipt_type.replace_range(2..3, "2");
+        }
+        let receipt_type = receipt_type.as_str();
+        let share_of = |table: ItemTable| -> &'static str {
+            if public_only {
+                "5"
+            } else if public_combined && table == ItemTable::Drug {
+                "2"
+            } else {
+                "1"
+            }
+        };
         let mut lines: Vec<Vec<String>> = Vec::new();
         let mut re: Vec<String> = vec![
             "RE".into(),
@@ -1107,17 +1169,52 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
         re.push(cp932_or(kana, ""));
         re.push(String::new());
         lines.push(re);
-        let mut ho = vec![
-            "HO".into(),
-            st.p.card.insurer_number.clone(),
-            symbol.clone(),
-            number.clone(),
-        ];
-        ho.push(days.to_string());
-        ho.push(total.to_string());
-        ho.extend(empty(9));
-        lines.push(ho);
-        if month.y >= 2021 {
+        if !public_only {
+            let mut ho = vec![
+                "HO".into(),
+                st.p.card.insurer_number.clone(),
+                symbol.clone(),
+                number.clone(),
+            ];
+            ho.push(days.to_string());
+            ho.push(total.to_string());
+            ho.extend(empty(9));
+            lines.push(ho);
+        }
+        if public_only || public_combined {
+            let (law, ko_total) = if public_only {
+                ("12", total)
+            } else {
+                let drugs = items
+                    .iter()
+                    .filter(|it| it.table == ItemTable::Drug)
+                    .map(|it| it.points * i64::from(it.count))
+                    .sum::<i64>();
+                ("54", drugs)
+            };
+            let pref = &prov.id[..2];
+            let serial = mix(st.p.index ^ 0x7E) % 10_000_000;
+            lines.push(vec![
+                "KO".into(),
+                format!("{law}{pref}{:03}{}", provider % 1000, serial % 10),
+                format!("{serial:07}"),
+                String::new(),
+                days.to_string(),
+                ko_total.to_string(),
+                "0".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            if public_only {
+                self.structures.public_only += 1;
+            } else {
+                self.structures.public_combined += 1;
+            }
+        }
+        if month.y >= 2021 && !public_only {
             let mut sn = vec![
                 "SN".into(),
                 "1".into(),
@@ -1170,8 +1267,23 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             ]);
         }
         let mut last_category = "";
-        let pharmacy = prov.kind == crate::providers::ProviderKind::Pharmacy;
-        for it in items {
+        // A prescription (剤) of several oral drugs taken together is one 算定単位: its lines
+        // share 診療識別, day and 回数 (days supplied), and only the last carries the 剤's 点数
+        // (japan.md §2.2 SI/IY; receiptisan's sample file writes them so).
+        let same_dose = |a: &Item, b: &Item| {
+            !pharmacy
+                && a.table == ItemTable::Drug
+                && b.table == ItemTable::Drug
+                && a.category == "21"
+                && b.category == "21"
+                && a.count == b.count
+                && a.day == b.day
+                && a.span == b.span
+        };
+        let mut unit_points = 0i64;
+        for (i, it) in items.iter().enumerate() {
+            let continues = items.get(i + 1).is_some_and(|next| same_dose(it, next));
+            unit_points += it.points;
             if pharmacy && it.table == ItemTable::Drug {
                 // 調剤: each drug is dispensed under a prescription (SH 処方基本: 剤形, 用法,
                 // 特別指示) and a dispensing (CZ 調剤: 調剤月日, 処方月日, 調剤数量). japan.md §2.5
@@ -1211,10 +1323,17 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             };
             last_category = it.category;
             let quantity = it.quantity.map(|q| format!("{q}")).unwrap_or_default();
+            let points = if continues {
+                self.structures.grouped_lines += 1;
+                String::new()
+            } else {
+                std::mem::take(&mut unit_points).to_string()
+            };
+            let share = share_of(it.table).to_string();
             let mut rec = match it.table {
                 ItemTable::Device => {
-                    let mut v = vec!["TO".into(), category, "1".into(), it.code.clone(), quantity];
-                    v.push(it.points.to_string());
+                    let mut v = vec!["TO".into(), category, share, it.code.clone(), quantity];
+                    v.push(points);
                     v.push(it.count.to_string());
                     v.extend(empty(10));
                     v
@@ -1227,8 +1346,8 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
                     } else {
                         String::new()
                     };
-                    let mut v = vec![id.into(), category, "1".into(), it.code.clone(), q];
-                    v.push(it.points.to_string());
+                    let mut v = vec![id.into(), category, share, it.code.clone(), q];
+                    v.push(points);
                     v.push(it.count.to_string());
                     v.extend(empty(6));
                     v
@@ -1236,6 +1355,57 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             };
             rec.extend(per_day);
             lines.push(rec);
+            // The 用法 of an oral prescription as a free-text comment (CO, コメントコード
+            // 810000001) after its last line.
+            if !pharmacy && !continues && it.table == ItemTable::Drug && it.category == "21" {
+                const DIRECTIONS: [&str; 4] = [
+                    "１日３回毎食後",
+                    "１日２回朝夕食後",
+                    "１日１回朝食後",
+                    "１日１回就寝前",
+                ];
+                let text = DIRECTIONS[(mix(st.p.index ^ i as u64) % 4) as usize];
+                lines.push(vec![
+                    "CO".into(),
+                    "21".into(),
+                    share_of(ItemTable::Drug).into(),
+                    "810000001".into(),
+                    text.into(),
+                ]);
+                self.structures.notes += 1;
+            }
+        }
+        if dpc.is_some() {
+            // DPC coding data (CD): the procedures of the stay this month with the day they
+            // were done, numbered in order.
+            let mut sequence = 0;
+            for it in items
+                .iter()
+                .filter(|it| it.table == ItemTable::Procedure && it.day >= 1)
+            {
+                sequence += 1;
+                lines.push(vec![
+                    "CD".into(),
+                    format!("{:04}{:02}{:02}", month.y, month.m, it.day),
+                    it.category.into(),
+                    sequence.to_string(),
+                    "1".into(),
+                    it.code.clone(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "1".into(),
+                    String::new(),
+                ]);
+                self.structures.coding += 1;
+            }
+            // 症状詳記 (SJ): the clinical course, free text.
+            lines.push(vec![
+                "SJ".into(),
+                "01".into(),
+                "入院後、経過は良好で予定どおり退院となった。".into(),
+            ]);
+            self.structures.notes += 1;
         }
         let facility = prov.id[3..].to_string();
         let pref = prov.id[..2].to_string();
@@ -1248,7 +1418,6 @@ impl<'c, 'a, P: PartSink> ChunkGen<'c, 'a, P> {
             format!("{y:04}{m:02}")
         };
         let volume = format!("{:02}", self.chunk + 1);
-        let pharmacy = prov.kind == crate::providers::ProviderKind::Pharmacy;
         if pharmacy {
             self.pharmacy_receipts += 1;
         }

@@ -23,6 +23,7 @@
 
 mod checks;
 pub mod layout;
+pub mod payers;
 pub mod pharmacy;
 pub mod reader;
 pub mod receipt;
@@ -30,6 +31,7 @@ pub mod records;
 pub mod value;
 pub mod writer;
 
+pub use payers::PayerShare;
 pub use reader::{FileKind, MAX_LINE_BYTES, RecordLine, UkeReader};
 pub use receipt::{FileSummary, MAX_RECEIPT_RECORDS, Receipt, ReceiptReader};
 pub use records::*;

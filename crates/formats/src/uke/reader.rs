@@ -33,6 +33,15 @@ fn split_fields(text: &str) -> Vec<&str> {
     fields
 }
 
+/// Fields without which a receipt has no patient or no month: an unreadable value there
+/// quarantines the receipt; any other unreadable field is left empty with a Warning.
+fn receipt_critical(code: &str, field: &str) -> bool {
+    matches!(
+        (code, field),
+        ("RE", "診療年月" | "生年月日") | ("HO", "保険者番号")
+    )
+}
+
 /// DOS end-of-file marker some older writers append after the last line.
 const EOF_MARKER: u8 = 0x1A;
 
@@ -198,8 +207,9 @@ impl<R: BufRead> UkeReader<R> {
             Severity::ReceiptQuarantine
         };
         let typed_here = self.kind != FileKind::Pharmacy || code == "GO";
+        let frame = severity == Severity::FileFatal;
         let record = match layout_of(code).filter(|_| well_formed_code && typed_here) {
-            Some((count, _)) if fields.len() != count => {
+            Some((count, _)) if frame && fields.len() != count => {
                 findings.push(Finding {
                     record_type: Some(code.to_owned()),
                     ..self.finding(
@@ -213,22 +223,88 @@ impl<R: BufRead> UkeReader<R> {
                     why: RawWhy::Invalid,
                 })
             }
-            Some(_) => match decode_typed(code, &fields) {
-                Some(Ok(record)) => record,
-                Some(Err(errors)) => {
-                    for e in errors {
-                        findings.push(self.field_finding(code, &fields, &e, severity));
-                    }
-                    Record::Raw(RawRecord {
-                        fields: owned(),
-                        why: RawWhy::Invalid,
-                    })
+            Some((count, _)) => {
+                // Quarantine policy: a receipt is lost only when it is unusable. A record of
+                // another layout revision (fields appended at the end, as the 2018 spec did
+                // for RE) or a field that does not read is kept, with the odd part left empty
+                // and a Warning; only the fields without which there is no patient or month
+                // (`receipt_critical`) quarantine the receipt.
+                // The common case (right count, every field reads) allocates nothing more.
+                if fields.len() == count
+                    && let Some(Ok(record)) = decode_typed(code, &fields)
+                {
+                    return RecordLine {
+                        line: self.line_no,
+                        record,
+                        findings,
+                    };
                 }
-                None => Record::Raw(RawRecord {
-                    fields: owned(),
-                    why: RawWhy::Untyped,
-                }),
-            },
+                let mut cols: Vec<&str> = fields.clone();
+                if cols.len() != count {
+                    findings.push(Finding {
+                        record_type: Some(code.to_owned()),
+                        ..self.finding(
+                            FindingKind::WrongFieldCount,
+                            Severity::Warning,
+                            format!(
+                                "expected {count} fields, found {}; read as the {count}-field layout{}",
+                                fields.len(),
+                                if fields.len() < count {
+                                    " with the missing trailing fields empty"
+                                } else {
+                                    ", the fields after it ignored"
+                                }
+                            ),
+                        )
+                    });
+                    cols.resize(count, "");
+                }
+                match decode_typed(code, &cols) {
+                    Some(Ok(record)) => record,
+                    Some(Err(errors)) if frame => {
+                        for e in &errors {
+                            findings.push(self.field_finding(code, &cols, e, severity));
+                        }
+                        Record::Raw(RawRecord {
+                            fields: owned(),
+                            why: RawWhy::Invalid,
+                        })
+                    }
+                    Some(Err(errors)) => {
+                        for e in &errors {
+                            let severity = if receipt_critical(code, e.spec.name) {
+                                Severity::ReceiptQuarantine
+                            } else {
+                                Severity::Warning
+                            };
+                            findings.push(self.field_finding(code, &cols, e, severity));
+                        }
+                        for e in &errors {
+                            if let Some(c) = cols.get_mut(e.spec.index + e.issue.column_offset) {
+                                *c = "";
+                            }
+                        }
+                        match decode_typed(code, &cols) {
+                            Some(Ok(record)) => record,
+                            _ => {
+                                // Still unreadable with the bad fields empty: nothing of
+                                // it can be used.
+                                for f in findings.iter_mut() {
+                                    f.severity = f.severity.max(Severity::ReceiptQuarantine);
+                                }
+                                Record::Raw(RawRecord {
+                                    fields: owned(),
+                                    why: RawWhy::Invalid,
+                                })
+                            }
+                        }
+                    }
+                    None => Record::Raw(RawRecord {
+                        fields: owned(),
+                        why: RawWhy::Untyped,
+                    }),
+                }
+            }
             None if well_formed_code
                 && (UNTYPED_KNOWN.contains(&code) || layout_of(code).is_some()) =>
             {

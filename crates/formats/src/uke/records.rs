@@ -498,6 +498,16 @@ impl Record {
         out
     }
 
+    /// 負担区分 of a detail line (SI, IY, TO, CO).
+    pub fn payer_share(&self) -> Option<&str> {
+        match self {
+            Record::Si(d) | Record::Iy(d) => Some(&d.payer_share),
+            Record::To(t) => Some(&t.payer_share),
+            Record::Co(c) => Some(&c.payer_share),
+            _ => None,
+        }
+    }
+
     /// 点数, 回数 and day counts of a priced detail line (SI, IY, TO).
     pub fn priced(&self) -> Option<(Option<Num>, Option<Num>, &DayCounts)> {
         match self {
