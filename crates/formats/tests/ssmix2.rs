@@ -223,6 +223,7 @@ prop_compose! {
             order_no: order, group_no: group, drug_code: code, drug_name: name,
             coding_system: "HOT9".into(), amount, unit: unit.clone(), dispense_amount: dispense,
             dispense_unit: unit, usage_code: usage, usage_text, days, route,
+            given_at: String::new(),
         }
     }
 }
@@ -241,8 +242,8 @@ prop_compose! {
             header: Header {
                 sending_application: app, sending_facility: "SEND".into(),
                 receiving_application: "GW".into(), receiving_facility: "RCV".into(),
-                created_at: ts, message_code: "OUL".into(), trigger_event: "R22".into(),
-                structure: "OUL_R22".into(), control_id: ctrl,
+                created_at: ts.clone(), message_code: "OUL".into(), trigger_event: "R22".into(),
+                structure: "OUL_R22".into(), control_id: ctrl.clone(),
             },
             patient: Patient {
                 id: pid,
@@ -253,7 +254,12 @@ prop_compose! {
                 birth_date: format!("{y}{m:02}{d:02}"), sex: sex.into(), postal_code: postal,
                 address,
             },
-            visit: visit.then(|| Visit { patient_class: class, ..Visit::default() }),
+            visit: visit.then(|| Visit {
+                patient_class: class,
+                admitted_at: ts.clone(),
+                discharged_at: ctrl.clone(),
+                ..Visit::default()
+            }),
             observations: obs,
             prescriptions: rx,
         }

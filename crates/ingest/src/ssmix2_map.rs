@@ -1,14 +1,22 @@
-//! SS-MIX2 lab results → canonical `lab_results`: one row per OBX with a JLAC10 (`JC10`) code
-//! in an OUL^R22 message (data type OML-11).
+//! SS-MIX2 standardized storage → canonical tables, per message:
+//!
+//! * lab results: one `lab_results` row per OBX coded in JLAC10 (`JC10`, 17 characters or the
+//!   15 without the result identification) in any message — OUL^R22 (OML-11) above all, but
+//!   results other order types carry too;
+//! * drugs: one `drugs` row per RXE of a prescription or injection order (RDE^O11, OMP-01/02)
+//!   and per RXA of an administration record (RAS^O17, OMP-11/12), with the order's Rp number
+//!   as `unit_no` and the message type as `source_record`;
+//! * persons: one `persons` row per patient of the tree, from the first PID with sex and birth
+//!   date (ADT-00 demographics above all);
+//! * admissions: one `admissions` row per inpatient stay named by a PV1 (class `I`, PV1-44
+//!   admission date; PV1-45 discharge when a later message knows it), e.g. ADT-22/52.
 //!
 //! Policy, as for receipt files, with the message as the quarantine unit: a message file that
 //! does not decode or parse, or that carries a record-level finding (bad JLAC10 shape, a
-//! non-numeric NM value) or an ingest problem (an OBX not coded in JLAC10, no result date), is
+//! non-numeric NM value) or an ingest problem (an OUL^R22 OBX not coded in JLAC10, no date), is
 //! quarantined whole and the rest of the tree is ingested; a tree whose folders cannot be read,
 //! or in which a message names another sending facility (MSH-4, when it is a 10-digit provider
 //! id), is rejected whole; so is a tree with more quarantined messages than the threshold.
-//! Messages of other data types (ADT, PPR, OMP…) are valid SS-MIX2 but not mapped; they are
-//! counted in one note of the report.
 //!
 //! Result date: OBX-14 (date part), else the storage path's care date. Analyte: OBX-3's text,
 //! else the code. A storage root is cumulative by design (a hospital's standardized storage
@@ -19,7 +27,9 @@ use std::io::Read;
 
 use medinfra_formats::Severity;
 use medinfra_formats::ssmix2::{MAX_MESSAGE_BYTES, ParsedMessage, Ssmix2File, Ssmix2Reader};
-use medinfra_model::buffers::LabsBuf;
+use std::collections::{BTreeMap, HashSet};
+
+use medinfra_model::buffers::{AdmissionsBuf, ItemsBuf, LabsBuf, PersonsBuf};
 use medinfra_store::VersionWriter;
 
 use crate::IngestError;
@@ -29,7 +39,6 @@ use crate::run::{FileParts, IngestOptions, quarantine_rejection};
 use crate::uke_map::yyyymmdd;
 
 struct LabRow {
-    patient_id: String,
     jlac10: String,
     analyte: String,
     value: Option<f64>,
@@ -37,41 +46,82 @@ struct LabRow {
     result_date: i32,
 }
 
+struct DrugRow {
+    code: String,
+    quantity: Option<f64>,
+    count: i32,
+    date: i32,
+    unit_no: Option<i32>,
+}
+
+/// What one message adds to the canonical tables.
+#[derive(Default)]
+struct MessageRows {
+    labs: Vec<LabRow>,
+    drugs: Vec<DrugRow>,
+    /// (admission date, discharge date) of an inpatient stay the PV1 names.
+    stay: Option<(i32, Option<i32>)>,
+    /// (sex, birth date) when PID carries both.
+    person: Option<(i32, i32)>,
+}
+
+fn date_of(text: &str) -> Option<i32> {
+    text.get(..8).and_then(yyyymmdd)
+}
+
 /// The rows of one message, or the problem that quarantines it.
 fn map_message(
     parsed: &ParsedMessage,
     care_date: Option<&str>,
     label: &str,
-) -> Result<Vec<LabRow>, Problem> {
-    let problem = |field: &str, reason: &str| Problem {
+) -> Result<MessageRows, Problem> {
+    let problem = |record: &str, field: &str, reason: &str| Problem {
         file: label.to_string(),
         line: None,
-        record_type: Some("OBX".into()),
+        record_type: Some(record.into()),
         field: Some(field.into()),
         reason: reason.into(),
     };
-    let mut rows = Vec::with_capacity(parsed.observations.len());
+    let lab_message = is_lab_message(parsed);
+    let mut out = MessageRows::default();
     for o in &parsed.observations {
         if o.coding_system != "JC10" {
-            return Err(problem("OBX-3", "result is not coded in JLAC10 (JC10)"));
+            if lab_message {
+                return Err(problem(
+                    "OBX",
+                    "OBX-3",
+                    "result is not coded in JLAC10 (JC10)",
+                ));
+            }
+            // Other messages' observations (height, weight…) are not lab results.
+            continue;
         }
-        let date = o
-            .observed_at
-            .get(..8)
-            .and_then(yyyymmdd)
+        // Other messages' observations (ADT-00's height, weight, blood type) are attributes
+        // as of the message: MSH-7 dates them when nothing else does.
+        let date = date_of(&o.observed_at)
             .or_else(|| care_date.and_then(yyyymmdd))
-            .ok_or_else(|| problem("OBX-14", "no result date (OBX-14 or the care-date folder)"))?;
+            .or_else(|| {
+                (!lab_message)
+                    .then(|| date_of(&parsed.header.created_at))
+                    .flatten()
+            })
+            .ok_or_else(|| {
+                problem(
+                    "OBX",
+                    "OBX-14",
+                    "no result date (OBX-14 or the care-date folder)",
+                )
+            })?;
         let value = if o.value_type == "NM" && !o.value.is_empty() {
             Some(
                 o.value
                     .parse::<f64>()
-                    .map_err(|_| problem("OBX-5", "NM value is not a number"))?,
+                    .map_err(|_| problem("OBX", "OBX-5", "NM value is not a number"))?,
             )
         } else {
             None
         };
-        rows.push(LabRow {
-            patient_id: parsed.patient.id.clone(),
+        out.labs.push(LabRow {
             jlac10: o.code.clone(),
             analyte: if o.name.is_empty() {
                 o.code.clone()
@@ -83,11 +133,187 @@ fn map_message(
             result_date: date,
         });
     }
-    Ok(rows)
+    let order_message = matches!(parsed.header.message_code.as_str(), "RDE" | "RAS");
+    for p in parsed
+        .prescriptions
+        .iter()
+        .filter(|p| order_message && !p.drug_code.is_empty())
+    {
+        let date = date_of(&p.given_at)
+            .or_else(|| care_date.and_then(yyyymmdd))
+            .or_else(|| date_of(&parsed.header.created_at))
+            .ok_or_else(|| {
+                problem(
+                    "RXE",
+                    "TQ1-7",
+                    "no order date (RXA-3, the care-date folder or MSH-7)",
+                )
+            })?;
+        out.drugs.push(DrugRow {
+            code: p.drug_code.clone(),
+            quantity: p.amount.parse().ok(),
+            count: p.days.parse().ok().filter(|d| *d > 0).unwrap_or(1),
+            date,
+            unit_no: p.group_no.parse().ok(),
+        });
+    }
+    if let Some(v) = &parsed.visit
+        && v.patient_class == "I"
+        && let Some(admitted) = date_of(&v.admitted_at)
+    {
+        out.stay = Some((admitted, date_of(&v.discharged_at)));
+    }
+    let sex = match parsed.patient.sex.as_str() {
+        "M" => Some(1),
+        "F" => Some(2),
+        _ => None,
+    };
+    if let (Some(sex), Some(birth)) = (sex, date_of(&parsed.patient.birth_date)) {
+        out.person = Some((sex, birth));
+    }
+    Ok(out)
 }
 
 fn is_lab_message(parsed: &ParsedMessage) -> bool {
     parsed.header.message_code == "OUL" && parsed.header.trigger_event == "R22"
+}
+
+/// Rows of one tree being built.
+#[derive(Default)]
+struct TreeRows {
+    labs: LabsBuf,
+    drugs: ItemsBuf,
+    persons: PersonsBuf,
+    seen_patients: HashSet<String>,
+    /// (patient, admission date) → discharge date; emitted when the tree is done, because a
+    /// discharge message comes after the admission's.
+    stays: BTreeMap<(String, i32), Option<i32>>,
+}
+
+impl TreeRows {
+    fn add(
+        &mut self,
+        provider_id: &str,
+        file_key: &str,
+        parsed: &ParsedMessage,
+        rows: MessageRows,
+    ) {
+        let patient = parsed.patient.id.as_str();
+        for r in rows.labs {
+            let l = &mut self.labs;
+            l.provider_id.append_value(provider_id);
+            l.patient_id.append_value(patient);
+            l.jlac10.append_value(&r.jlac10);
+            l.analyte.append_value(&r.analyte);
+            l.value.append_option(r.value);
+            l.unit.append_option(r.unit.as_deref());
+            l.result_date.append_value(r.result_date);
+            l.rows += 1;
+        }
+        let source = format!(
+            "{}^{}",
+            parsed.header.message_code, parsed.header.trigger_event
+        );
+        for d in rows.drugs {
+            let Some(date) = medinfra_model::days::date_of(d.date) else {
+                continue;
+            };
+            let days = u32::from(date.month().length(date.year()));
+            let b = &mut self.drugs;
+            b.claim_id.append_value(format!(
+                "{file_key}-{}",
+                if parsed.header.control_id.is_empty() {
+                    patient
+                } else {
+                    parsed.header.control_id.as_str()
+                }
+            ));
+            b.provider_id.append_value(provider_id);
+            b.patient_id.append_value(patient);
+            b.service_month
+                .append_value(format!("{:04}{:02}", date.year(), date.month() as u8));
+            b.category.append_value("");
+            b.code.append_value(&d.code);
+            b.quantity.append_option(d.quantity);
+            b.points.append_null();
+            b.count.append_value(d.count);
+            b.day_counts
+                .0
+                .append_single(days, u32::from(date.day()), d.count);
+            b.payer_share.append_null();
+            b.unit_no.append_option(d.unit_no);
+            b.source_record.append_value(&source);
+            b.rows += 1;
+        }
+        if let Some((admitted, discharged)) = rows.stay {
+            let slot = self
+                .stays
+                .entry((patient.to_string(), admitted))
+                .or_insert(None);
+            if discharged.is_some() {
+                *slot = discharged;
+            }
+        }
+        if let Some((sex, birth)) = rows.person
+            && self.seen_patients.insert(patient.to_string())
+        {
+            let p = &mut self.persons;
+            let kanji = parsed
+                .patient
+                .kanji_name()
+                .map(|n| format!("{}　{}", n.family, n.given).trim().to_string());
+            let kana = parsed
+                .patient
+                .kana_name()
+                .map(|n| format!("{} {}", n.family, n.given).trim().to_string());
+            p.provider_id.append_value(provider_id);
+            p.patient_id.append_value(patient);
+            p.name_kanji.append_option(kanji.filter(|s| !s.is_empty()));
+            p.name_kana.append_option(kana.filter(|s| !s.is_empty()));
+            p.sex.append_value(sex);
+            p.birth_date.append_value(birth);
+            let postcode = parsed.patient.postal_code.replace('-', "");
+            p.postcode
+                .append_option((!postcode.is_empty()).then_some(postcode.as_str()));
+            p.prefecture_code.append_option(provider_id.get(..2));
+            p.address.append_option(
+                (!parsed.patient.address.is_empty()).then_some(parsed.patient.address.as_str()),
+            );
+            p.phone.append_null();
+            p.rows += 1;
+        }
+    }
+
+    fn flush(
+        &mut self,
+        writer: &VersionWriter,
+        key: &str,
+        parts: &mut FileParts,
+        force: bool,
+    ) -> Result<(), IngestError> {
+        parts.flush(writer, key, &mut self.labs, "lab_results", force)?;
+        parts.flush(writer, key, &mut self.drugs, "drugs", force)?;
+        parts.flush(writer, key, &mut self.persons, "persons", force)
+    }
+
+    /// The stays, once every message has been read.
+    fn finish_stays(&mut self, provider_id: &str, file_key: &str) -> AdmissionsBuf {
+        let mut a = AdmissionsBuf::default();
+        for ((patient, admitted), discharged) in std::mem::take(&mut self.stays) {
+            a.admission_id
+                .append_value(format!("{file_key}-{patient}-{admitted}"));
+            a.provider_id.append_value(provider_id);
+            a.patient_id.append_value(&patient);
+            a.admission_date.append_value(admitted);
+            a.discharge_date.append_option(discharged);
+            a.dpc_code.append_null();
+            a.main_icd10.append_null();
+            a.resource_icd10.append_null();
+            a.discharge_outcome.append_null();
+            a.rows += 1;
+        }
+        a
+    }
 }
 
 fn lone_message(input: &Input) -> Result<Ssmix2File, IngestError> {
@@ -148,10 +374,10 @@ pub(crate) fn ingest_ssmix2(
     } else {
         Box::new(std::iter::once(Ok(lone_message(input)?)))
     };
-    let mut labs = LabsBuf::default();
+    let mut rows = TreeRows::default();
     let mut parts = FileParts::default();
     let mut rejection: Option<String> = None;
-    let mut other_types = 0u64;
+    let mut patient_only = 0u64;
     for file in files {
         let f = match file {
             Ok(f) => f,
@@ -171,11 +397,6 @@ pub(crate) fn ingest_ssmix2(
             outcome.findings.extend(f.findings);
             continue;
         };
-        if !is_lab_message(parsed) {
-            other_types += 1;
-            outcome.findings.extend(f.findings);
-            continue;
-        }
         outcome.receipts += 1;
         let facility = &parsed.header.sending_facility;
         if facility.len() == 10
@@ -204,36 +425,32 @@ pub(crate) fn ingest_ssmix2(
             });
         }
         match map_message(parsed, care_date, &file_label) {
-            Ok(rows) => {
+            Ok(mapped) => {
                 outcome.receipts_accepted += 1;
+                outcome.cost_warnings(&f.findings);
                 outcome.findings.extend(f.findings);
-                for r in rows {
-                    labs.provider_id.append_value(&opts.provider_id);
-                    labs.patient_id.append_value(&r.patient_id);
-                    labs.jlac10.append_value(&r.jlac10);
-                    labs.analyte.append_value(&r.analyte);
-                    labs.value.append_option(r.value);
-                    labs.unit.append_option(r.unit.as_deref());
-                    labs.result_date.append_value(r.result_date);
-                    labs.rows += 1;
+                if mapped.labs.is_empty() && mapped.drugs.is_empty() && mapped.stay.is_none() {
+                    patient_only += 1;
                 }
-                parts.flush(writer, key, &mut labs, "lab_results", false)?;
+                rows.add(&opts.provider_id, key, parsed, mapped);
+                rows.flush(writer, key, &mut parts, false)?;
             }
             Err(problem) => {
                 outcome.receipts_quarantined += 1;
+                outcome.cost_quarantined([format!("mapping: {}", problem.reason)], 1);
                 outcome.problems.push(problem);
             }
         }
     }
     progress(bytes);
-    if other_types > 0 {
+    if patient_only > 0 {
         outcome.problems.push(Problem {
             file: label.clone(),
             line: None,
             record_type: Some("MSH".into()),
             field: Some("MSH-9".into()),
             reason: format!(
-                "{other_types} message(s) of other data types not mapped (only OML-11 lab results are)"
+                "note: {patient_only} message(s) carried nothing mapped beyond the patient (orders without results, other data types)"
             ),
         });
     }
@@ -241,7 +458,7 @@ pub(crate) fn ingest_ssmix2(
         rejection = quarantine_rejection(&outcome, opts);
     }
     if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no lab-result message (OUL^R22) could be accepted".into());
+        rejection = Some("no message could be accepted".into());
     }
     match rejection {
         Some(reason) => {
@@ -251,7 +468,9 @@ pub(crate) fn ingest_ssmix2(
             outcome.receipts_accepted = 0;
         }
         None => {
-            parts.flush(writer, key, &mut labs, "lab_results", true)?;
+            rows.flush(writer, key, &mut parts, true)?;
+            let mut stays = rows.finish_stays(&opts.provider_id, key);
+            parts.flush(writer, key, &mut stays, "admissions", true)?;
             outcome.rows = parts.finish(writer)?;
         }
     }

@@ -370,3 +370,81 @@ async fn one_directory_with_receipts_a_tree_and_an_archive() {
     let subs = store.submissions(PROVIDER).await.unwrap();
     assert_eq!(subs.len(), 3);
 }
+
+/// The third-party SS-MIX2 sample (SSMIX2DataTestingTool, Apache-2.0, `shared/data/samples`):
+/// every message type it holds reaches the canonical tables — ADT-00's demographics and
+/// attributes, OMP-01's prescription (RDE^O11), OMP-11's administrations (RAS^O17), OML-11's
+/// lab results — not only the lab results.
+#[tokio::test]
+async fn third_party_tree_maps_every_message_type() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samples/ssmix2");
+    let tree = tempfile::tempdir().unwrap();
+    // The tree without the licence file beside it (not a message).
+    let root = tree.path().join("ssmix2");
+    std::fs::create_dir_all(&root).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(sample.join("999"))
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path()).await.unwrap();
+    let out = ingest(&store, &IngestOptions::new(PROVIDER), &[root], &|_, _| {})
+        .await
+        .unwrap();
+    let f = &out.files[0];
+    assert_eq!(f.status, FileStatus::Accepted, "{}", out.to_text());
+    assert_eq!(
+        (f.receipts, f.receipts_quarantined),
+        (4, 0),
+        "{}",
+        out.to_text()
+    );
+    let info = store.version("provider-1319999999", None).await.unwrap();
+
+    let persons = batches(&store, &info, "persons");
+    let sexes: Vec<i32> = persons
+        .iter()
+        .flat_map(|b| col::<arrow::array::Int32Array>(b, "sex").values().to_vec())
+        .collect();
+    assert!(
+        !sexes.is_empty() && sexes.iter().all(|s| *s == 1),
+        "{sexes:?}"
+    );
+    let births: Vec<i32> = persons
+        .iter()
+        .flat_map(|b| col::<Date32Array>(b, "birth_date").values().to_vec())
+        .collect();
+    assert!(births.contains(&date32("19480405")));
+
+    let drugs = batches(&store, &info, "drugs");
+    let sources: std::collections::BTreeSet<String> = drugs
+        .iter()
+        .flat_map(|b| {
+            let c = col::<StringArray>(b, "source_record");
+            (0..c.len())
+                .map(|i| c.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        ["RAS^O17", "RDE^O11"]
+    );
+
+    let labs = batches(&store, &info, "lab_results");
+    let codes: Vec<String> = labs
+        .iter()
+        .flat_map(|b| {
+            let c = col::<StringArray>(b, "jlac10");
+            (0..c.len())
+                .map(|i| c.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // ADT-00's height (9N001…) beside OML-11's results.
+    assert!(codes.iter().any(|c| c.starts_with("9N001")), "{codes:?}");
+    assert!(codes.len() > 3, "{codes:?}");
+}

@@ -76,6 +76,9 @@ pub struct Visit {
     pub room: String,
     /// PV1-10.
     pub hospital_service: String,
+    /// PV1-44 / PV1-45 (date-times; the admission and discharge of an inpatient stay).
+    pub admitted_at: String,
+    pub discharged_at: String,
 }
 
 /// One OBX with the order and specimen it belongs to.
@@ -126,6 +129,8 @@ pub struct Prescription {
     pub days: String,
     /// RXR-1 component 1.
     pub route: String,
+    /// RXA-3 (administrations, RAS^O17): when the drug was given; empty for orders.
+    pub given_at: String,
 }
 
 /// Everything typed that one message carries.
@@ -287,6 +292,8 @@ pub fn parse_message(
                     point_of_care: component(seg.field(3), 1),
                     room: component(seg.field(3), 2),
                     hospital_service: component(seg.field(10), 1),
+                    admitted_at: component(seg.field(44), 1),
+                    discharged_at: component(seg.field(45), 1),
                 });
             }
             "ORC" => {
@@ -313,8 +320,11 @@ pub fn parse_message(
                     observed_at: component(seg.field(14), 1),
                 };
                 let mut ok = true;
+                // JLAC10 is 17 characters; systems that do not code the result identification
+                // (the last 2) write the first 15 (analyte, identification, specimen, method).
                 if o.coding_system == "JC10"
-                    && (o.code.len() != 17 || !o.code.bytes().all(|b| b.is_ascii_alphanumeric()))
+                    && (!matches!(o.code.len(), 15 | 17)
+                        || !o.code.bytes().all(|b| b.is_ascii_alphanumeric()))
                 {
                     ok = false;
                     r.report(
@@ -323,7 +333,7 @@ pub fn parse_message(
                         Some((&o.code, false)),
                         FindingKind::BadCodeShape,
                         Severity::ReceiptQuarantine,
-                        "a JLAC10 code has 17 letters/digits",
+                        "a JLAC10 code has 17 letters/digits (15 without the result identification)",
                     );
                 }
                 if o.value_type == "NM" && !o.value.is_empty() && !is_number(&o.value) {
@@ -367,6 +377,20 @@ pub fn parse_message(
                     );
                 }
                 out.prescriptions.push(p);
+            }
+            // RAS^O17 (injection / administration records, OMP-12): one RXA per drug given.
+            "RXA" => {
+                out.prescriptions.push(Prescription {
+                    order_no: order_no.clone(),
+                    group_no: group_no.clone(),
+                    drug_code: component(seg.field(5), 1),
+                    drug_name: component(seg.field(5), 2),
+                    coding_system: component(seg.field(5), 3),
+                    amount: component(seg.field(6), 1),
+                    unit: component(seg.field(7), 1),
+                    given_at: component(seg.field(3), 1),
+                    ..Prescription::default()
+                });
             }
             "TQ1" => {
                 if let Some(p) = out.prescriptions.last_mut() {
@@ -500,6 +524,8 @@ pub fn build_message(m: &ParsedMessage) -> Result<Message, Hl7WriteError> {
                 (2, escape(&v.patient_class)),
                 (3, components(&[&v.point_of_care, &v.room])),
                 (10, escape(&v.hospital_service)),
+                (44, escape(&v.admitted_at)),
+                (45, escape(&v.discharged_at)),
             ],
         )));
     }
@@ -546,6 +572,24 @@ pub fn build_message(m: &ParsedMessage) -> Result<Message, Hl7WriteError> {
                 (4, escape(&rx.group_no)),
             ],
         )));
+        if !rx.given_at.is_empty() {
+            // An administration record (RAS^O17): RXA alone.
+            segments.push(seg(fields(
+                "RXA",
+                &[
+                    (1, "0".to_owned()),
+                    (2, "1".to_owned()),
+                    (3, escape(&rx.given_at)),
+                    (
+                        5,
+                        components(&[&rx.drug_code, &rx.drug_name, &rx.coding_system]),
+                    ),
+                    (6, escape(&rx.amount)),
+                    (7, components(&[&rx.unit])),
+                ],
+            )));
+            continue;
+        }
         segments.push(seg(fields(
             "RXE",
             &[
