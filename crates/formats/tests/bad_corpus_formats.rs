@@ -729,10 +729,10 @@ fn fhir_unknown_resource() {
     let e = json_expect(
         FindingKind::UnknownRecordType,
         Some(2),
-        Some("Encounter"),
+        Some("Composition"),
         Some("resourceType"),
         Severity::Warning,
-        Some("Encounter"),
+        Some("Composition"),
     );
     expect_only(name, &findings, e);
 }
@@ -776,9 +776,22 @@ fn fhir_wrong_value_type_in_bundle() {
     );
 }
 
+/// A file holding one resource (what a FHIR server's read returns) is not an error: the
+/// resource is read as the file's only entry.
 #[test]
-fn fhir_not_a_bundle() {
+fn fhir_single_resource_file() {
     let name = "fhir_not_a_bundle.json";
+    let (resources, findings) = medinfra_formats::fhir::read_bundle(&bytes(name)[..], name);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(matches!(
+        resources.as_slice(),
+        [medinfra_formats::fhir::Resource::Patient(_)]
+    ));
+}
+
+#[test]
+fn fhir_not_a_resource() {
+    let name = "fhir_no_resource_type.json";
     let (resources, findings) = medinfra_formats::fhir::read_bundle(&bytes(name)[..], name);
     assert!(resources.is_empty());
     expect_only(

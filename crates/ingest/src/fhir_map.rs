@@ -7,6 +7,15 @@
 //! | Observation | `lab_results` | needs a JLAC10 coding and `effectiveDateTime` |
 //! | Condition | `diagnoses` | `disease_code` = the MEDIS/receipt 傷病名 code when coded so, else `0000999` (未コード化傷病名, the receipt rule for uncoded names) with the text; `icd10` from an ICD-10 coding |
 //! | MedicationRequest | `drugs` | `code` = the receipt (YJ/レセ電) code when present, else the HOT9 code |
+//! | MedicationDispense | `drugs` | the same code rule, else the first code; `whenHandedOver` (else `whenPrepared`); `count` = `daysSupply` |
+//! | MedicationAdministration | `drugs` | the same code rule; `effectiveDateTime` or `effectivePeriod.start`; `quantity` = `dosage.dose` |
+//! | Immunization | `drugs` | `vaccineCode`'s first code; `occurrenceDateTime` |
+//! | Procedure | `procedures` | the first code; `performedDateTime` or `performedPeriod.start` |
+//! | Encounter | `admissions` | inpatient classes (IMP, ACUTE, NONAC) only, `period.start` required; others are accepted and map to nothing |
+//! | AllergyIntolerance | `claim_notes` | code and text (scrubbed by pseudonymization) |
+//! | DiagnosticReport | `claim_notes` | its `conclusion` (its results are Observations of their own) |
+//!
+//! Every item row carries the resource type as `source_record`.
 //!
 //! Non-claim sources have no receipt: `claim_id` of a diagnosis or drug row is a synthetic key
 //! `<file hash 16>-F<first 12 hex of SHA-256("ResourceType/id")>` (the resource's logical id;
@@ -24,8 +33,8 @@
 //! check, or that the mapping cannot use, is quarantined with its JSON path
 //! (`entry[3].resource.subject.reference`; NDJSON: line + path) and the rest ingested; a file
 //! that is not JSON, too large, or whose Patient names another facility is rejected whole; so
-//! is a file with more quarantined resources than the threshold. Resource types other than the
-//! five are reported and skipped (not counted). Replacement key: `fhir/<file name>`.
+//! is a file with more quarantined resources than the threshold. Other resource types are reported
+//! and skipped (not counted). Replacement key: `fhir/<file name>`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -436,8 +445,307 @@ fn map_resource(
             it.source_record.append_value("MedicationRequest");
             it.rows += 1;
         }
+        Resource::MedicationDispense(m) => {
+            let patient = resolve(&m.subject, index, "subject")?;
+            let code = drug_code(&m.medication_codeable_concept.coding)
+                .ok_or_else(|| no_code("medicationCodeableConcept.coding"))?;
+            let date = m
+                .when_handed_over
+                .as_deref()
+                .or(m.when_prepared.as_deref())
+                .and_then(fhir_date)
+                .ok_or_else(|| {
+                    (
+                        "whenHandedOver".to_owned(),
+                        "missing or not a full date (whenHandedOver or whenPrepared)".to_owned(),
+                    )
+                })?;
+            let count = m
+                .days_supply
+                .as_ref()
+                .and_then(|q| q.value)
+                .map(|v| v.round() as i32)
+                .filter(|v| *v > 0)
+                .unwrap_or(1);
+            let claim = synthetic_claim(file_key, "MedicationDispense", m.id.as_deref(), loc_no);
+            let item = Coded {
+                claim: &claim,
+                provider_id,
+                patient: &patient,
+                code,
+                quantity: m.quantity.as_ref().and_then(|q| q.value),
+                count,
+                date,
+                source: "MedicationDispense",
+            };
+            item.push(&mut b.rows.drugs)?;
+        }
+        Resource::MedicationAdministration(m) => {
+            let patient = resolve(&m.subject, index, "subject")?;
+            let code = drug_code(&m.medication_codeable_concept.coding)
+                .ok_or_else(|| no_code("medicationCodeableConcept.coding"))?;
+            let date = m
+                .effective_date_time
+                .as_deref()
+                .or(m.effective_period.as_ref().and_then(|p| p.start.as_deref()))
+                .and_then(fhir_date)
+                .ok_or_else(|| {
+                    (
+                        "effectiveDateTime".to_owned(),
+                        "missing or not a full date (effectiveDateTime or effectivePeriod.start)"
+                            .to_owned(),
+                    )
+                })?;
+            let claim = synthetic_claim(
+                file_key,
+                "MedicationAdministration",
+                m.id.as_deref(),
+                loc_no,
+            );
+            let item = Coded {
+                claim: &claim,
+                provider_id,
+                patient: &patient,
+                code,
+                quantity: m
+                    .dosage
+                    .as_ref()
+                    .and_then(|d| d.dose.as_ref())
+                    .and_then(|q| q.value),
+                count: 1,
+                date,
+                source: "MedicationAdministration",
+            };
+            item.push(&mut b.rows.drugs)?;
+        }
+        Resource::Immunization(m) => {
+            let patient = resolve(&m.patient, index, "patient")?;
+            let code =
+                first_code(&m.vaccine_code.coding).ok_or_else(|| no_code("vaccineCode.coding"))?;
+            let date = m
+                .occurrence_date_time
+                .as_deref()
+                .and_then(fhir_date)
+                .ok_or_else(|| {
+                    (
+                        "occurrenceDateTime".to_owned(),
+                        "missing or not a full date".to_owned(),
+                    )
+                })?;
+            let claim = synthetic_claim(file_key, "Immunization", m.id.as_deref(), loc_no);
+            let item = Coded {
+                claim: &claim,
+                provider_id,
+                patient: &patient,
+                code,
+                quantity: None,
+                count: 1,
+                date,
+                source: "Immunization",
+            };
+            item.push(&mut b.rows.drugs)?;
+        }
+        Resource::Procedure(p) => {
+            let patient = resolve(&p.subject, index, "subject")?;
+            let code = first_code(&p.code.coding).ok_or_else(|| no_code("code.coding"))?;
+            let date = p
+                .performed_date_time
+                .as_deref()
+                .or(p.performed_period.as_ref().and_then(|x| x.start.as_deref()))
+                .and_then(fhir_date)
+                .ok_or_else(|| {
+                    (
+                        "performedDateTime".to_owned(),
+                        "missing or not a full date (performedDateTime or performedPeriod.start)"
+                            .to_owned(),
+                    )
+                })?;
+            let claim = synthetic_claim(file_key, "Procedure", p.id.as_deref(), loc_no);
+            let item = Coded {
+                claim: &claim,
+                provider_id,
+                patient: &patient,
+                code,
+                quantity: None,
+                count: 1,
+                date,
+                source: "Procedure",
+            };
+            item.push(&mut b.rows.procedures)?;
+        }
+        Resource::Encounter(e) => {
+            // Inpatient encounters (v3 ActCode IMP, ACUTE, NONAC) are stays; ambulatory and
+            // other encounters carry nothing the canonical model keeps.
+            if !matches!(e.class.code.as_deref(), Some("IMP" | "ACUTE" | "NONAC")) {
+                return Ok(());
+            }
+            let subject = e.subject.as_ref().ok_or_else(|| {
+                (
+                    "subject".to_owned(),
+                    "an inpatient stay needs its patient".to_owned(),
+                )
+            })?;
+            let patient = resolve(subject, index, "subject")?;
+            let period = e.period.as_ref();
+            let admitted = period
+                .and_then(|p| p.start.as_deref())
+                .and_then(fhir_date)
+                .ok_or_else(|| {
+                    (
+                        "period.start".to_owned(),
+                        "an inpatient stay needs its admission date".to_owned(),
+                    )
+                })?;
+            let a = &mut b.rows.admissions;
+            a.admission_id.append_value(synthetic_claim(
+                file_key,
+                "Encounter",
+                e.id.as_deref(),
+                loc_no,
+            ));
+            a.provider_id.append_value(provider_id);
+            a.patient_id.append_value(&patient);
+            a.admission_date.append_value(admitted);
+            a.discharge_date
+                .append_option(period.and_then(|p| p.end.as_deref()).and_then(fhir_date));
+            a.dpc_code.append_null();
+            a.main_icd10.append_null();
+            a.resource_icd10.append_null();
+            a.discharge_outcome.append_option(
+                e.hospitalization
+                    .as_ref()
+                    .and_then(|h| h.discharge_disposition.as_ref())
+                    .and_then(|d| first_code(&d.coding)),
+            );
+            a.rows += 1;
+        }
+        Resource::AllergyIntolerance(a) => {
+            let patient = resolve(&a.patient, index, "patient")?;
+            let code = a.code.as_ref();
+            let text = code.and_then(|c| {
+                c.text
+                    .clone()
+                    .or_else(|| c.coding.iter().find_map(|x| x.display.clone()))
+            });
+            let date = a
+                .recorded_date
+                .as_deref()
+                .or(a.onset_date_time.as_deref())
+                .and_then(fhir_date);
+            let claim = synthetic_claim(file_key, "AllergyIntolerance", a.id.as_deref(), loc_no);
+            push_note(
+                &mut b.rows.notes,
+                (&claim, provider_id, &patient),
+                date,
+                "AllergyIntolerance",
+                code.and_then(|c| first_code(&c.coding)),
+                text.as_deref(),
+            );
+        }
+        Resource::DiagnosticReport(d) => {
+            // Its results are Observations of their own; the report adds its conclusion.
+            let patient = resolve(&d.subject, index, "subject")?;
+            if d.conclusion.is_none() {
+                return Ok(());
+            }
+            let date = d
+                .effective_date_time
+                .as_deref()
+                .or(d.issued.as_deref())
+                .and_then(fhir_date);
+            let claim = synthetic_claim(file_key, "DiagnosticReport", d.id.as_deref(), loc_no);
+            push_note(
+                &mut b.rows.notes,
+                (&claim, provider_id, &patient),
+                date,
+                "DiagnosticReport",
+                first_code(&d.code.coding),
+                d.conclusion.as_deref(),
+            );
+        }
     }
     Ok(())
+}
+
+fn no_code(field: &str) -> (String, String) {
+    (field.to_owned(), "no code in any coding".to_owned())
+}
+
+/// The code of the first coding that has one.
+fn first_code(coding: &[Coding]) -> Option<&str> {
+    coding
+        .iter()
+        .find_map(|c| c.code.as_deref())
+        .filter(|c| !c.is_empty())
+}
+
+/// A drug's code: the receipt (YJ / レセ電) code, else HOT9, else the first coded one.
+fn drug_code(coding: &[Coding]) -> Option<&str> {
+    code_of(coding, &[RECEIPT_DRUG_SYSTEM])
+        .or(code_of(coding, &[HOT9_SYSTEM]))
+        .or(first_code(coding))
+}
+
+/// A dated, coded item of a non-claim resource (drug given or dispensed, procedure done).
+struct Coded<'a> {
+    claim: &'a str,
+    provider_id: &'a str,
+    patient: &'a str,
+    code: &'a str,
+    quantity: Option<f64>,
+    count: i32,
+    date: i32,
+    source: &'a str,
+}
+
+impl Coded<'_> {
+    fn push(&self, it: &mut ItemsBuf) -> MapResult {
+        let date = medinfra_model::days::date_of(self.date)
+            .ok_or_else(|| ("date".to_owned(), "date out of range".to_owned()))?;
+        let days = u32::from(date.month().length(date.year()));
+        it.claim_id.append_value(self.claim);
+        it.provider_id.append_value(self.provider_id);
+        it.patient_id.append_value(self.patient);
+        it.service_month
+            .append_value(format!("{:04}{:02}", date.year(), u8::from(date.month())));
+        it.category.append_value("");
+        it.code.append_value(self.code);
+        it.quantity.append_option(self.quantity);
+        it.points.append_null();
+        it.count.append_value(self.count);
+        it.day_counts
+            .0
+            .append_single(days, u32::from(date.day()), self.count);
+        it.payer_share.append_null();
+        it.unit_no.append_null();
+        it.source_record.append_value(self.source);
+        it.rows += 1;
+        Ok(())
+    }
+}
+
+/// A free-text or coded note of a non-claim resource into `claim_notes`.
+fn push_note(
+    n: &mut medinfra_model::buffers::NotesBuf,
+    (claim, provider_id, patient): (&str, &str, &str),
+    date: Option<i32>,
+    source: &str,
+    code: Option<&str>,
+    text: Option<&str>,
+) {
+    let month = date
+        .and_then(medinfra_model::days::date_of)
+        .map(|d| format!("{:04}{:02}", d.year(), u8::from(d.month())))
+        .unwrap_or_default();
+    n.claim_id.append_value(claim);
+    n.provider_id.append_value(provider_id);
+    n.patient_id.append_value(patient);
+    n.service_month.append_value(month);
+    n.source_record.append_value(source);
+    n.category.append_null();
+    n.code.append_option(code);
+    n.text.append_option(text);
+    n.rows += 1;
 }
 
 fn kind_label(kind: InputKind) -> &'static str {
@@ -503,13 +811,7 @@ pub(crate) fn ingest_fhir(
             },
             line: (!bundle).then_some(*n),
         };
-        let rtype = match r {
-            Resource::Patient(_) => "Patient",
-            Resource::Coverage(_) => "Coverage",
-            Resource::Condition(_) => "Condition",
-            Resource::Observation(_) => "Observation",
-            Resource::MedicationRequest(_) => "MedicationRequest",
-        };
+        let rtype = r.type_name();
         if let Resource::Patient(p) = r
             && let Some(f) = facility_of(p)
             && f != opts.provider_id

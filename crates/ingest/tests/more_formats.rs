@@ -543,3 +543,122 @@ async fn pharmacy_receipts_map_to_claims_and_drugs() {
     assert_eq!(out.version, None);
     nothing_committed(data.path());
 }
+
+/// FHIR as servers and other tools write it: a `transaction` Bundle (entries with `request`,
+/// `fullUrl`) holding every resource type medinfra reads beside one it does not
+/// (Composition), a `searchset` Bundle (entries with `search`), and a file holding one
+/// resource, pretty-printed — JSON text, not medinfra's writer.
+#[tokio::test]
+async fn fhir_resource_types_bundle_types_and_single_resource_files() {
+    let data = tempfile::tempdir().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path()).await.unwrap();
+    let opts = IngestOptions::new(PROVIDER);
+    let patient_system = format!("{PATIENT_ID_SYSTEM_PREFIX}{PROVIDER}");
+    let transaction = format!(
+        r#"{{
+  "resourceType": "Bundle", "type": "transaction",
+  "entry": [
+    {{"fullUrl": "urn:uuid:p1", "request": {{"method": "PUT", "url": "Patient/p1"}},
+      "resource": {{"resourceType": "Patient", "id": "p1",
+        "identifier": [{{"system": "{patient_system}", "value": "CHART77"}}],
+        "gender": "male", "birthDate": "1950-01-02"}}}},
+    {{"request": {{"method": "POST", "url": "Encounter"}},
+      "resource": {{"resourceType": "Encounter", "id": "e1", "status": "finished",
+        "class": {{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}},
+        "subject": {{"reference": "Patient/p1"}},
+        "period": {{"start": "2024-04-03T10:00:00+09:00", "end": "2024-04-12"}}}}}},
+    {{"request": {{"method": "POST", "url": "Encounter"}},
+      "resource": {{"resourceType": "Encounter", "id": "e2", "status": "finished",
+        "class": {{"code": "AMB"}}, "subject": {{"reference": "Patient/p1"}}}}}},
+    {{"request": {{"method": "POST", "url": "Procedure"}},
+      "resource": {{"resourceType": "Procedure", "id": "pr1", "status": "completed",
+        "code": {{"coding": [{{"system": "urn:oid:1.2.392.200119.4.403.2", "code": "150253010"}}]}},
+        "subject": {{"reference": "Patient/p1"}}, "performedDateTime": "2024-04-04"}}}},
+    {{"request": {{"method": "POST", "url": "MedicationDispense"}},
+      "resource": {{"resourceType": "MedicationDispense", "id": "md1", "status": "completed",
+        "medicationCodeableConcept": {{"coding": [{{"system": "{HOT9_SYSTEM}", "code": "103835401"}}]}},
+        "subject": {{"reference": "Patient/p1"}}, "quantity": {{"value": 21}},
+        "daysSupply": {{"value": 7}}, "whenHandedOver": "2024-04-12"}}}},
+    {{"request": {{"method": "POST", "url": "MedicationAdministration"}},
+      "resource": {{"resourceType": "MedicationAdministration", "id": "ma1", "status": "completed",
+        "medicationCodeableConcept": {{"coding": [{{"system": "{HOT9_SYSTEM}", "code": "107825601"}}]}},
+        "subject": {{"reference": "Patient/p1"}}, "effectivePeriod": {{"start": "2024-04-05T09:00:00+09:00"}},
+        "dosage": {{"dose": {{"value": 500, "unit": "mL"}}}}}}}},
+    {{"request": {{"method": "POST", "url": "Immunization"}},
+      "resource": {{"resourceType": "Immunization", "id": "im1", "status": "completed",
+        "vaccineCode": {{"coding": [{{"code": "631340QA1024"}}]}},
+        "patient": {{"reference": "Patient/p1"}}, "occurrenceDateTime": "2024-04-06"}}}},
+    {{"request": {{"method": "POST", "url": "AllergyIntolerance"}},
+      "resource": {{"resourceType": "AllergyIntolerance", "id": "al1",
+        "code": {{"text": "ペニシリン"}}, "patient": {{"reference": "Patient/p1"}},
+        "recordedDate": "2024-04-03"}}}},
+    {{"request": {{"method": "POST", "url": "DiagnosticReport"}},
+      "resource": {{"resourceType": "DiagnosticReport", "id": "dr1", "status": "final",
+        "code": {{"coding": [{{"code": "18748-4"}}]}}, "subject": {{"reference": "Patient/p1"}},
+        "effectiveDateTime": "2024-04-04", "conclusion": "肺野に異常陰影なし"}}}},
+    {{"request": {{"method": "POST", "url": "Composition"}},
+      "resource": {{"resourceType": "Composition", "id": "c1", "status": "final"}}}},
+    {{"request": {{"method": "DELETE", "url": "Observation/old"}}}}
+  ]
+}}"#
+    );
+    let tx = write(input.path(), "transaction.json", transaction.as_bytes());
+    let out = ingest(&store, &opts, &[tx], &|_, _| {}).await.unwrap();
+    let f = &out.files[0];
+    assert_eq!(f.status, FileStatus::Accepted, "{}", out.to_text());
+    for (table, n) in [
+        ("persons", 1),
+        ("admissions", 1),
+        ("procedures", 1),
+        ("drugs", 3),
+        ("claim_notes", 2),
+    ] {
+        assert_eq!(f.rows.get(table), Some(&n), "{table}: {}", out.to_text());
+    }
+    // Composition is reported and skipped; the DELETE entry has no resource.
+    let skipped = f
+        .findings
+        .iter()
+        .find(|x| x.value_masked.as_deref() == Some("Composition"))
+        .expect("skipped type reported");
+    assert_eq!(skipped.severity, medinfra_formats::Severity::Warning);
+    assert!(
+        f.findings
+            .iter()
+            .any(|x| x.field.as_deref() == Some("entry[10].resource"))
+    );
+
+    // A searchset (what a FHIR search returns) and a single pretty-printed resource.
+    let searchset = format!(
+        r#"{{"resourceType": "Bundle", "type": "searchset", "total": 1,
+  "entry": [{{"fullUrl": "https://fhir.example/Observation/o1", "search": {{"mode": "match"}},
+    "resource": {{"resourceType": "Observation", "id": "o1", "status": "final",
+      "code": {{"coding": [{{"system": "{JLAC10_SYSTEM}", "code": "3D010000001926101"}}]}},
+      "subject": {{"identifier": {{"value": "CHART77"}}}}, "effectiveDateTime": "2024-04-04",
+      "valueQuantity": {{"value": 98, "unit": "mg/dL"}}}}}}]}}"#
+    );
+    let single = r#"{
+  "resourceType": "Procedure",
+  "id": "pr2",
+  "status": "completed",
+  "code": {"coding": [{"code": "160000310"}]},
+  "subject": {"identifier": {"value": "CHART77"}},
+  "performedDateTime": "2024-04-08"
+}
+"#;
+    let ss = write(input.path(), "search.json", searchset.as_bytes());
+    let one = write(input.path(), "Procedure-pr2.json", single.as_bytes());
+    let out = ingest(&store, &opts, &[ss, one], &|_, _| {}).await.unwrap();
+    for f in &out.files {
+        assert_eq!(f.status, FileStatus::Accepted, "{}", out.to_text());
+        assert_eq!(f.receipts_quarantined, 0, "{}", out.to_text());
+    }
+    let rows: u64 = out
+        .files
+        .iter()
+        .flat_map(|f| f.rows.values())
+        .copied()
+        .sum();
+    assert_eq!(rows, 2, "{}", out.to_text());
+}

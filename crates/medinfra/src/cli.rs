@@ -85,6 +85,12 @@ pub enum Command {
     /// blanked) or `trial` (the same, plus records with codes occurring fewer than 10 times
     /// removed), with a report of every rule applied.
     Extract(ExtractArgs),
+    /// Export a pseudonymized or anonymized dataset in another tool's format: `fhir` writes FHIR
+    /// R4 Bulk Data (NDJSON per resource type and the `$export` manifest).
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -810,6 +816,27 @@ pub struct ExtractArgs {
     /// Seed of the stratified sample.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// FHIR R4 Bulk Data: Patient, Coverage, Encounter, Condition, Procedure, MedicationRequest
+    /// and Observation as NDJSON files in OUTPUT, with `manifest.json` as a `$export` would
+    /// return it. Only pseudonymized or anonymized datasets; audited.
+    Fhir {
+        /// The dataset (e.g. the pseudonymized research database).
+        #[arg(long)]
+        input: String,
+        /// Its version (default: the latest).
+        #[arg(long)]
+        version: Option<i64>,
+        /// The output directory (created; files in it are replaced).
+        #[arg(long)]
+        output: PathBuf,
+        /// Print the manifest as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

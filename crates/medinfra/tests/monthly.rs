@@ -363,6 +363,95 @@ fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
         "person_id is a keyed token in the pseudonymized copy"
     );
 
+    // FHIR Bulk Data export of the pseudonymized research database: one Patient per person
+    // token, every reference resolving to one of them, no chart number in any file; the
+    // identified research database is refused.
+    let fhir_dir = data.join("fhir-export");
+    let manifest = json(
+        medinfra(&data)
+            .args([
+                "export",
+                "fhir",
+                "--input",
+                "research-pseudonymized",
+                "--json",
+            ])
+            .arg("--output")
+            .arg(&fhir_dir),
+    );
+    let outputs = manifest["output"].as_array().unwrap();
+    let count_of = |t: &str| {
+        outputs
+            .iter()
+            .find(|o| o["type"] == t)
+            .and_then(|o| o["count"].as_u64())
+            .unwrap_or(0)
+    };
+    for t in [
+        "Patient",
+        "Condition",
+        "Procedure",
+        "MedicationRequest",
+        "Coverage",
+    ] {
+        assert!(count_of(t) > 0, "{t}: {manifest}");
+    }
+    let mut patients = HashSet::new();
+    for line in std::fs::read_to_string(fhir_dir.join("Patient.ndjson"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["resourceType"], "Patient");
+        assert!(patients.insert(v["id"].as_str().unwrap().to_string()));
+    }
+    let persons_in_pseudo: HashSet<String> =
+        rows_without_person(&pseudo, "persons", &["person_id"])
+            .into_iter()
+            .map(|k| k[0].clone())
+            .collect();
+    assert!(
+        persons_in_pseudo.is_subset(&patients),
+        "a Patient for every person token of the persons table"
+    );
+    let charts: Vec<String> =
+        rows_without_person(&latest(&data, "research"), "claims", &["patient_id"])
+            .into_iter()
+            .map(|k| k[0].clone())
+            .take(200)
+            .collect();
+    for o in outputs {
+        let t = o["type"].as_str().unwrap();
+        let text = std::fs::read_to_string(fhir_dir.join(o["url"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            text.lines().count() as u64,
+            o["count"].as_u64().unwrap(),
+            "{t}"
+        );
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["resourceType"], t);
+            for field in ["subject", "beneficiary", "patient"] {
+                if let Some(r) = v[field]["reference"].as_str() {
+                    let id = r.strip_prefix("Patient/").unwrap();
+                    assert!(patients.contains(id), "{t}.{field} -> {r}");
+                }
+            }
+        }
+        for chart in &charts {
+            assert!(
+                !text.contains(&format!("\"{chart}\"")),
+                "a chart number in {t}"
+            );
+        }
+    }
+    let refused = fails(
+        medinfra(&data)
+            .args(["export", "fhir", "--input", "research", "--output"])
+            .arg(data.join("fhir-identified")),
+    );
+    assert!(refused.contains("identified"), "{refused}");
+
     // Why does a record have its person? The registry says, with the evidence.
     let some_record = ids2.keys().find(|k| k.starts_with("patient:")).unwrap();
     let explained = json(medinfra(&data).args(["persons", "explain", some_record, "--json"]));

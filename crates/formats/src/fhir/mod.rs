@@ -1,5 +1,8 @@
-//! JP Core FHIR R4 (japan.md §5): Bundle JSON and bulk-export NDJSON holding Patient, Coverage,
-//! Condition, Observation (lab results) and MedicationRequest, as typed structs
+//! JP Core FHIR R4 (japan.md §5): Bundle JSON (of any type: collection, document, transaction,
+//! searchset, …; entries without a resource, such as a transaction's deletes, are findings),
+//! a file holding one resource, and bulk-export NDJSON, holding Patient, Coverage, Condition,
+//! Observation, MedicationRequest, MedicationDispense, MedicationAdministration, Immunization,
+//! Encounter, Procedure, AllergyIntolerance and DiagnosticReport as typed structs
 //! ([`resources`]).
 //!
 //! Errors carry the JSON path of the bad element (`entry[2].resource.code.coding[0].code`) in
@@ -9,8 +12,8 @@
 //!
 //! Memory: NDJSON streams one line at a time (each capped at [`MAX_JSON_LINE_BYTES`]); a Bundle
 //! is one JSON document and is read whole, capped at [`MAX_BUNDLE_BYTES`] — providers with
-//! bigger exports use bulk NDJSON. Resource types other than the five are reported (Warning)
-//! and skipped, never silently dropped.
+//! bigger exports use bulk NDJSON. Other resource types (Composition, Organization, Claim, …) are
+//! reported (Warning) and skipped, never silently dropped.
 
 pub mod resources;
 
@@ -89,6 +92,13 @@ fn to_resource(value: Value, prefix: &str) -> Result<Resource, Problem> {
         "Condition" => Resource::Condition(typed(value, prefix)?),
         "Observation" => Resource::Observation(typed(value, prefix)?),
         "MedicationRequest" => Resource::MedicationRequest(typed(value, prefix)?),
+        "Encounter" => Resource::Encounter(typed(value, prefix)?),
+        "Procedure" => Resource::Procedure(typed(value, prefix)?),
+        "MedicationDispense" => Resource::MedicationDispense(typed(value, prefix)?),
+        "MedicationAdministration" => Resource::MedicationAdministration(typed(value, prefix)?),
+        "Immunization" => Resource::Immunization(typed(value, prefix)?),
+        "AllergyIntolerance" => Resource::AllergyIntolerance(typed(value, prefix)?),
+        "DiagnosticReport" => Resource::DiagnosticReport(typed(value, prefix)?),
         other => {
             return Err((
                 FindingKind::UnknownRecordType,
@@ -202,7 +212,7 @@ pub fn check(resource: &Resource, prefix: &str) -> Vec<Problem> {
                 }
             }
         }
-        Resource::Coverage(_) | Resource::Condition(_) => {}
+        _ => {}
     }
     out
 }
@@ -311,7 +321,17 @@ pub fn read_bundle_indexed<R: Read>(
             );
         }
     };
-    if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+    let resource_type = value.get("resourceType").and_then(Value::as_str);
+    if resource_type.is_some_and(|t| t != "Bundle") {
+        // A file holding one resource (what a FHIR server's read returns): the resource is
+        // the file's only entry, located at the JSON root.
+        let mut out = Vec::new();
+        if let Some(r) = accept(value, "", file, None, &mut log) {
+            out.push((0, r));
+        }
+        return (out, log.into_findings(file));
+    }
+    if resource_type.is_none() {
         return (
             Vec::new(),
             fatal(

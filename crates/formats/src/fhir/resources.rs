@@ -296,7 +296,153 @@ pub struct MedicationRequest {
     pub do_not_perform: bool,
 }
 
-/// One resource of the five kinds; serialized with `resourceType` first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Encounter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    /// v3 ActCode: `IMP` inpatient, `AMB` ambulatory, `EMER` emergency, …
+    pub class: Coding,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hospitalization: Option<Hospitalization>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hospitalization {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discharge_disposition: Option<CodeableConcept>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Procedure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<CodeableConcept>,
+    pub code: CodeableConcept,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_period: Option<Period>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MedicationDispense {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    pub medication_codeable_concept: CodeableConcept,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_supply: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_prepared: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_handed_over: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdministrationDosage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MedicationAdministration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    pub medication_codeable_concept: CodeableConcept,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dosage: Option<AdministrationDosage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Immunization {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    pub vaccine_code: CodeableConcept,
+    pub patient: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllergyIntolerance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinical_status: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    pub patient: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset_date_time: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticReport {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<CodeableConcept>,
+    pub code: CodeableConcept,
+    pub subject: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub result: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+}
+
+/// One resource of the kinds medinfra reads; serialized with `resourceType` first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "resourceType")]
 pub enum Resource {
@@ -305,4 +451,31 @@ pub enum Resource {
     Condition(Condition),
     Observation(Observation),
     MedicationRequest(MedicationRequest),
+    Encounter(Encounter),
+    Procedure(Procedure),
+    MedicationDispense(MedicationDispense),
+    MedicationAdministration(MedicationAdministration),
+    Immunization(Immunization),
+    AllergyIntolerance(AllergyIntolerance),
+    DiagnosticReport(DiagnosticReport),
+}
+
+impl Resource {
+    /// The FHIR resource type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Resource::Patient(_) => "Patient",
+            Resource::Coverage(_) => "Coverage",
+            Resource::Condition(_) => "Condition",
+            Resource::Observation(_) => "Observation",
+            Resource::MedicationRequest(_) => "MedicationRequest",
+            Resource::Encounter(_) => "Encounter",
+            Resource::Procedure(_) => "Procedure",
+            Resource::MedicationDispense(_) => "MedicationDispense",
+            Resource::MedicationAdministration(_) => "MedicationAdministration",
+            Resource::Immunization(_) => "Immunization",
+            Resource::AllergyIntolerance(_) => "AllergyIntolerance",
+            Resource::DiagnosticReport(_) => "DiagnosticReport",
+        }
+    }
 }

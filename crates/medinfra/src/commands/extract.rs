@@ -17,9 +17,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::cli::ExtractArgs;
 
 /// Streams a committed version's tables from their Parquet files (a fresh scan per call).
-struct StoreSource<'a> {
-    store: &'a Store,
-    info: &'a VersionInfo,
+pub(crate) struct StoreSource<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) info: &'a VersionInfo,
 }
 
 impl TableSource for StoreSource<'_> {

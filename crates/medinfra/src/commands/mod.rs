@@ -6,6 +6,7 @@ mod application;
 mod audit;
 mod datasets;
 mod demo;
+mod export;
 mod extract;
 mod ingest;
 mod keys;
@@ -92,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Risk(args) => risk::run(&store, &args).await,
                 Command::Audit { command } => audit::run(&store, command).await,
                 Command::Extract(args) => extract::run(&store, &args).await,
+                Command::Export { command } => export::run(&store, command).await,
                 Command::Run(args) => {
                     monthly::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
                 }
