@@ -58,6 +58,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("anon", &[]),
     ("disclosure", &[]),
     ("store", &["model"]),
+    // Exports read through extract's TableSource and write files: no store, no access
+    // decisions of their own (the binary checks and audits), never ingest or pipeline steps.
+    ("export", &["extract", "formats", "model"]),
     // Governance decides from the registry and the store, and nothing above it.
     ("govern", &["model", "store"]),
     // The workspace reads the store under govern; it never ingests, links or serves.
