@@ -24,13 +24,12 @@ use medinfra_formats::checkup::{
 };
 use medinfra_model::buffers::CheckupsBuf;
 use medinfra_model::checkup_items::{CHECKUP_ITEMS, CheckupItem, ItemKind, urine_symbol};
-use medinfra_store::VersionWriter;
 
 use crate::IngestError;
 use crate::inputs::{Input, InputKind, io_err};
-use crate::report::{FileOutcome, FileStatus, Problem};
-use crate::run::{FileParts, IngestOptions, quarantine_rejection};
+use crate::report::{FileOutcome, Problem};
 use crate::uke_map::yyyymmdd;
+use crate::unit::{FileParts, Unit, UnitCx, UnitMapper, UnitRead};
 
 /// The OID of item codes, also meant when `codeSystem` is omitted.
 const ITEM_CODE_SYSTEM: &str = "1.2.392.200119.6.1005";
@@ -207,112 +206,116 @@ fn lone_document(input: &Input) -> Result<ArchiveMember, IngestError> {
 }
 
 /// Stream a checkup archive (folder or zip) or one document into `checkups` parts.
-pub(crate) fn ingest_checkups(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    input: &Input,
-    sha256: &str,
-    bytes: u64,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = input.path.display().to_string();
-    let key = &sha256[..16];
-    let (kind, mut reader) = match input.kind {
-        InputKind::CheckupArchiveDir => (
-            "checkup-archive",
-            Some(CheckupArchiveReader::open_dir(&input.path)),
-        ),
-        InputKind::CheckupZip => (
-            "checkup-archive",
-            Some(CheckupArchiveReader::open_zip(&input.path)),
-        ),
-        _ => ("checkup-document", None),
-    };
-    let mut outcome = FileOutcome::new(&label, sha256, bytes, kind);
-    if reader.is_some() {
-        let stem = input
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().trim_end_matches(".zip").to_string())
-            .unwrap_or_default();
-        outcome.billing_month = Some(format!("checkup/{stem}"));
-    }
-    let mut rows = CheckupsBuf::default();
-    let mut parts = FileParts::default();
-    let mut lone = match reader {
-        None => Some(lone_document(input)?),
-        Some(_) => None,
-    };
-    loop {
-        let member = match reader.as_mut() {
-            Some(r) => r.next(),
-            None => lone.take(),
+pub(crate) struct CheckupUnit<'a>(pub Unit<'a>);
+
+impl UnitMapper for CheckupUnit<'_> {
+    const UNIT: &'static str = "checkup document";
+    type Pending = CheckupsBuf;
+
+    fn read(
+        self,
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+    ) -> Result<UnitRead<Self::Pending>, IngestError> {
+        let Unit {
+            input,
+            sha256,
+            bytes,
+            progress,
+        } = self.0;
+        let (writer, opts, key) = (cx.writer, cx.opts, cx.key);
+        let label = input.path.display().to_string();
+        let (kind, mut reader) = match input.kind {
+            InputKind::CheckupArchiveDir => (
+                "checkup-archive",
+                Some(CheckupArchiveReader::open_dir(&input.path)),
+            ),
+            InputKind::CheckupZip => (
+                "checkup-archive",
+                Some(CheckupArchiveReader::open_zip(&input.path)),
+            ),
+            _ => ("checkup-document", None),
         };
-        let Some(member) = member else { break };
-        outcome.receipts += 1;
-        let member_label = format!("{label}/{}", member.name);
-        let Some(doc) = member.document.as_ref() else {
-            outcome.receipts_quarantined += 1;
-            outcome.findings.extend(member.findings);
-            continue;
-        };
-        if member
-            .findings
-            .iter()
-            .any(|f| f.severity >= Severity::ReceiptQuarantine)
-        {
-            outcome.receipts_quarantined += 1;
-            outcome.findings.extend(member.findings);
-            continue;
+        let mut outcome = FileOutcome::new(&label, sha256, bytes, kind);
+        if reader.is_some() {
+            let stem = input
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_end_matches(".zip").to_string())
+                .unwrap_or_default();
+            outcome.billing_month = Some(format!("checkup/{stem}"));
         }
-        let checkup_id = format!("{key}-{:06}", outcome.receipts);
-        match map_document(
-            &mut rows,
-            doc,
-            &checkup_id,
-            &opts.provider_id,
-            &member_label,
-        ) {
-            Ok(()) => {
-                outcome.receipts_accepted += 1;
-                outcome.findings.extend(member.findings);
-                parts.flush(writer, key, &mut rows, "checkups", false)?;
-            }
-            Err(p) => {
+        let mut rows = CheckupsBuf::default();
+        let mut lone = match reader {
+            None => Some(lone_document(input)?),
+            Some(_) => None,
+        };
+        loop {
+            let member = match reader.as_mut() {
+                Some(r) => r.next(),
+                None => lone.take(),
+            };
+            let Some(member) = member else { break };
+            outcome.receipts += 1;
+            let member_label = format!("{label}/{}", member.name);
+            let Some(doc) = member.document.as_ref() else {
                 outcome.receipts_quarantined += 1;
-                outcome.problems.push(p);
+                outcome.findings.extend(member.findings);
+                continue;
+            };
+            if member
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::ReceiptQuarantine)
+            {
+                outcome.receipts_quarantined += 1;
+                outcome.findings.extend(member.findings);
+                continue;
+            }
+            let checkup_id = format!("{key}-{:06}", outcome.receipts);
+            match map_document(
+                &mut rows,
+                doc,
+                &checkup_id,
+                &opts.provider_id,
+                &member_label,
+            ) {
+                Ok(()) => {
+                    outcome.receipts_accepted += 1;
+                    outcome.findings.extend(member.findings);
+                    parts.flush(writer, key, &mut rows, "checkups", false)?;
+                }
+                Err(p) => {
+                    outcome.receipts_quarantined += 1;
+                    outcome.problems.push(p);
+                }
             }
         }
-    }
-    progress(bytes);
-    let mut rejection = None;
-    if let Some(r) = reader {
-        let archive_findings = r.finish();
-        if archive_findings
-            .iter()
-            .any(|f| f.severity == Severity::FileFatal)
-        {
-            rejection = Some("archive damaged (see the archive-level findings)".to_string());
+        progress(bytes);
+        let mut rejection = None;
+        if let Some(r) = reader {
+            let archive_findings = r.finish();
+            if archive_findings
+                .iter()
+                .any(|f| f.severity == Severity::FileFatal)
+            {
+                rejection = Some("archive damaged (see the archive-level findings)".to_string());
+            }
+            outcome.findings.extend(archive_findings);
         }
-        outcome.findings.extend(archive_findings);
+        Ok(UnitRead {
+            outcome,
+            pending: rows,
+            rejection,
+        })
     }
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
+
+    fn write_pending(
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+        pending: Self::Pending,
+    ) -> Result<(), IngestError> {
+        let mut rows = pending;
+        parts.flush(cx.writer, cx.key, &mut rows, "checkups", true)
     }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no checkup document could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
-        }
-        None => {
-            parts.flush(writer, key, &mut rows, "checkups", true)?;
-            outcome.rows = parts.finish(writer)?;
-        }
-    }
-    Ok(outcome)
 }

@@ -35,13 +35,12 @@ use medinfra_formats::ef::EfReader;
 use medinfra_formats::ff1::{Ff1Reader, Ff1Row};
 use medinfra_formats::{Finding, Severity};
 use medinfra_model::buffers::{AdmissionsBuf, DiagnosesBuf, ItemsBuf};
-use medinfra_store::VersionWriter;
 
 use crate::IngestError;
-use crate::inputs::{Input, InputKind, io_err};
-use crate::report::{FileOutcome, FileStatus};
-use crate::run::{FileParts, IngestOptions, quarantine_rejection};
+use crate::inputs::{InputKind, io_err};
+use crate::report::FileOutcome;
 use crate::uke_map::{FileRows, yyyymmdd};
+use crate::unit::{FileParts, Unit, UnitCx, UnitMapper, UnitRead};
 
 /// The 9-digit DPC 施設コード of a provider id: prefecture + facility code, without the
 /// 点数表 digit (as `synth` writes it).
@@ -141,7 +140,7 @@ fn quarantined_rows(findings: &[Finding]) -> u64 {
 
 /// Per-stay facts gathered over a 様式1 file.
 #[derive(Default)]
-struct StayFacts {
+pub(crate) struct StayFacts {
     patient: String,
     admission: Option<i32>,
     discharge: Option<i32>,
@@ -220,164 +219,168 @@ fn emit_admissions(out: &mut AdmissionsBuf, provider_id: &str, facts: BTreeMap<S
 }
 
 /// Ingest one DPC survey file (EF, D or 様式1).
-pub(crate) fn ingest_dpc(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    input: &Input,
-    sha256: &str,
-    bytes: u64,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = input.path.display().to_string();
-    let key = &sha256[..16];
-    let kind = match input.kind {
-        InputKind::DpcEf => "dpc-ef",
-        InputKind::DpcD => "dpc-d",
-        _ => "dpc-ff1",
-    };
-    let mut outcome = FileOutcome::new(&label, sha256, bytes, kind);
-    outcome.billing_month = input
-        .path
-        .file_name()
-        .map(|n| format!("dpc/{}", n.to_string_lossy()));
-    let facility = dpc_facility(&opts.provider_id);
-    let file = File::open(&input.path).map_err(|e| io_err(&input.path, e))?;
-    let buffered = BufReader::with_capacity(1 << 20, file);
-    let mut rows = FileRows::default();
-    let mut parts = FileParts::default();
-    let mut stays = Stays::default();
-    let mut facts: BTreeMap<String, StayFacts> = BTreeMap::new();
-    let mut rejection: Option<String> = None;
-    let mut problems = Vec::new();
-    let other_facility = |f: &str, line: u64, rejection: &mut Option<String>| {
-        if f != facility && rejection.is_none() {
-            *rejection = Some(format!(
-                "line {line}: 施設コード names another provider (prefecture + facility code)"
-            ));
-        }
-    };
-    let mut on_row = |outcome: &mut FileOutcome,
-                      res: Result<(), (&'static str, &'static str)>,
-                      line: u64| match res {
-        Ok(()) => outcome.receipts_accepted += 1,
-        Err((field, reason)) => {
-            outcome.receipts_quarantined += 1;
-            problems.push(crate::report::Problem {
-                file: label.clone(),
-                line: Some(line),
-                record_type: Some(kind.to_owned()),
-                field: Some(field.to_owned()),
-                reason: reason.to_owned(),
-            });
-        }
-    };
-    let findings = match input.kind {
-        InputKind::DpcEf => {
-            let mut reader = EfReader::new(buffered, label.clone());
-            while let Some(r) = reader.next() {
-                outcome.receipts += 1;
-                let Some(layout) = reader.layout() else {
-                    continue;
-                };
-                let g = |n| r.ef(layout, n);
-                other_facility(g(1).unwrap_or(""), r.line, &mut rejection);
-                if rejection.is_some() {
-                    continue;
-                }
-                let a = Action {
-                    patient: g(2).unwrap_or(""),
-                    admission: g(4).unwrap_or(""),
-                    category: g(5).unwrap_or(""),
-                    code: g(9).unwrap_or(""),
-                    quantity: num(g(12)),
-                    points: num(g(14)).map(|p| p.round() as i64),
-                    count: num(g(22)).map(|c| c as i32).unwrap_or(1),
-                    day: g(25).unwrap_or(""),
-                };
-                let res = push_action(&mut rows, &mut stays, key, &opts.provider_id, &a);
-                on_row(&mut outcome, res, r.line);
-                parts.flush_all(writer, key, &mut rows, false)?;
+pub(crate) struct DpcUnit<'a>(pub Unit<'a>);
+
+impl UnitMapper for DpcUnit<'_> {
+    const UNIT: &'static str = "row";
+    type Pending = (FileRows, BTreeMap<String, StayFacts>);
+
+    fn read(
+        self,
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+    ) -> Result<UnitRead<Self::Pending>, IngestError> {
+        let Unit {
+            input,
+            sha256,
+            bytes,
+            progress,
+        } = self.0;
+        let (writer, opts, key) = (cx.writer, cx.opts, cx.key);
+        let label = input.path.display().to_string();
+        let kind = match input.kind {
+            InputKind::DpcEf => "dpc-ef",
+            InputKind::DpcD => "dpc-d",
+            _ => "dpc-ff1",
+        };
+        let mut outcome = FileOutcome::new(&label, sha256, bytes, kind);
+        outcome.billing_month = input
+            .path
+            .file_name()
+            .map(|n| format!("dpc/{}", n.to_string_lossy()));
+        let facility = dpc_facility(&opts.provider_id);
+        let file = File::open(&input.path).map_err(|e| io_err(&input.path, e))?;
+        let buffered = BufReader::with_capacity(1 << 20, file);
+        let mut rows = FileRows::default();
+        let mut stays = Stays::default();
+        let mut facts: BTreeMap<String, StayFacts> = BTreeMap::new();
+        let mut rejection: Option<String> = None;
+        let mut problems = Vec::new();
+        let other_facility = |f: &str, line: u64, rejection: &mut Option<String>| {
+            if f != facility && rejection.is_none() {
+                *rejection = Some(format!(
+                    "line {line}: 施設コード names another provider (prefecture + facility code)"
+                ));
             }
-            reader.finish()
-        }
-        InputKind::DpcD => {
-            let mut reader = DReader::new(buffered, label.clone());
-            for r in reader.by_ref() {
-                outcome.receipts += 1;
-                let g = |n: &str| r.get(n);
-                other_facility(g("施設コード").unwrap_or(""), r.line, &mut rejection);
-                if rejection.is_some() {
-                    continue;
-                }
-                let day = g("実施年月日")
-                    .filter(|d| !d.is_empty())
-                    .or(g("算定開始日"))
-                    .unwrap_or("");
-                let a = Action {
-                    patient: g("データ識別番号").unwrap_or(""),
-                    admission: g("入院年月日").unwrap_or(""),
-                    category: g("データ区分").unwrap_or(""),
-                    code: g("レセプト電算コード").unwrap_or(""),
-                    quantity: None,
-                    points: num(g("行為点数")).map(|p| p.round() as i64),
-                    count: num(g("行為回数")).map(|c| c as i32).unwrap_or(1),
-                    day,
-                };
-                let res = push_action(&mut rows, &mut stays, key, &opts.provider_id, &a);
-                on_row(&mut outcome, res, r.line);
-                parts.flush_all(writer, key, &mut rows, false)?;
+        };
+        let mut on_row = |outcome: &mut FileOutcome,
+                          res: Result<(), (&'static str, &'static str)>,
+                          line: u64| match res {
+            Ok(()) => outcome.receipts_accepted += 1,
+            Err((field, reason)) => {
+                outcome.receipts_quarantined += 1;
+                problems.push(crate::report::Problem {
+                    file: label.clone(),
+                    line: Some(line),
+                    record_type: Some(kind.to_owned()),
+                    field: Some(field.to_owned()),
+                    reason: reason.to_owned(),
+                });
             }
-            reader.finish()
-        }
-        _ => {
-            let mut reader = Ff1Reader::new(buffered, label.clone());
-            for r in reader.by_ref() {
-                outcome.receipts += 1;
-                other_facility(&r.facility_code, r.line, &mut rejection);
-                if rejection.is_some() {
-                    continue;
+        };
+        let findings = match input.kind {
+            InputKind::DpcEf => {
+                let mut reader = EfReader::new(buffered, label.clone());
+                while let Some(r) = reader.next() {
+                    outcome.receipts += 1;
+                    let Some(layout) = reader.layout() else {
+                        continue;
+                    };
+                    let g = |n| r.ef(layout, n);
+                    other_facility(g(1).unwrap_or(""), r.line, &mut rejection);
+                    if rejection.is_some() {
+                        continue;
+                    }
+                    let a = Action {
+                        patient: g(2).unwrap_or(""),
+                        admission: g(4).unwrap_or(""),
+                        category: g(5).unwrap_or(""),
+                        code: g(9).unwrap_or(""),
+                        quantity: num(g(12)),
+                        points: num(g(14)).map(|p| p.round() as i64),
+                        count: num(g(22)).map(|c| c as i32).unwrap_or(1),
+                        day: g(25).unwrap_or(""),
+                    };
+                    let res = push_action(&mut rows, &mut stays, key, &opts.provider_id, &a);
+                    on_row(&mut outcome, res, r.line);
+                    parts.flush_all(writer, key, &mut rows, false)?;
                 }
-                let res = ff1_row(
-                    &mut rows,
-                    &mut stays,
-                    &mut facts,
-                    key,
-                    &opts.provider_id,
-                    &r,
-                );
-                on_row(&mut outcome, res, r.line);
-                parts.flush_all(writer, key, &mut rows, false)?;
+                reader.finish()
             }
-            reader.finish()
+            InputKind::DpcD => {
+                let mut reader = DReader::new(buffered, label.clone());
+                for r in reader.by_ref() {
+                    outcome.receipts += 1;
+                    let g = |n: &str| r.get(n);
+                    other_facility(g("施設コード").unwrap_or(""), r.line, &mut rejection);
+                    if rejection.is_some() {
+                        continue;
+                    }
+                    let day = g("実施年月日")
+                        .filter(|d| !d.is_empty())
+                        .or(g("算定開始日"))
+                        .unwrap_or("");
+                    let a = Action {
+                        patient: g("データ識別番号").unwrap_or(""),
+                        admission: g("入院年月日").unwrap_or(""),
+                        category: g("データ区分").unwrap_or(""),
+                        code: g("レセプト電算コード").unwrap_or(""),
+                        quantity: None,
+                        points: num(g("行為点数")).map(|p| p.round() as i64),
+                        count: num(g("行為回数")).map(|c| c as i32).unwrap_or(1),
+                        day,
+                    };
+                    let res = push_action(&mut rows, &mut stays, key, &opts.provider_id, &a);
+                    on_row(&mut outcome, res, r.line);
+                    parts.flush_all(writer, key, &mut rows, false)?;
+                }
+                reader.finish()
+            }
+            _ => {
+                let mut reader = Ff1Reader::new(buffered, label.clone());
+                for r in reader.by_ref() {
+                    outcome.receipts += 1;
+                    other_facility(&r.facility_code, r.line, &mut rejection);
+                    if rejection.is_some() {
+                        continue;
+                    }
+                    let res = ff1_row(
+                        &mut rows,
+                        &mut stays,
+                        &mut facts,
+                        key,
+                        &opts.provider_id,
+                        &r,
+                    );
+                    on_row(&mut outcome, res, r.line);
+                    parts.flush_all(writer, key, &mut rows, false)?;
+                }
+                reader.finish()
+            }
+        };
+        progress(bytes);
+        outcome.problems = problems;
+        let quarantined = quarantined_rows(&findings);
+        outcome.receipts += quarantined;
+        outcome.receipts_quarantined += quarantined;
+        if rejection.is_none() && findings.iter().any(|f| f.severity == Severity::FileFatal) {
+            rejection = Some("structural damage (see the file-level findings)".into());
         }
-    };
-    progress(bytes);
-    outcome.problems = problems;
-    let quarantined = quarantined_rows(&findings);
-    outcome.receipts += quarantined;
-    outcome.receipts_quarantined += quarantined;
-    if rejection.is_none() && findings.iter().any(|f| f.severity == Severity::FileFatal) {
-        rejection = Some("structural damage (see the file-level findings)".into());
+        outcome.findings = findings;
+        Ok(UnitRead {
+            outcome,
+            pending: (rows, facts),
+            rejection,
+        })
     }
-    outcome.findings = findings;
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
+
+    fn write_pending(
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+        pending: Self::Pending,
+    ) -> Result<(), IngestError> {
+        let (mut rows, facts) = pending;
+        emit_admissions(&mut rows.admissions, &cx.opts.provider_id, facts);
+        parts.flush_all(cx.writer, cx.key, &mut rows, true)
     }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no row could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
-        }
-        None => {
-            emit_admissions(&mut rows.admissions, &opts.provider_id, facts);
-            parts.flush_all(writer, key, &mut rows, true)?;
-            outcome.rows = parts.finish(writer)?;
-        }
-    }
-    Ok(outcome)
 }

@@ -51,9 +51,9 @@ use sha2::{Digest, Sha256};
 
 use crate::IngestError;
 use crate::inputs::{Input, InputKind, io_err};
-use crate::report::{FileOutcome, FileStatus, Problem};
-use crate::run::{FileParts, IngestOptions, quarantine_rejection};
+use crate::report::{FileOutcome, Problem};
 use crate::uke_map::{FileRows, insurer_type, yyyymmdd};
+use crate::unit::{FileParts, Unit, UnitCx, UnitMapper, UnitRead};
 
 /// ICD-10 code systems seen in JP Core exports.
 const ICD10_SYSTEMS: [&str; 2] = [
@@ -775,99 +775,107 @@ fn quarantined_units(findings: &[Finding]) -> u64 {
 }
 
 /// Ingest one FHIR unit (Bundle or NDJSON file).
-pub(crate) fn ingest_fhir(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    input: &Input,
-    sha256: &str,
-    bytes: u64,
-    index: &PatientIndex,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = input.path.display().to_string();
-    let key = &sha256[..16];
-    let mut outcome = FileOutcome::new(&label, sha256, bytes, kind_label(input.kind));
-    outcome.billing_month = input
-        .path
-        .file_name()
-        .map(|n| format!("fhir/{}", n.to_string_lossy()));
-    let mut rejection = None;
-    let mut rows = FileRows::default();
-    let mut labs = LabsBuf::default();
-    let mut parts = FileParts::default();
-    let mut seen = BTreeSet::new();
-    let bundle = input.kind == InputKind::FhirBundle;
-    let findings = visit_unit(input, |n, r| {
-        let (n, r) = (&n, &r);
-        outcome.receipts += 1;
-        if rejection.is_some() {
-            return Ok(());
-        }
-        let loc = Loc {
-            prefix: if bundle {
-                format!("entry[{n}].resource")
-            } else {
-                String::new()
-            },
-            line: (!bundle).then_some(*n),
-        };
-        let rtype = r.type_name();
-        if let Resource::Patient(p) = r
-            && let Some(f) = facility_of(p)
-            && f != opts.provider_id
-        {
-            rejection = Some(format!(
-                "a Patient identifier ({}) names another provider",
-                loc.path("identifier")
-            ));
-            return Ok(());
-        }
-        let mut b = Bufs {
-            rows: &mut rows,
-            labs: &mut labs,
-        };
-        match map_resource(&mut b, r, *n, &opts.provider_id, key, index, &mut seen) {
-            Ok(()) => outcome.receipts_accepted += 1,
-            Err((field, reason)) => {
-                outcome.receipts_quarantined += 1;
-                outcome.problems.push(Problem {
-                    file: label.clone(),
-                    line: loc.line,
-                    record_type: Some(rtype.to_owned()),
-                    field: Some(loc.path(&field)),
-                    reason,
-                });
+pub(crate) struct FhirUnit<'a> {
+    pub unit: Unit<'a>,
+    pub patients: &'a PatientIndex,
+}
+
+impl UnitMapper for FhirUnit<'_> {
+    const UNIT: &'static str = "resource";
+    type Pending = (FileRows, LabsBuf);
+
+    fn read(
+        self,
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+    ) -> Result<UnitRead<Self::Pending>, IngestError> {
+        let Unit {
+            input,
+            sha256,
+            bytes,
+            progress,
+        } = self.unit;
+        let index = self.patients;
+        let (writer, opts, key) = (cx.writer, cx.opts, cx.key);
+        let label = input.path.display().to_string();
+        let mut outcome = FileOutcome::new(&label, sha256, bytes, kind_label(input.kind));
+        outcome.billing_month = input
+            .path
+            .file_name()
+            .map(|n| format!("fhir/{}", n.to_string_lossy()));
+        let mut rejection = None;
+        let mut rows = FileRows::default();
+        let mut labs = LabsBuf::default();
+        let mut seen = BTreeSet::new();
+        let bundle = input.kind == InputKind::FhirBundle;
+        let findings = visit_unit(input, |n, r| {
+            let (n, r) = (&n, &r);
+            outcome.receipts += 1;
+            if rejection.is_some() {
+                return Ok(());
             }
+            let loc = Loc {
+                prefix: if bundle {
+                    format!("entry[{n}].resource")
+                } else {
+                    String::new()
+                },
+                line: (!bundle).then_some(*n),
+            };
+            let rtype = r.type_name();
+            if let Resource::Patient(p) = r
+                && let Some(f) = facility_of(p)
+                && f != opts.provider_id
+            {
+                rejection = Some(format!(
+                    "a Patient identifier ({}) names another provider",
+                    loc.path("identifier")
+                ));
+                return Ok(());
+            }
+            let mut b = Bufs {
+                rows: &mut rows,
+                labs: &mut labs,
+            };
+            match map_resource(&mut b, r, *n, &opts.provider_id, key, index, &mut seen) {
+                Ok(()) => outcome.receipts_accepted += 1,
+                Err((field, reason)) => {
+                    outcome.receipts_quarantined += 1;
+                    outcome.problems.push(Problem {
+                        file: label.clone(),
+                        line: loc.line,
+                        record_type: Some(rtype.to_owned()),
+                        field: Some(loc.path(&field)),
+                        reason,
+                    });
+                }
+            }
+            flush_rows(parts, writer, key, &mut rows, &mut labs, false)
+        })?;
+        progress(bytes);
+        if rejection.is_none() && findings.iter().any(|f| f.severity == Severity::FileFatal) {
+            rejection =
+                Some("not a readable FHIR Bundle / NDJSON file (see the findings)".to_owned());
         }
-        flush_rows(&mut parts, writer, key, &mut rows, &mut labs, false)
-    })?;
-    progress(bytes);
-    if rejection.is_none() && findings.iter().any(|f| f.severity == Severity::FileFatal) {
-        rejection = Some("not a readable FHIR Bundle / NDJSON file (see the findings)".to_owned());
+        let quarantined = quarantined_units(&findings);
+        outcome.receipts += quarantined;
+        outcome.receipts_quarantined += quarantined;
+        outcome.findings = findings;
+        Ok(UnitRead {
+            outcome,
+            pending: (rows, labs),
+            rejection,
+        })
     }
-    let quarantined = quarantined_units(&findings);
-    outcome.receipts += quarantined;
-    outcome.receipts_quarantined += quarantined;
-    outcome.findings = findings;
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
+
+    fn write_pending(
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+        pending: Self::Pending,
+    ) -> Result<(), IngestError> {
+        let (mut rows, mut labs) = pending;
+        flush_rows(parts, cx.writer, cx.key, &mut rows, &mut labs, true)
     }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no resource could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
-        }
-        None => {
-            flush_rows(&mut parts, writer, key, &mut rows, &mut labs, true)?;
-            outcome.rows = parts.finish(writer)?;
-        }
-    }
-    Ok(outcome)
 }
 
 fn flush_rows(

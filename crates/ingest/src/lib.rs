@@ -14,6 +14,8 @@
 //! in the next version. Nothing is visible until the store commits the version, and the
 //! submission records are written in the same catalog transaction.
 //!
+//! Every format is a `unit::UnitMapper`; `unit::map_unit` applies the one rejection policy.
+//!
 //! This crate must never put an identifier in clear into a report or error (findings carry
 //! masked values), never read another provider's dataset, and never write outside the store.
 
@@ -27,14 +29,14 @@ mod report;
 mod run;
 mod ssmix2_map;
 mod table_map;
+mod uke_file;
 mod uke_map;
+mod unit;
 
 pub use report::{FileOutcome, FileStatus, IngestOutcome, Problem};
-pub use run::{
-    BATCH_BYTES, BATCH_PROVIDERS, IngestOptions, dataset_name, group_by_provider, ingest,
-    ingest_many,
-};
+pub use run::{BATCH_BYTES, BATCH_PROVIDERS, dataset_name, group_by_provider, ingest, ingest_many};
 pub use table_map::TableMapping;
+pub use unit::IngestOptions;
 
 /// Errors that stop an ingest run (as opposed to findings about the input, which are reported).
 #[derive(Debug, thiserror::Error)]

@@ -10,52 +10,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufReader, Read};
-use std::sync::Arc;
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::inputs::{Input, InputKind, discover, expand, hash_input, io_err};
 use std::path::{Path, PathBuf};
 
-use medinfra_formats::uke::{FileKind, ReceiptReader, Record};
-use medinfra_formats::{FindingKind, Severity};
-use medinfra_model::buffers::{BATCH_ROWS, TableBuf};
-use medinfra_model::masters::CodeMaster;
 use medinfra_model::{CanonicalTable, Tier};
-use medinfra_store::{Lineage, PartWriter, Store, Submission, VersionWriter};
+use medinfra_store::{Lineage, Store, Submission, VersionWriter};
 
 use crate::IngestError;
 use crate::report::{FileOutcome, FileStatus, IngestOutcome};
-use crate::uke_map::{ClaimKind, FileRows, map_receipt};
-
-/// How to ingest.
-#[derive(Debug, Clone)]
-pub struct IngestOptions {
-    /// 10 digits: prefecture (2) + fee schedule (1: 医科, 3: 歯科, 4: 調剤) + facility code (7).
-    pub provider_id: String,
-    /// Reject files whose GO totals disagree with their receipts (default: report only).
-    pub strict: bool,
-    /// Reject a file when more than this share of its receipts is quarantined.
-    pub max_quarantined_share: f64,
-    /// Code masters for ICD-10 lookups of disease codes (may be empty). Shared, so the
-    /// options of the many providers of a bulk ingest do not each copy the masters.
-    pub masters: Arc<CodeMaster>,
-    /// Mapping file for providers' own CSV/Parquet exports (CLI `--mapping FILE`); without
-    /// it, CSV files are not recognised and Parquet files are rejected.
-    pub mapping: Option<crate::table_map::TableMapping>,
-}
-
-impl IngestOptions {
-    pub fn new(provider_id: &str) -> Self {
-        IngestOptions {
-            provider_id: provider_id.to_string(),
-            strict: false,
-            max_quarantined_share: 0.5,
-            masters: Arc::new(CodeMaster::default()),
-            mapping: None,
-        }
-    }
-}
+use crate::unit::{IngestOptions, UnitCx, map_unit};
 
 /// The dataset that holds a provider's ingested data.
 pub fn dataset_name(provider_id: &str) -> String {
@@ -104,98 +70,6 @@ pub fn group_by_provider(paths: &[PathBuf]) -> Result<ProviderGroups, IngestErro
     Ok((groups, unknown))
 }
 
-/// The part files of one input file, opened on first use.
-#[derive(Default)]
-pub(crate) struct FileParts {
-    parts: BTreeMap<&'static str, PartWriter>,
-    rows: BTreeMap<String, u64>,
-}
-
-impl FileParts {
-    pub(crate) fn flush<B: TableBuf>(
-        &mut self,
-        writer: &VersionWriter,
-        key: &str,
-        buf: &mut B,
-        name: &'static str,
-        force: bool,
-    ) -> Result<(), IngestError> {
-        if buf.rows() == 0 || (!force && buf.rows() < BATCH_ROWS) {
-            return Ok(());
-        }
-        *self.rows.entry(name.to_string()).or_default() += buf.rows() as u64;
-        let batch = buf.take().map_err(|source| IngestError::Arrow {
-            table: name,
-            source,
-        })?;
-        let table = CanonicalTable::from_name(name).unwrap_or(CanonicalTable::Claims);
-        if !self.parts.contains_key(name) {
-            let pw = writer.named_part_writer(name, key, table.schema())?;
-            self.parts.insert(name, pw);
-        }
-        if let Some(pw) = self.parts.get_mut(name) {
-            pw.write(&batch)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn flush_all(
-        &mut self,
-        writer: &VersionWriter,
-        key: &str,
-        rows: &mut FileRows,
-        force: bool,
-    ) -> Result<(), IngestError> {
-        self.flush(writer, key, &mut rows.claims, "claims", force)?;
-        self.flush(writer, key, &mut rows.diagnoses, "diagnoses", force)?;
-        self.flush(writer, key, &mut rows.procedures, "procedures", force)?;
-        self.flush(writer, key, &mut rows.drugs, "drugs", force)?;
-        self.flush(writer, key, &mut rows.devices, "devices", force)?;
-        self.flush(writer, key, &mut rows.admissions, "admissions", force)?;
-        self.flush(writer, key, &mut rows.persons, "persons", force)?;
-        self.flush(writer, key, &mut rows.insurance, "insurance_periods", force)?;
-        self.flush(writer, key, &mut rows.notes, "claim_notes", force)
-    }
-
-    pub(crate) fn finish(
-        self,
-        writer: &VersionWriter,
-    ) -> Result<BTreeMap<String, u64>, IngestError> {
-        for (_, pw) in self.parts {
-            writer.finish_part(pw)?;
-        }
-        Ok(self.rows)
-    }
-
-    pub(crate) fn abandon(self, writer: &VersionWriter) -> Result<(), IngestError> {
-        for (_, pw) in self.parts {
-            writer.abandon_part(pw)?;
-        }
-        Ok(())
-    }
-}
-
-/// The key a corrected re-submission replaces: the billing month (IR 請求年月), plus the volume
-/// (IR マルチボリューム識別情報) when the month was sent in several volumes.
-fn billing_key(ir: &medinfra_formats::uke::Ir) -> Option<String> {
-    let month = ir
-        .billing_month
-        .map(|m| format!("{:04}{:02}", m.year, m.month))?;
-    Some(match ir.multi_volume.as_str() {
-        "" | "00" => month,
-        v => format!("{month}/{v}"),
-    })
-}
-
-fn kind_name(kind: FileKind) -> &'static str {
-    match kind {
-        FileKind::Medical => "uke-medical",
-        FileKind::Dpc => "uke-dpc",
-        FileKind::Pharmacy => "uke-pharmacy",
-        FileKind::Unknown => "unknown",
-    }
-}
-
 /// Stream one unit through the reader of its kind.
 pub(crate) fn ingest_input(
     writer: &VersionWriter,
@@ -206,224 +80,34 @@ pub(crate) fn ingest_input(
     patients: &crate::fhir_map::PatientIndex,
     progress: &dyn Fn(u64),
 ) -> Result<FileOutcome, IngestError> {
+    let cx = UnitCx {
+        writer,
+        opts,
+        key: &sha256[..16],
+    };
+    let unit = crate::unit::Unit {
+        input,
+        sha256,
+        bytes,
+        progress,
+    };
     match input.kind {
         InputKind::FhirBundle | InputKind::FhirNdjson => {
-            crate::fhir_map::ingest_fhir(writer, opts, input, sha256, bytes, patients, progress)
+            map_unit(crate::fhir_map::FhirUnit { unit, patients }, &cx)
         }
         InputKind::DpcEf | InputKind::DpcFf1 | InputKind::DpcD => {
-            crate::dpc_map::ingest_dpc(writer, opts, input, sha256, bytes, progress)
+            map_unit(crate::dpc_map::DpcUnit(unit), &cx)
         }
         InputKind::MappedCsv | InputKind::MappedParquet => {
-            crate::table_map::ingest_table(writer, opts, input, sha256, bytes, progress)
+            map_unit(crate::table_map::TableUnit(unit), &cx)
         }
-        InputKind::Uke => ingest_file(writer, opts, &input.path, sha256, bytes, progress),
+        InputKind::Uke => map_unit(crate::uke_file::UkeFile(unit), &cx),
         InputKind::Ssmix2Tree | InputKind::Hl7Message => {
-            crate::ssmix2_map::ingest_ssmix2(writer, opts, input, sha256, bytes, progress)
+            map_unit(crate::ssmix2_map::Ssmix2Unit(unit), &cx)
         }
         InputKind::CheckupArchiveDir | InputKind::CheckupZip | InputKind::CheckupDocument => {
-            crate::checkup_map::ingest_checkups(writer, opts, input, sha256, bytes, progress)
+            map_unit(crate::checkup_map::CheckupUnit(unit), &cx)
         }
-    }
-}
-
-/// Stream one receipt file into part files. Returns its outcome; on rejection nothing of it is
-/// kept.
-fn ingest_file(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    path: &Path,
-    sha256: &str,
-    bytes: u64,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = path.display().to_string();
-    let key = &sha256[..16];
-    let file = File::open(path).map_err(|e| io_err(path, e))?;
-    let counted = CountingReader {
-        inner: file,
-        read: 0,
-        progress,
-        reported: 0,
-    };
-    let mut reader =
-        ReceiptReader::from_reader(BufReader::with_capacity(1 << 20, counted), label.clone());
-    let mut rows = FileRows::default();
-    let mut parts = FileParts::default();
-    let mut outcome = FileOutcome {
-        file: label.clone(),
-        sha256: sha256.to_string(),
-        bytes,
-        kind: "unknown".into(),
-        billing_month: None,
-        status: FileStatus::Accepted,
-        receipts: 0,
-        receipts_accepted: 0,
-        receipts_quarantined: 0,
-        rows: BTreeMap::new(),
-        ..FileOutcome::new(&label, sha256, bytes, "unknown")
-    };
-    let mut provider_checked = false;
-    let mut rejection: Option<String> = None;
-    while let Some(receipt) = reader.next() {
-        if !provider_checked {
-            provider_checked = true;
-            // IR, or a pharmacy's YK read in the IR order (formats::uke::pharmacy).
-            let header = reader
-                .header()
-                .and_then(|h| medinfra_formats::uke::pharmacy::header(&h.record));
-            if let Some(ir) = &header {
-                let from_file = format!("{}{}{}", ir.prefecture, ir.fee_schedule, ir.facility_code);
-                if from_file != opts.provider_id {
-                    rejection = Some("the IR header names another provider (prefecture + fee schedule + facility code)".into());
-                }
-                outcome.billing_month = billing_key(ir);
-            }
-        }
-        let mut receipt = receipt;
-        let pharmacy = reader.kind() == FileKind::Pharmacy;
-        if pharmacy {
-            // The assumed pharmacy field order lives in formats (uke::pharmacy).
-            medinfra_formats::uke::pharmacy::type_pharmacy_receipt(&mut receipt, &label);
-        }
-        outcome.receipts += 1;
-        if rejection.is_some() {
-            continue;
-        }
-        let points = receipt.claimed_points();
-        let records = receipt.records.len() as u64;
-        if receipt.is_quarantined() {
-            outcome.receipts_quarantined += 1;
-            outcome.points_quarantined += points;
-            outcome.cost_quarantined(
-                receipt
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity >= Severity::ReceiptQuarantine)
-                    .map(|f| format!("{:?}", f.kind)),
-                records,
-            );
-            outcome.findings.extend(receipt.findings.iter().cloned());
-            continue;
-        }
-        let claim_kind = match reader.kind() {
-            FileKind::Dpc => ClaimKind::Dpc,
-            FileKind::Pharmacy => ClaimKind::Pharmacy,
-            _ => ClaimKind::Medical,
-        };
-        match map_receipt(
-            &mut rows,
-            &receipt,
-            &label,
-            &opts.provider_id,
-            key,
-            claim_kind,
-            &opts.masters,
-        ) {
-            Ok(()) => {
-                outcome.receipts_accepted += 1;
-                outcome.points_accepted += points;
-                outcome.cost_warnings(&receipt.findings);
-                outcome.findings.extend(receipt.findings.iter().cloned());
-            }
-            Err(problem) => {
-                outcome.receipts_quarantined += 1;
-                outcome.points_quarantined += points;
-                outcome.cost_quarantined([format!("mapping: {}", problem.reason)], records);
-                outcome.problems.push(problem);
-            }
-        }
-        parts.flush_all(writer, key, &mut rows, false)?;
-    }
-    let kind = reader.kind();
-    outcome.kind = kind_name(kind).into();
-    let summary = reader.finish();
-    if outcome.billing_month.is_none()
-        && let Some(ir) = summary
-            .header
-            .as_ref()
-            .and_then(|h| medinfra_formats::uke::pharmacy::header(&h.record))
-    {
-        outcome.billing_month = billing_key(&ir);
-    }
-    outcome.cost_warnings(&summary.findings);
-    outcome.findings.extend(summary.findings.iter().cloned());
-    if let Some(Record::Go(go)) = summary.trailer.as_ref().map(|t| &t.record) {
-        outcome.declared = Some(crate::report::Declared {
-            receipts: go.receipt_count.map(|n| n.value()),
-            points: go.total_points.map(|n| n.value()),
-        });
-    }
-    if rejection.is_none() && summary.is_rejected() {
-        rejection = Some("structural damage (see the file-level findings)".into());
-    }
-    if rejection.is_none() && kind == FileKind::Unknown {
-        rejection = Some("not an electronic receipt file (no IR or YK header)".into());
-    }
-    if rejection.is_none()
-        && opts.strict
-        && summary.findings.iter().any(|f| {
-            matches!(
-                f.kind,
-                FindingKind::TrailerCountMismatch | FindingKind::TrailerPointsMismatch
-            )
-        })
-    {
-        rejection = Some("GO totals disagree with the receipts (--strict)".into());
-    }
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
-    }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no receipt could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
-        }
-        None => {
-            rows.finish_cards(&opts.provider_id);
-            parts.flush_all(writer, key, &mut rows, true)?;
-            outcome.rows = parts.finish(writer)?;
-        }
-    }
-    Ok(outcome)
-}
-
-/// The rejection when more than the allowed share of a file's receipts (messages,
-/// documents) was quarantined.
-pub(crate) fn quarantine_rejection(outcome: &FileOutcome, opts: &IngestOptions) -> Option<String> {
-    if outcome.receipts == 0 {
-        return None;
-    }
-    let share = outcome.receipts_quarantined as f64 / outcome.receipts as f64;
-    (share > opts.max_quarantined_share).then(|| {
-        format!(
-            "{:.0} % of receipts quarantined, above the limit of {:.0} %",
-            share * 100.0,
-            opts.max_quarantined_share * 100.0
-        )
-    })
-}
-
-struct CountingReader<'a, R> {
-    inner: R,
-    read: u64,
-    reported: u64,
-    progress: &'a dyn Fn(u64),
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read - self.reported >= 1 << 20 || n == 0 {
-            (self.progress)(self.read - self.reported);
-            self.reported = self.read;
-        }
-        Ok(n)
     }
 }
 

@@ -34,9 +34,9 @@ use medinfra_store::VersionWriter;
 
 use crate::IngestError;
 use crate::inputs::{Input, InputKind, io_err};
-use crate::report::{FileOutcome, FileStatus, Problem};
-use crate::run::{FileParts, IngestOptions, quarantine_rejection};
+use crate::report::{FileOutcome, Problem};
 use crate::uke_map::yyyymmdd;
+use crate::unit::{FileParts, Unit, UnitCx, UnitMapper, UnitRead};
 
 struct LabRow {
     jlac10: String,
@@ -180,7 +180,7 @@ fn is_lab_message(parsed: &ParsedMessage) -> bool {
 
 /// Rows of one tree being built.
 #[derive(Default)]
-struct TreeRows {
+pub(crate) struct TreeRows {
     labs: LabsBuf,
     drugs: ItemsBuf,
     persons: PersonsBuf,
@@ -347,104 +347,115 @@ fn lone_message(input: &Input) -> Result<Ssmix2File, IngestError> {
 }
 
 /// Stream an SS-MIX2 tree (or one message file) into `lab_results` parts.
-pub(crate) fn ingest_ssmix2(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    input: &Input,
-    sha256: &str,
-    bytes: u64,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = input.path.display().to_string();
-    let key = &sha256[..16];
-    let tree = input.kind == InputKind::Ssmix2Tree;
-    let mut outcome = FileOutcome::new(
-        &label,
-        sha256,
-        bytes,
-        if tree { "ssmix2" } else { "hl7-message" },
-    );
-    // A tree replaces an earlier tree of the provider only when it covers all of the earlier
-    // one's months (a cumulative re-send); a tree of later months is a new delivery beside it.
-    // Its key is `ssmix2:FIRST-LAST` (months of the storage tree's care-date folders), set
-    // once the tree has been read (see `ssmix2_covers`).
-    let mut months: Option<(String, String)> = None;
-    let files: Box<dyn Iterator<Item = Result<Ssmix2File, medinfra_formats::Finding>>> = if tree {
-        Box::new(Ssmix2Reader::new(&input.path))
-    } else {
-        Box::new(std::iter::once(Ok(lone_message(input)?)))
-    };
-    let mut rows = TreeRows::default();
-    let mut parts = FileParts::default();
-    let mut rejection: Option<String> = None;
-    let mut patient_only = 0u64;
-    for file in files {
-        let f = match file {
-            Ok(f) => f,
-            Err(finding) => {
-                if finding.severity == Severity::FileFatal {
-                    rejection.get_or_insert_with(|| "a folder of the tree cannot be read".into());
+pub(crate) struct Ssmix2Unit<'a>(pub Unit<'a>);
+
+impl UnitMapper for Ssmix2Unit<'_> {
+    const UNIT: &'static str = "message";
+    type Pending = TreeRows;
+
+    fn read(
+        self,
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+    ) -> Result<UnitRead<Self::Pending>, IngestError> {
+        let Unit {
+            input,
+            sha256,
+            bytes,
+            progress,
+        } = self.0;
+        let (writer, opts, key) = (cx.writer, cx.opts, cx.key);
+        let label = input.path.display().to_string();
+        let tree = input.kind == InputKind::Ssmix2Tree;
+        let mut outcome = FileOutcome::new(
+            &label,
+            sha256,
+            bytes,
+            if tree { "ssmix2" } else { "hl7-message" },
+        );
+        // A tree replaces an earlier tree of the provider only when it covers all of the earlier
+        // one's months (a cumulative re-send); a tree of later months is a new delivery beside it.
+        // Its key is `ssmix2:FIRST-LAST` (months of the storage tree's care-date folders), set
+        // once the tree has been read (see `ssmix2_covers`).
+        let mut months: Option<(String, String)> = None;
+        let files: Box<dyn Iterator<Item = Result<Ssmix2File, medinfra_formats::Finding>>> = if tree
+        {
+            Box::new(Ssmix2Reader::new(&input.path))
+        } else {
+            Box::new(std::iter::once(Ok(lone_message(input)?)))
+        };
+        let mut rows = TreeRows::default();
+        let mut rejection: Option<String> = None;
+        let mut patient_only = 0u64;
+        for file in files {
+            let f = match file {
+                Ok(f) => f,
+                Err(finding) => {
+                    if finding.severity == Severity::FileFatal {
+                        rejection
+                            .get_or_insert_with(|| "a folder of the tree cannot be read".into());
+                    }
+                    outcome.findings.push(finding);
+                    continue;
                 }
-                outcome.findings.push(finding);
+            };
+            let file_label = format!("{label}/{}", f.relative.display());
+            let Some(parsed) = f.parsed.as_ref() else {
+                // Undecodable or structurally broken message: the message is quarantined.
+                outcome.receipts += 1;
+                outcome.receipts_quarantined += 1;
+                outcome.findings.extend(f.findings);
+                continue;
+            };
+            outcome.receipts += 1;
+            let facility = &parsed.header.sending_facility;
+            if facility.len() == 10
+                && facility.bytes().all(|b| b.is_ascii_digit())
+                && *facility != opts.provider_id
+            {
+                rejection.get_or_insert_with(|| {
+                    "a message names another sending facility (MSH-4)".into()
+                });
+            }
+            if rejection.is_some() {
                 continue;
             }
-        };
-        let file_label = format!("{label}/{}", f.relative.display());
-        let Some(parsed) = f.parsed.as_ref() else {
-            // Undecodable or structurally broken message: the message is quarantined.
-            outcome.receipts += 1;
-            outcome.receipts_quarantined += 1;
-            outcome.findings.extend(f.findings);
-            continue;
-        };
-        outcome.receipts += 1;
-        let facility = &parsed.header.sending_facility;
-        if facility.len() == 10
-            && facility.bytes().all(|b| b.is_ascii_digit())
-            && *facility != opts.provider_id
-        {
-            rejection
-                .get_or_insert_with(|| "a message names another sending facility (MSH-4)".into());
-        }
-        if rejection.is_some() {
-            continue;
-        }
-        if f.findings
-            .iter()
-            .any(|x| x.severity >= Severity::ReceiptQuarantine)
-        {
-            outcome.receipts_quarantined += 1;
-            outcome.findings.extend(f.findings);
-            continue;
-        }
-        let care_date = f.path.as_ref().and_then(|p| p.care_date.as_deref());
-        if let Some(ym) = care_date.and_then(|d| d.get(..6)) {
-            months = Some(match months.take() {
-                None => (ym.to_string(), ym.to_string()),
-                Some((a, b)) => (a.min(ym.to_string()), b.max(ym.to_string())),
-            });
-        }
-        match map_message(parsed, care_date, &file_label) {
-            Ok(mapped) => {
-                outcome.receipts_accepted += 1;
-                outcome.cost_warnings(&f.findings);
-                outcome.findings.extend(f.findings);
-                if mapped.labs.is_empty() && mapped.drugs.is_empty() && mapped.stay.is_none() {
-                    patient_only += 1;
-                }
-                rows.add(&opts.provider_id, key, parsed, mapped);
-                rows.flush(writer, key, &mut parts, false)?;
-            }
-            Err(problem) => {
+            if f.findings
+                .iter()
+                .any(|x| x.severity >= Severity::ReceiptQuarantine)
+            {
                 outcome.receipts_quarantined += 1;
-                outcome.cost_quarantined([format!("mapping: {}", problem.reason)], 1);
-                outcome.problems.push(problem);
+                outcome.findings.extend(f.findings);
+                continue;
+            }
+            let care_date = f.path.as_ref().and_then(|p| p.care_date.as_deref());
+            if let Some(ym) = care_date.and_then(|d| d.get(..6)) {
+                months = Some(match months.take() {
+                    None => (ym.to_string(), ym.to_string()),
+                    Some((a, b)) => (a.min(ym.to_string()), b.max(ym.to_string())),
+                });
+            }
+            match map_message(parsed, care_date, &file_label) {
+                Ok(mapped) => {
+                    outcome.receipts_accepted += 1;
+                    outcome.cost_warnings(&f.findings);
+                    outcome.findings.extend(f.findings);
+                    if mapped.labs.is_empty() && mapped.drugs.is_empty() && mapped.stay.is_none() {
+                        patient_only += 1;
+                    }
+                    rows.add(&opts.provider_id, key, parsed, mapped);
+                    rows.flush(writer, key, parts, false)?;
+                }
+                Err(problem) => {
+                    outcome.receipts_quarantined += 1;
+                    outcome.cost_quarantined([format!("mapping: {}", problem.reason)], 1);
+                    outcome.problems.push(problem);
+                }
             }
         }
-    }
-    progress(bytes);
-    if patient_only > 0 {
-        outcome.problems.push(Problem {
+        progress(bytes);
+        if patient_only > 0 {
+            outcome.problems.push(Problem {
             file: label.clone(),
             line: None,
             record_type: Some("MSH".into()),
@@ -453,34 +464,30 @@ pub(crate) fn ingest_ssmix2(
                 "note: {patient_only} message(s) carried nothing mapped beyond the patient (orders without results, other data types)"
             ),
         });
-    }
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
-    }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no message could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
         }
-        None => {
-            rows.flush(writer, key, &mut parts, true)?;
-            let mut stays = rows.finish_stays(&opts.provider_id, key);
-            parts.flush(writer, key, &mut stays, "admissions", true)?;
-            outcome.rows = parts.finish(writer)?;
+        if tree {
+            outcome.billing_month = Some(match months {
+                Some((a, b)) => format!("ssmix2:{a}-{b}"),
+                None => "ssmix2:".into(),
+            });
         }
+        Ok(UnitRead {
+            outcome,
+            pending: rows,
+            rejection,
+        })
     }
-    if tree {
-        outcome.billing_month = Some(match months {
-            Some((a, b)) => format!("ssmix2:{a}-{b}"),
-            None => "ssmix2:".into(),
-        });
+
+    fn write_pending(
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+        pending: Self::Pending,
+    ) -> Result<(), IngestError> {
+        let mut rows = pending;
+        rows.flush(cx.writer, cx.key, parts, true)?;
+        let mut stays = rows.finish_stays(&cx.opts.provider_id, cx.key);
+        parts.flush(cx.writer, cx.key, &mut stays, "admissions", true)
     }
-    Ok(outcome)
 }
 
 /// Whether an SS-MIX2 tree keyed `new` (`ssmix2:FIRST-LAST`) replaces one keyed `old`: when it

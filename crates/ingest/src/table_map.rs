@@ -35,13 +35,12 @@ use medinfra_formats::{Severity, finding::shown_value};
 use medinfra_model::CanonicalTable;
 use medinfra_model::buffers::TableBuf;
 use medinfra_model::tables::ColumnType;
-use medinfra_store::VersionWriter;
 
 use crate::IngestError;
-use crate::inputs::{Input, InputKind, io_err};
-use crate::report::{FileOutcome, FileStatus, Problem};
-use crate::run::{FileParts, IngestOptions, quarantine_rejection};
+use crate::inputs::{InputKind, io_err};
+use crate::report::{FileOutcome, Problem};
 use crate::uke_map::yyyymmdd;
+use crate::unit::{FileParts, Unit, UnitCx, UnitMapper, UnitRead};
 
 /// A mapping file: the column mapping and the canonical table it fills.
 #[derive(Debug, Clone)]
@@ -264,166 +263,176 @@ impl TableBuf for DynBuf {
 }
 
 /// Ingest one CSV or Parquet export through the run's mapping.
-pub(crate) fn ingest_table(
-    writer: &VersionWriter,
-    opts: &IngestOptions,
-    input: &Input,
-    sha256: &str,
-    bytes: u64,
-    progress: &dyn Fn(u64),
-) -> Result<FileOutcome, IngestError> {
-    let label = input.path.display().to_string();
-    let key = &sha256[..16];
-    let parquet = input.kind == InputKind::MappedParquet;
-    let mut outcome = FileOutcome::new(
-        &label,
-        sha256,
-        bytes,
-        if parquet {
-            "parquet-mapped"
-        } else {
-            "csv-mapped"
-        },
-    );
-    outcome.billing_month = input
-        .path
-        .file_name()
-        .map(|n| format!("table/{}", n.to_string_lossy()));
-    let Some(tm) = &opts.mapping else {
-        outcome.status = FileStatus::Rejected;
-        outcome.rejection = Some("a Parquet file needs a mapping file (--mapping)".into());
-        progress(bytes);
-        return Ok(outcome);
-    };
-    let name = tm.table.name();
-    let mut buf = DynBuf::new(tm.table);
-    let mut parts = FileParts::default();
-    let mut rejection: Option<String> = None;
-    let identifier = |field: &str| tm.mapping.identifiers.iter().any(|i| i == field);
-    let row_result = |outcome: &mut FileOutcome,
-                      res: Result<(), (&'static str, &'static str, String)>,
-                      line: u64| match res {
-        Ok(()) => outcome.receipts_accepted += 1,
-        Err((field, reason, value)) => {
-            outcome.receipts_quarantined += 1;
-            let shown = if value.is_empty() {
-                String::new()
+pub(crate) struct TableUnit<'a>(pub Unit<'a>);
+
+impl UnitMapper for TableUnit<'_> {
+    const UNIT: &'static str = "row";
+    type Pending = Option<(DynBuf, &'static str)>;
+
+    fn read(
+        self,
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+    ) -> Result<UnitRead<Self::Pending>, IngestError> {
+        let Unit {
+            input,
+            sha256,
+            bytes,
+            progress,
+        } = self.0;
+        let (writer, opts, key) = (cx.writer, cx.opts, cx.key);
+        let label = input.path.display().to_string();
+        let parquet = input.kind == InputKind::MappedParquet;
+        let mut outcome = FileOutcome::new(
+            &label,
+            sha256,
+            bytes,
+            if parquet {
+                "parquet-mapped"
             } else {
-                format!(
-                    " (value {})",
-                    shown_value(&value, identifier(field) || field == "patient_id")
-                )
-            };
-            outcome.problems.push(Problem {
-                file: label.clone(),
-                line: Some(line),
-                record_type: Some(name.to_owned()),
-                field: Some(field.to_owned()),
-                reason: format!("{reason}{shown}"),
+                "csv-mapped"
+            },
+        );
+        outcome.billing_month = input
+            .path
+            .file_name()
+            .map(|n| format!("table/{}", n.to_string_lossy()));
+        let Some(tm) = &opts.mapping else {
+            progress(bytes);
+            return Ok(UnitRead {
+                outcome,
+                pending: None,
+                rejection: Some("a Parquet file needs a mapping file (--mapping)".into()),
             });
-        }
-    };
-    let file = File::open(&input.path).map_err(|e| io_err(&input.path, e))?;
-    if parquet {
-        use arrow::util::display::{ArrayFormatter, FormatOptions};
-        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(8192).build());
-        match reader {
-            Err(e) => rejection = Some(format!("not a readable Parquet file: {e}")),
-            Ok(reader) => {
-                let mut line = 0u64;
-                for batch in reader {
-                    let batch = match batch {
-                        Ok(b) => b,
-                        Err(e) => {
-                            rejection = Some(format!("Parquet read failed after row {line}: {e}"));
+        };
+        let name = tm.table.name();
+        let mut buf = DynBuf::new(tm.table);
+        let mut rejection: Option<String> = None;
+        let identifier = |field: &str| tm.mapping.identifiers.iter().any(|i| i == field);
+        let row_result = |outcome: &mut FileOutcome,
+                          res: Result<(), (&'static str, &'static str, String)>,
+                          line: u64| match res {
+            Ok(()) => outcome.receipts_accepted += 1,
+            Err((field, reason, value)) => {
+                outcome.receipts_quarantined += 1;
+                let shown = if value.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (value {})",
+                        shown_value(&value, identifier(field) || field == "patient_id")
+                    )
+                };
+                outcome.problems.push(Problem {
+                    file: label.clone(),
+                    line: Some(line),
+                    record_type: Some(name.to_owned()),
+                    field: Some(field.to_owned()),
+                    reason: format!("{reason}{shown}"),
+                });
+            }
+        };
+        let file = File::open(&input.path).map_err(|e| io_err(&input.path, e))?;
+        if parquet {
+            use arrow::util::display::{ArrayFormatter, FormatOptions};
+            use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(8192).build());
+            match reader {
+                Err(e) => rejection = Some(format!("not a readable Parquet file: {e}")),
+                Ok(reader) => {
+                    let mut line = 0u64;
+                    for batch in reader {
+                        let batch = match batch {
+                            Ok(b) => b,
+                            Err(e) => {
+                                rejection =
+                                    Some(format!("Parquet read failed after row {line}: {e}"));
+                                break;
+                            }
+                        };
+                        // Source column of each canonical field, formatted to text.
+                        let mut fmts = Vec::new();
+                        for (src, canon) in &tm.mapping.columns {
+                            let Some(col) = batch.column_by_name(src) else {
+                                rejection =
+                                    Some(format!("mapped column {src:?} is not in the file"));
+                                break;
+                            };
+                            let f = ArrayFormatter::try_new(
+                                col.as_ref(),
+                                &FormatOptions::default().with_null(""),
+                            )
+                            .map_err(|source| IngestError::Arrow {
+                                table: name,
+                                source,
+                            })?;
+                            fmts.push((canon.as_str(), f));
+                        }
+                        if rejection.is_some() {
                             break;
                         }
-                    };
-                    // Source column of each canonical field, formatted to text.
-                    let mut fmts = Vec::new();
-                    for (src, canon) in &tm.mapping.columns {
-                        let Some(col) = batch.column_by_name(src) else {
-                            rejection = Some(format!("mapped column {src:?} is not in the file"));
-                            break;
-                        };
-                        let f = ArrayFormatter::try_new(
-                            col.as_ref(),
-                            &FormatOptions::default().with_null(""),
-                        )
-                        .map_err(|source| IngestError::Arrow {
-                            table: name,
-                            source,
-                        })?;
-                        fmts.push((canon.as_str(), f));
-                    }
-                    if rejection.is_some() {
-                        break;
-                    }
-                    for i in 0..batch.num_rows() {
-                        line += 1;
-                        outcome.receipts += 1;
-                        let values: Vec<(&str, String)> = fmts
-                            .iter()
-                            .map(|(c, f)| (*c, f.value(i).to_string()))
-                            .collect();
-                        let res = buf.push_row(&opts.provider_id, |field| {
-                            values
+                        for i in 0..batch.num_rows() {
+                            line += 1;
+                            outcome.receipts += 1;
+                            let values: Vec<(&str, String)> = fmts
                                 .iter()
-                                .find(|(c, _)| *c == field)
-                                .map(|(_, v)| v.as_str())
-                        });
-                        row_result(&mut outcome, res, line);
-                        parts.flush(writer, key, &mut buf, name, false)?;
+                                .map(|(c, f)| (*c, f.value(i).to_string()))
+                                .collect();
+                            let res = buf.push_row(&opts.provider_id, |field| {
+                                values
+                                    .iter()
+                                    .find(|(c, _)| *c == field)
+                                    .map(|(_, v)| v.as_str())
+                            });
+                            row_result(&mut outcome, res, line);
+                            parts.flush(writer, key, &mut buf, name, false)?;
+                        }
                     }
                 }
             }
+        } else {
+            let mut reader = CsvMappedReader::new(
+                BufReader::with_capacity(1 << 20, file),
+                label.clone(),
+                tm.mapping.clone(),
+            );
+            for row in reader.by_ref() {
+                outcome.receipts += 1;
+                let res = buf.push_row(&opts.provider_id, |field| {
+                    row.fields.get(field).map(String::as_str)
+                });
+                row_result(&mut outcome, res, row.line);
+                parts.flush(writer, key, &mut buf, name, false)?;
+            }
+            let findings = reader.finish();
+            let quarantined = findings
+                .iter()
+                .filter(|f| f.severity == Severity::ReceiptQuarantine)
+                .count() as u64;
+            outcome.receipts += quarantined;
+            outcome.receipts_quarantined += quarantined;
+            if findings.iter().any(|f| f.severity == Severity::FileFatal) {
+                rejection = Some("the header or the file cannot be read (see the findings)".into());
+            }
+            outcome.findings = findings;
         }
-    } else {
-        let mut reader = CsvMappedReader::new(
-            BufReader::with_capacity(1 << 20, file),
-            label.clone(),
-            tm.mapping.clone(),
-        );
-        for row in reader.by_ref() {
-            outcome.receipts += 1;
-            let res = buf.push_row(&opts.provider_id, |field| {
-                row.fields.get(field).map(String::as_str)
-            });
-            row_result(&mut outcome, res, row.line);
-            parts.flush(writer, key, &mut buf, name, false)?;
-        }
-        let findings = reader.finish();
-        let quarantined = findings
-            .iter()
-            .filter(|f| f.severity == Severity::ReceiptQuarantine)
-            .count() as u64;
-        outcome.receipts += quarantined;
-        outcome.receipts_quarantined += quarantined;
-        if findings.iter().any(|f| f.severity == Severity::FileFatal) {
-            rejection = Some("the header or the file cannot be read (see the findings)".into());
-        }
-        outcome.findings = findings;
+        progress(bytes);
+        Ok(UnitRead {
+            outcome,
+            pending: Some((buf, name)),
+            rejection,
+        })
     }
-    progress(bytes);
-    if rejection.is_none() {
-        rejection = quarantine_rejection(&outcome, opts);
-    }
-    if rejection.is_none() && outcome.receipts_accepted == 0 {
-        rejection = Some("no row could be accepted".into());
-    }
-    match rejection {
-        Some(reason) => {
-            parts.abandon(writer)?;
-            outcome.status = FileStatus::Rejected;
-            outcome.rejection = Some(reason);
-            outcome.receipts_accepted = 0;
+
+    fn write_pending(
+        cx: &UnitCx<'_>,
+        parts: &mut FileParts,
+        pending: Self::Pending,
+    ) -> Result<(), IngestError> {
+        if let Some((mut buf, name)) = pending {
+            parts.flush(cx.writer, cx.key, &mut buf, name, true)?;
         }
-        None => {
-            parts.flush(writer, key, &mut buf, name, true)?;
-            outcome.rows = parts.finish(writer)?;
-        }
+        Ok(())
     }
-    Ok(outcome)
 }
