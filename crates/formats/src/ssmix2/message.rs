@@ -572,8 +572,11 @@ pub fn build_message(m: &ParsedMessage) -> Result<Message, Hl7WriteError> {
                 (4, escape(&rx.group_no)),
             ],
         )));
+        let usage = [escape(&rx.usage_code), escape(&rx.usage_text)].join("&");
+        let usage = usage.trim_end_matches('&').to_owned();
         if !rx.given_at.is_empty() {
-            // An administration record (RAS^O17): RXA alone.
+            // An administration record (RAS^O17): RXA, with the TQ1 and RXR the reader would
+            // attach to it when their content is not empty (real RAS messages carry RXR).
             segments.push(seg(fields(
                 "RXA",
                 &[
@@ -588,6 +591,19 @@ pub fn build_message(m: &ParsedMessage) -> Result<Message, Hl7WriteError> {
                     (7, components(&[&rx.unit])),
                 ],
             )));
+            if !usage.is_empty() || !rx.days.is_empty() {
+                segments.push(seg(fields(
+                    "TQ1",
+                    &[
+                        (1, "1".to_owned()),
+                        (3, usage),
+                        (6, components(&[&rx.days, "d"])),
+                    ],
+                )));
+            }
+            if !rx.route.is_empty() {
+                segments.push(seg(fields("RXR", &[(1, components(&[&rx.route]))])));
+            }
             continue;
         }
         segments.push(seg(fields(
@@ -603,8 +619,6 @@ pub fn build_message(m: &ParsedMessage) -> Result<Message, Hl7WriteError> {
                 (11, components(&[&rx.dispense_unit])),
             ],
         )));
-        let usage = [escape(&rx.usage_code), escape(&rx.usage_text)].join("&");
-        let usage = usage.trim_end_matches('&').to_owned();
         segments.push(seg(fields(
             "TQ1",
             &[
