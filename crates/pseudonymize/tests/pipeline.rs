@@ -99,6 +99,27 @@ fn diagnoses() -> RecordBatch {
     .unwrap()
 }
 
+/// Comments and 症状詳記 as staff write them: the patient's name and phone number in free text.
+fn claim_notes() -> RecordBatch {
+    RecordBatch::try_new(
+        CanonicalTable::ClaimNotes.schema(),
+        vec![
+            s(&["C1", "C1"]),
+            s(&["1310000001", "1310000001"]),
+            s(&["P-0001", "P-0001"]),
+            s(&["202001", "202001"]),
+            s(&["CO", "SJ"]),
+            opt(&[Some("21"), None]),
+            opt(&[Some("810000001"), Some("01")]),
+            opt(&[
+                Some("山田太郎様 １日３回毎食後 連絡先03-1234-5678"),
+                Some("山田 太郎氏は入院後経過良好"),
+            ]),
+        ],
+    )
+    .unwrap()
+}
+
 async fn setup() -> (tempfile::TempDir, Store, KeyStore, VersionInfo) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data")).await.unwrap();
@@ -115,6 +136,12 @@ async fn setup() -> (tempfile::TempDir, Store, KeyStore, VersionInfo) {
         "diagnoses",
         CanonicalTable::Diagnoses.schema(),
         [&diagnoses()],
+    )
+    .unwrap();
+    w.write_table(
+        "claim_notes",
+        CanonicalTable::ClaimNotes.schema(),
+        [&claim_notes()],
     )
     .unwrap();
     let info = w.commit().await.unwrap();
@@ -205,7 +232,7 @@ async fn default_policy_drops_identifiers_tokenizes_consistently_and_scrubs_text
     .await
     .unwrap();
     assert_eq!(out.tier, Tier::Pseudonymized);
-    assert_eq!(report.rows, 8);
+    assert_eq!(report.rows, 10);
 
     let p = read(&store, &out, "persons");
     for gone in ["name_kanji", "name_kana", "address", "phone"] {
@@ -261,6 +288,16 @@ async fn default_policy_drops_identifiers_tokenizes_consistently_and_scrubs_text
         "{t1}"
     );
     assert!(report.tables["diagnoses"].stats.scrubbed["<NAME>"] >= 2);
+
+    // Comments and 症状詳記 (claim_notes) are scrubbed of the person's name and phone number
+    // like disease names; the codes stay.
+    let n = read(&store, &out, "claim_notes");
+    for t in strings(&n, "text") {
+        let t = t.unwrap();
+        assert!(!t.contains("山田") && !t.contains("1234"), "{t}");
+        assert!(t.contains("<NAME>"), "{t}");
+    }
+    assert_eq!(strings(&n, "code")[0].as_deref(), Some("810000001"));
 
     // Lineage: input, policy hash and key id.
     let manifest = store.read_manifest(&out).unwrap();
@@ -414,7 +451,10 @@ async fn project_tokens_differ_per_project_and_date_shifts_are_per_person() {
 
     req.project = Some("proj-a".into());
     let (a, report) = pseudonymize(&store, &keys, &req, &|_, _| {}).await.unwrap();
-    assert_eq!(report.omitted_tables, vec!["diagnoses", "persons"]);
+    assert_eq!(
+        report.omitted_tables,
+        vec!["claim_notes", "diagnoses", "persons"]
+    );
     req.project = Some("proj-b".into());
     let (b, _) = pseudonymize(&store, &keys, &req, &|_, _| {}).await.unwrap();
     let ca = read(&store, &a, "claims");
