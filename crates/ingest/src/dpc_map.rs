@@ -34,7 +34,7 @@ use medinfra_formats::dfile::DReader;
 use medinfra_formats::ef::EfReader;
 use medinfra_formats::ff1::{Ff1Reader, Ff1Row};
 use medinfra_formats::{Finding, Severity};
-use medinfra_model::buffers::{AdmissionsBuf, DiagnosesBuf, ItemsBuf};
+use medinfra_model::buffers::{AdmissionsBuf, DatedItem, DiagnosesBuf, ItemsBuf};
 
 use crate::IngestError;
 use crate::inputs::{InputKind, io_err};
@@ -103,22 +103,21 @@ fn push_action(
         Some(b'7') => &mut rows.devices,
         _ => &mut rows.procedures,
     };
-    buf.claim_id.append_value(&claim);
-    buf.provider_id.append_value(provider_id);
-    buf.patient_id.append_value(a.patient);
-    buf.service_month.append_value(format!("{y}{m}"));
-    buf.category.append_value(a.category);
-    buf.code.append_value(a.code);
-    buf.quantity.append_option(a.quantity);
-    buf.points.append_option(a.points);
-    buf.count.append_value(a.count);
-    buf.day_counts
-        .0
-        .append_single(days, d.parse().unwrap_or(0), a.count);
-    buf.payer_share.append_null();
-    buf.unit_no.append_null();
-    buf.source_record.append_value("EF");
-    buf.rows += 1;
+    buf.push_dated(&DatedItem {
+        claim_id: &claim,
+        provider_id,
+        patient_id: a.patient,
+        service_month: &format!("{y}{m}"),
+        category: a.category,
+        code: a.code,
+        quantity: a.quantity,
+        points: a.points,
+        count: a.count,
+        month_days: days,
+        day: d.parse().unwrap_or(0),
+        unit_no: None,
+        source_record: "EF",
+    });
     Ok(())
 }
 

@@ -45,7 +45,7 @@ use medinfra_formats::fhir::{
     PATIENT_ID_SYSTEM_PREFIX, Reference, Resource, read_bundle_indexed,
 };
 use medinfra_formats::{Finding, Severity};
-use medinfra_model::buffers::{DiagnosesBuf, ItemsBuf, LabsBuf, PersonsBuf};
+use medinfra_model::buffers::{DatedItem, DiagnosesBuf, ItemsBuf, LabsBuf, PersonsBuf};
 use medinfra_store::VersionWriter;
 use sha2::{Digest, Sha256};
 
@@ -411,11 +411,8 @@ fn map_resource(
             let Some(date) = m.authored_on.as_deref().and_then(fhir_date) else {
                 return bad("authoredOn", "missing or not a full date");
             };
-            let date = medinfra_model::days::date_of(date)
+            medinfra_model::days::date_of(date)
                 .ok_or_else(|| ("authoredOn".to_owned(), "date out of range".to_owned()))?;
-            let ym = format!("{:04}{:02}", date.year(), u8::from(date.month()));
-            let days = u32::from(date.month().length(date.year()));
-            let day = u32::from(date.day());
             let dr = m.dispense_request.as_ref();
             let count = dr
                 .and_then(|d| d.expected_supply_duration.as_ref())
@@ -423,27 +420,18 @@ fn map_resource(
                 .map(|v| v.round() as i32)
                 .filter(|v| *v > 0)
                 .unwrap_or(1);
-            let it: &mut ItemsBuf = &mut b.rows.drugs;
-            it.claim_id.append_value(synthetic_claim(
-                file_key,
-                "MedicationRequest",
-                m.id.as_deref(),
-                loc_no,
-            ));
-            it.provider_id.append_value(provider_id);
-            it.patient_id.append_value(&patient);
-            it.service_month.append_value(&ym);
-            it.category.append_value("");
-            it.code.append_value(code);
-            it.quantity
-                .append_option(dr.and_then(|d| d.quantity.as_ref()).and_then(|q| q.value));
-            it.points.append_null();
-            it.count.append_value(count);
-            it.day_counts.0.append_single(days, day, count);
-            it.payer_share.append_null();
-            it.unit_no.append_null();
-            it.source_record.append_value("MedicationRequest");
-            it.rows += 1;
+            let claim = synthetic_claim(file_key, "MedicationRequest", m.id.as_deref(), loc_no);
+            let item = Coded {
+                claim: &claim,
+                provider_id,
+                patient: &patient,
+                code,
+                quantity: dr.and_then(|d| d.quantity.as_ref()).and_then(|q| q.value),
+                count,
+                date,
+                source: "MedicationRequest",
+            };
+            item.push(&mut b.rows.drugs)?;
         }
         Resource::MedicationDispense(m) => {
             let patient = resolve(&m.subject, index, "subject")?;
@@ -702,24 +690,22 @@ impl Coded<'_> {
     fn push(&self, it: &mut ItemsBuf) -> MapResult {
         let date = medinfra_model::days::date_of(self.date)
             .ok_or_else(|| ("date".to_owned(), "date out of range".to_owned()))?;
-        let days = u32::from(date.month().length(date.year()));
-        it.claim_id.append_value(self.claim);
-        it.provider_id.append_value(self.provider_id);
-        it.patient_id.append_value(self.patient);
-        it.service_month
-            .append_value(format!("{:04}{:02}", date.year(), u8::from(date.month())));
-        it.category.append_value("");
-        it.code.append_value(self.code);
-        it.quantity.append_option(self.quantity);
-        it.points.append_null();
-        it.count.append_value(self.count);
-        it.day_counts
-            .0
-            .append_single(days, u32::from(date.day()), self.count);
-        it.payer_share.append_null();
-        it.unit_no.append_null();
-        it.source_record.append_value(self.source);
-        it.rows += 1;
+        let month = format!("{:04}{:02}", date.year(), u8::from(date.month()));
+        it.push_dated(&DatedItem {
+            claim_id: self.claim,
+            provider_id: self.provider_id,
+            patient_id: self.patient,
+            service_month: &month,
+            category: "",
+            code: self.code,
+            quantity: self.quantity,
+            points: None,
+            count: self.count,
+            month_days: u32::from(date.month().length(date.year())),
+            day: u32::from(date.day()),
+            unit_no: None,
+            source_record: self.source,
+        });
         Ok(())
     }
 }

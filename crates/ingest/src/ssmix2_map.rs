@@ -29,7 +29,7 @@ use medinfra_formats::Severity;
 use medinfra_formats::ssmix2::{MAX_MESSAGE_BYTES, ParsedMessage, Ssmix2File, Ssmix2Reader};
 use std::collections::{BTreeMap, HashSet};
 
-use medinfra_model::buffers::{AdmissionsBuf, ItemsBuf, LabsBuf, PersonsBuf};
+use medinfra_model::buffers::{AdmissionsBuf, DatedItem, ItemsBuf, LabsBuf, PersonsBuf};
 use medinfra_store::VersionWriter;
 
 use crate::IngestError;
@@ -218,32 +218,30 @@ impl TreeRows {
             let Some(date) = medinfra_model::days::date_of(d.date) else {
                 continue;
             };
-            let days = u32::from(date.month().length(date.year()));
-            let b = &mut self.drugs;
-            b.claim_id.append_value(format!(
+            let claim = format!(
                 "{file_key}-{}",
                 if parsed.header.control_id.is_empty() {
                     patient
                 } else {
                     parsed.header.control_id.as_str()
                 }
-            ));
-            b.provider_id.append_value(provider_id);
-            b.patient_id.append_value(patient);
-            b.service_month
-                .append_value(format!("{:04}{:02}", date.year(), date.month() as u8));
-            b.category.append_value("");
-            b.code.append_value(&d.code);
-            b.quantity.append_option(d.quantity);
-            b.points.append_null();
-            b.count.append_value(d.count);
-            b.day_counts
-                .0
-                .append_single(days, u32::from(date.day()), d.count);
-            b.payer_share.append_null();
-            b.unit_no.append_option(d.unit_no);
-            b.source_record.append_value(&source);
-            b.rows += 1;
+            );
+            let month = format!("{:04}{:02}", date.year(), date.month() as u8);
+            self.drugs.push_dated(&DatedItem {
+                claim_id: &claim,
+                provider_id,
+                patient_id: patient,
+                service_month: &month,
+                category: "",
+                code: &d.code,
+                quantity: d.quantity,
+                points: None,
+                count: d.count,
+                month_days: u32::from(date.month().length(date.year())),
+                day: u32::from(date.day()),
+                unit_no: d.unit_no,
+                source_record: &source,
+            });
         }
         if let Some((admitted, discharged)) = rows.stay {
             let slot = self

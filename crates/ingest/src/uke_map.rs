@@ -344,33 +344,41 @@ pub fn map_receipt(
                     (d.year == month.year && d.month == month.month).then_some(d.day)
                 });
                 let count = cd.count.map(|n| n.value() as i32).unwrap_or(1);
-                push_coded(
-                    buf,
-                    (&claim_id, provider_id, &chart, &ym),
-                    &cd.category,
-                    &cd.code,
-                    cd.amount.parse::<f64>().ok(),
+                buf.push_dated(&DatedItem {
+                    claim_id: &claim_id,
+                    provider_id,
+                    patient_id: &chart,
+                    service_month: &ym,
+                    category: &cd.category,
+                    code: &cd.code,
+                    quantity: cd.amount.parse::<f64>().ok(),
+                    points: None,
                     count,
-                    day,
-                    month_days,
-                    "CD",
-                );
+                    month_days: u32::from(month_days),
+                    day: day.map_or(0, u32::from),
+                    unit_no: None,
+                    source_record: "CD",
+                });
             }
             Record::Sk(sk) => {
                 let day = sk.performed_on.as_ref().and_then(|d| {
                     (d.year == month.year && d.month == month.month).then_some(d.day)
                 });
-                push_coded(
-                    &mut rows.procedures,
-                    (&claim_id, provider_id, &chart, &ym),
-                    &sk.category_code,
-                    &sk.procedure_code,
-                    None,
-                    1,
-                    day,
-                    month_days,
-                    "SK",
-                );
+                rows.procedures.push_dated(&DatedItem {
+                    claim_id: &claim_id,
+                    provider_id,
+                    patient_id: &chart,
+                    service_month: &ym,
+                    category: &sk.category_code,
+                    code: &sk.procedure_code,
+                    quantity: None,
+                    points: None,
+                    count: 1,
+                    month_days: u32::from(month_days),
+                    day: day.map_or(0, u32::from),
+                    unit_no: None,
+                    source_record: "SK",
+                });
             }
             _ => {}
         }
@@ -504,41 +512,6 @@ impl Unit {
         }
         self.number
     }
-}
-
-/// A coded line without points of its own (DPC coding data CD/SK): one count on `day`.
-#[allow(clippy::too_many_arguments)]
-fn push_coded(
-    b: &mut ItemsBuf,
-    (claim_id, provider_id, chart, ym): (&str, &str, &str, &str),
-    category: &str,
-    code: &str,
-    quantity: Option<f64>,
-    count: i32,
-    day: Option<u8>,
-    month_days: u8,
-    source_record: &str,
-) {
-    b.claim_id.append_value(claim_id);
-    b.provider_id.append_value(provider_id);
-    b.patient_id.append_value(chart);
-    b.service_month.append_value(ym);
-    b.category.append_value(category);
-    b.code.append_value(code);
-    b.quantity.append_option(quantity);
-    b.points.append_null();
-    b.count.append_value(count);
-    match day {
-        Some(d) => b
-            .day_counts
-            .0
-            .append_single(month_days as u32, d as u32, count),
-        None => b.day_counts.0.append_days(&vec![0; month_days as usize]),
-    }
-    b.payer_share.append_null();
-    b.unit_no.append_null();
-    b.source_record.append_value(source_record);
-    b.rows += 1;
 }
 
 impl FileRows {

@@ -195,6 +195,47 @@ table_buffer!(ItemsBuf, CanonicalTable::Procedures, {
     source_record: StringBuilder,
 });
 
+/// One item row that is a count on one day of its month, with no payer share: what every
+/// source but the receipt's own SI/IY/TO lines writes (DPC coding data and survey files,
+/// SS-MIX2 orders, FHIR resources).
+pub struct DatedItem<'a> {
+    pub claim_id: &'a str,
+    pub provider_id: &'a str,
+    pub patient_id: &'a str,
+    pub service_month: &'a str,
+    pub category: &'a str,
+    pub code: &'a str,
+    pub quantity: Option<f64>,
+    pub points: Option<i64>,
+    pub count: i32,
+    /// Days in the month, and the day of the count (1-based; 0 when the day is not known).
+    pub month_days: u32,
+    pub day: u32,
+    pub unit_no: Option<i32>,
+    pub source_record: &'a str,
+}
+
+impl ItemsBuf {
+    pub fn push_dated(&mut self, it: &DatedItem<'_>) {
+        self.claim_id.append_value(it.claim_id);
+        self.provider_id.append_value(it.provider_id);
+        self.patient_id.append_value(it.patient_id);
+        self.service_month.append_value(it.service_month);
+        self.category.append_value(it.category);
+        self.code.append_value(it.code);
+        self.quantity.append_option(it.quantity);
+        self.points.append_option(it.points);
+        self.count.append_value(it.count);
+        self.day_counts
+            .0
+            .append_single(it.month_days, it.day, it.count);
+        self.payer_share.append_null();
+        self.unit_no.append_option(it.unit_no);
+        self.source_record.append_value(it.source_record);
+        self.rows += 1;
+    }
+}
+
 table_buffer!(NotesBuf, CanonicalTable::ClaimNotes, {
     claim_id: StringBuilder,
     provider_id: StringBuilder,
