@@ -62,6 +62,7 @@ for n in "${sizes[@]}"; do
   run "$dir" splink timeout "$splink_timeout" "$venv/bin/python" \
     bench/py/linkage_population_splink.py "$dir/records.csv" "$dir/truth.csv"
   echo "== $n persons: medinfra run (person registry over the providers' files)" >&2
+  "$medinfra" --data-dir "$dir/data" providers import "$dir/data/provider-files/s.providers.csv" >&2
   run "$dir" registry "$medinfra" --data-dir "$dir/data" run "$dir/data/provider-files/s" --json
   mv "$dir/registry.out" "$dir/registry-run.json"
   "$medinfra" --data-dir "$dir/data" persons evaluate --truth s-truth --json | tr -d '\n' \

@@ -29,6 +29,7 @@ echo "== synth $n persons x $years years, deliveries $list" >&2
 /usr/bin/time -v "$BIN" --data-dir "$data" synth --persons "$n" --years "$years" \
   --start-year "$start" --output s --format provider --deliveries "$list" \
   >"$dir/synth.out" 2>"$dir/synth.time"
+"$BIN" --data-dir "$data" providers import "$data/provider-files/s.providers.csv" >&2
 echo "| run | delivery | files | wall s | peak RSS MiB | records | persons | joined | merged | moved | F1 | precision | recall | kept person_id |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 prev=""

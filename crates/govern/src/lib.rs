@@ -1,7 +1,8 @@
 //! Governance: the one access decision function ([`can`]), the registry of organizations,
 //! users, government authorizations, applications and projects ([`Registry`]), and the
 //! tamper-evident audit log ([`AuditLog`], with signed checkpoints and a group-commit
-//! [`AuditWriter`]), and patients' opt-outs ([`Registry::apply_optout`]).
+//! [`AuditWriter`]), patients' opt-outs ([`Registry::apply_optout`]), and the providers whose files may be read
+//! ([`Registry::register_provider`]).
 //!
 //! Every read and write in every interface asks [`can`] first and records the decision in the
 //! audit log; an action whose audit record cannot be written does not happen. This crate must
@@ -15,6 +16,7 @@ mod applications;
 mod audit;
 mod checkpoint;
 mod optout;
+mod providers;
 mod registry;
 mod secret;
 mod writer;
@@ -36,6 +38,7 @@ pub use audit::{
 };
 pub use checkpoint::KeyError;
 pub use optout::{OptOut, OptOutError, OptOutReport};
+pub use providers::{Provider, refusal as provider_refusal, validate as validate_provider};
 pub use registry::{
     Authorization, LOCK_SECONDS, MAX_FAILED_LOGINS, MAX_TOKEN_DAYS, NewSession, NewUser,
     Organization, Registry, RegistryError, Session, TOKEN_DAYS, TokenInfo, User, now_unix, today,

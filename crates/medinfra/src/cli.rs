@@ -132,6 +132,12 @@ pub enum Command {
         #[command(subcommand)]
         command: OptoutCommand,
     },
+    /// The providers whose files this producer receives (医療情報取扱事業者): the monthly run
+    /// reads only registered providers' files, from the day their notice took effect.
+    Providers {
+        #[command(subcommand)]
+        command: ProvidersCommand,
+    },
     /// The monthly run: ingest a delivery (every provider's files), update the person
     /// registry, rebuild the linked research database, and print the reconciliation (rows in =
     /// rows out + withheld, per table, or nothing is committed).
@@ -540,6 +546,36 @@ pub enum PersonsCommand {
         b: String,
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Register one provider.
+    Add {
+        /// Provider id (10 digits: 医療機関コード with its prefecture, or a checkup
+        /// institution's number).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// The day (YYYY-MM-DD) its patients were notified: files are read from it on.
+        #[arg(long)]
+        notified_on: String,
+    },
+    /// Register every provider of a CSV file with the header `provider_id,name,notified_on`
+    /// (as `medinfra synth --format provider` writes beside the files); providers already
+    /// registered are left as they are. Nothing is registered if a line is bad.
+    Import { file: PathBuf },
+    /// The registered providers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a provider: its later files are refused; what it sent stays.
+    Withdraw {
+        #[arg(long)]
+        id: String,
     },
 }
 

@@ -862,6 +862,13 @@ fn key_material_never_leaves_the_key_directory() {
         "202012",
     ]);
     run(&["keys", "new"]);
+    run(&[
+        "providers",
+        "import",
+        data.join("provider-files/s.providers.csv")
+            .to_str()
+            .unwrap(),
+    ]);
     // The monthly run: keyed ID1/ID2 in the registry (the `persons` key), the pseudonymized
     // research database, the registry's operator commands.
     let delivery = data.join("provider-files/s-deliveries/202012");

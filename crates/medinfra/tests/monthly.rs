@@ -184,6 +184,19 @@ fn export(data: &Path, out: &Path) -> HashMap<String, i64> {
         .collect()
 }
 
+/// The operator registers the providers synth wrote files for (the run reads no one else's).
+fn register_providers(data: &Path) {
+    run_ok(
+        medinfra(data).args([
+            "providers",
+            "import",
+            data.join("provider-files/s.providers.csv")
+                .to_str()
+                .unwrap(),
+        ]),
+    );
+}
+
 fn books_balance(report: &serde_json::Value) {
     let r = &report["reconciliation"];
     assert_eq!(r["balanced"], true, "{report}");
@@ -217,6 +230,7 @@ fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
         "--deliveries",
         "202012,202112",
     ]));
+    register_providers(&data);
     let deliveries = data.join("provider-files/s-deliveries");
 
     // Month 1.
@@ -550,6 +564,7 @@ fn bad_deliveries_are_refused_or_reported() {
         "--deliveries",
         "202012",
     ]));
+    register_providers(&data);
     let delivery = data.join("provider-files/s-deliveries/202012");
     let mut ukes: Vec<PathBuf> = Vec::new();
     for p in std::fs::read_dir(&delivery).unwrap() {
@@ -603,4 +618,74 @@ fn bad_deliveries_are_refused_or_reported() {
         );
     }
     assert_eq!(versions(&data, "research"), 1);
+
+    // Providers the producer holds no notice from — one withdrawn since, one never registered
+    // — send files: each file is rejected unread with why, and nothing of theirs is committed.
+    let later = dir.path().join("later");
+    let source = ukes[3].parent().unwrap().parent().unwrap();
+    let withdrawn = source.file_name().unwrap().to_str().unwrap().to_string();
+    copy_dir(source, &later.join(&withdrawn));
+    copy_dir(source, &later.join("9999999999"));
+    run_ok(medinfra(&data).args(["providers", "withdraw", "--id", &withdrawn]));
+    let out = medinfra(&data)
+        .arg("run")
+        .arg(&later)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "nothing accepted: exit 2");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = &r["reconciliation"]["files"];
+    assert_eq!(files["accepted"], 0, "{files}");
+    let rejections = files["rejections"].as_array().unwrap();
+    assert!(rejections.len() >= 2, "{files}");
+    for x in rejections {
+        let (path, why) = (x[0].as_str().unwrap(), x[1].as_str().unwrap());
+        if path.starts_with("9999999999") {
+            assert!(why.contains("not registered"), "{x}");
+        } else {
+            assert!(
+                path.starts_with(&withdrawn) && why.contains("withdrew"),
+                "{x}"
+            );
+        }
+    }
+    assert_eq!(versions(&data, "provider-9999999999"), 0);
+    assert_eq!(versions(&data, "research"), 1);
+    let listed = json(medinfra(&data).args(["providers", "list", "--json"]));
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == withdrawn.as_str() && !p["withdrawn_at"].is_null()),
+        "{listed}"
+    );
+    // A bad register line names its file, line and field, and registers nothing.
+    let register = dir.path().join("register.csv");
+    std::fs::write(
+        &register,
+        "provider_id,name,notified_on\n1300000001,A clinic,2020-01-01\n13000002,B clinic,2020-01-01\n",
+    )
+    .unwrap();
+    let err = fails(medinfra(&data).args(["providers", "import", register.to_str().unwrap()]));
+    assert!(
+        err.contains("line 3") && err.contains("provider_id"),
+        "{err}"
+    );
+    let listed_after = json(medinfra(&data).args(["providers", "list", "--json"]));
+    assert_eq!(listed_after, listed, "nothing registered from a bad file");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
 }

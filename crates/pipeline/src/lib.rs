@@ -25,5 +25,6 @@ pub mod run;
 
 pub use error::{PipelineError, Result};
 pub use run::{
-    DEFAULT_RESEARCH, Observer, Reconciliation, RunOptions, RunReport, TableBooks, run_month,
+    DEFAULT_RESEARCH, Observer, ProviderGate, Reconciliation, RunOptions, RunReport, TableBooks,
+    run_month,
 };

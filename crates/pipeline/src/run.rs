@@ -58,6 +58,47 @@ pub struct RunOptions {
     /// The pseudonymized research database built from each new research version with the
     /// built-in research policy (`None`: not built). Needs the `pseudonym` key in `keys`.
     pub pseudonymized: Option<String>,
+    /// The providers whose files may be read (`None`: every provider's, for callers that
+    /// checked elsewhere).
+    pub providers: Option<ProviderGate>,
+}
+
+/// The operator's provider register as the run applies it: files of a provider that is not
+/// registered, withdrew, or whose notice has not taken effect are rejected unread, each
+/// with the reason, and nothing of theirs is committed.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderGate {
+    /// Registered provider id → why its files may not be read now (`None`: they may).
+    pub registered: BTreeMap<String, Option<String>>,
+}
+
+impl ProviderGate {
+    /// Why `id`'s files may not be read (`None`: they may).
+    pub fn refusal(&self, id: &str) -> Option<String> {
+        match self.registered.get(id) {
+            Some(reason) => reason.clone(),
+            None => Some(format!(
+                "provider {id} is not registered with this producer (medinfra providers add / import); its files were not read"
+            )),
+        }
+    }
+}
+
+/// Every file under `paths` (directories walked), sorted.
+fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Files of the delivery and what became of them.
@@ -152,14 +193,30 @@ pub async fn run_month(
             .collect(),
         ..FileBooks::default()
     };
-    let outcomes: Vec<IngestOutcome> = if delivery.groups.is_empty() {
+    let mut groups = delivery.groups;
+    if let Some(gate) = &opts.providers {
+        groups.retain(|(id, paths)| match gate.refusal(id) {
+            None => true,
+            Some(reason) => {
+                for f in files_under(paths) {
+                    files.rejected += 1;
+                    files.rejections.push((
+                        relative(&opts.delivery, &f.display().to_string()),
+                        reason.clone(),
+                    ));
+                }
+                false
+            }
+        });
+    }
+    let outcomes: Vec<IngestOutcome> = if groups.is_empty() {
         Vec::new()
     } else {
         observer.begin("ingest", 1, "bytes");
         let out = medinfra_ingest::ingest_many(
             store,
             &opts.ingest,
-            delivery.groups,
+            groups,
             opts.threads,
             &|done, total| {
                 observer.begin("ingest", total, "bytes");

@@ -330,6 +330,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_token_expiry.sql"),
         include_str!("../migrations/postgres/0010_token_expiry.sql"),
     ),
+    (
+        11,
+        "providers",
+        include_str!("../migrations/sqlite/0011_providers.sql"),
+        include_str!("../migrations/postgres/0011_providers.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -49,6 +49,12 @@ pub async fn run(
         report.files_checked,
         if report.ok() { "ok" } else { "MISMATCH" }
     );
+    if let Some(register) = &outcome.provider_register {
+        let (listed, added) = super::providers::import(store, register).await?;
+        println!(
+            "  -> {added} of {listed} providers registered as notified (the monthly run reads registered providers' files only)"
+        );
+    }
     let truth = outcome.truth.dataset.clone();
     let run_args = |delivery: &std::path::Path| crate::cli::RunArgs {
         delivery: delivery.to_path_buf(),

@@ -16,6 +16,7 @@ mod monthly;
 mod optout;
 mod package;
 mod persons;
+mod providers;
 mod pseudonymize;
 mod query;
 mod release;
@@ -98,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     monthly::run(&store, &key_dir(&cli.data_dir, &cli.key_dir), &args).await
                 }
                 Command::Persons { command } => persons::run(&store, command).await,
+                Command::Providers { command } => providers::run(&store, command).await,
                 Command::Masters { .. } | Command::Package { .. } => {
                     unreachable!("handled above")
                 }

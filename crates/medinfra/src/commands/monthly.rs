@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use anyhow::bail;
 use medinfra_govern::{Action, Registry};
 use medinfra_model::Tier;
-use medinfra_pipeline::{Observer, RunOptions, RunReport};
+use medinfra_pipeline::{Observer, ProviderGate, RunOptions, RunReport};
 use medinfra_pseudo::keys::KeyStore;
 use medinfra_store::Store;
 
@@ -63,6 +63,19 @@ pub fn persons_key(key_dir: &Path) -> anyhow::Result<medinfra_pseudo::keys::Key>
     Ok(keys.active(PERSONS_KEY)?)
 }
 
+/// The provider register as the run applies it: who may send, as of today.
+async fn provider_gate(store: &Store) -> anyhow::Result<ProviderGate> {
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    Ok(ProviderGate {
+        registered: Registry::new(store)
+            .providers()
+            .await?
+            .iter()
+            .map(|p| (p.id.clone(), medinfra_govern::provider_refusal(p, &today)))
+            .collect(),
+    })
+}
+
 /// Runs one month and returns its report (the demo prints it its own way).
 pub async fn run_delivery(
     store: &Store,
@@ -101,6 +114,7 @@ pub async fn run_delivery(
         ingest,
         threads: 0,
         pseudonymized: Some(pseudonymized),
+        providers: Some(provider_gate(store).await?),
     };
     let key = persons_key(key_dir)?;
     let keys = KeyStore::open(key_dir)?;

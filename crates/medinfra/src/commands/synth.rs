@@ -69,6 +69,8 @@ pub struct SynthOutcome {
     pub summary: SynthSummary,
     pub main: VersionInfo,
     pub truth: VersionInfo,
+    /// The providers' register (`--format provider`), for `medinfra providers import`.
+    pub provider_register: Option<std::path::PathBuf>,
     pub seconds: f64,
 }
 
@@ -140,12 +142,58 @@ pub async fn generate(store: &Store, args: &SynthArgs) -> anyhow::Result<SynthOu
     let StoreSink { main, truth, .. } = sink;
     let main = main.commit().await?;
     let truth = truth.commit().await?;
+    let provider_register = match args.format.as_str() {
+        "provider" => Some(write_provider_register(
+            store,
+            &args.output,
+            args.start_year,
+        )?),
+        _ => None,
+    };
     Ok(SynthOutcome {
         summary,
         main,
         truth,
+        provider_register,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Where synth lists the providers it wrote files for (the register a producer keeps, for
+/// `medinfra providers import`): beside their directory, so a delivery cut from it does not
+/// hold it.
+pub fn provider_register_path(store: &Store, output: &str) -> std::path::PathBuf {
+    store
+        .root()
+        .join("provider-files")
+        .join(format!("{output}.providers.csv"))
+}
+
+/// Writes `provider_id,name,notified_on` for every provider directory synth wrote; every
+/// synthetic provider notified its patients on January 1st of the first year.
+fn write_provider_register(
+    store: &Store,
+    output: &str,
+    start_year: i32,
+) -> anyhow::Result<std::path::PathBuf> {
+    let root = provider_files_dir(store, output);
+    let mut ids: Vec<String> = std::fs::read_dir(&root)
+        .with_context(|| format!("listing {}", root.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    ids.sort();
+    let path = provider_register_path(store, output);
+    let mut text = String::from("provider_id,name,notified_on\n");
+    for id in &ids {
+        text.push_str(&format!(
+            "{id},synthetic provider {id},{start_year:04}-01-01\n"
+        ));
+    }
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome> {
@@ -172,6 +220,7 @@ pub async fn run(store: &Store, args: SynthArgs) -> anyhow::Result<SynthOutcome>
                 "summary": outcome.summary,
                 "dataset": outcome.main,
                 "truth": outcome.truth,
+                "provider_register": outcome.provider_register,
                 "seconds": outcome.seconds,
                 "deliveries": deliveries
                     .iter()
@@ -249,6 +298,12 @@ pub fn print_outcome(store: &Store, o: &SynthOutcome) {
             o.summary.provider_receipts,
             o.summary.provider_records,
             provider_files_dir(store, &o.main.dataset).display()
+        );
+    }
+    if let Some(register) = &o.provider_register {
+        println!(
+            "  -> the providers' register (for `medinfra providers import`): {}",
+            register.display()
         );
     }
     if o.summary.provider_dpc_files > 0 {
