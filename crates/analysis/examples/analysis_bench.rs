@@ -259,6 +259,7 @@ async fn open_workspace(
         },
         masters_dir: None,
         today: 20_600,
+        ndb_linkage: false,
     };
     Ok(Workspace::open_with(store, actor, &master, spec, mode).await?)
 }

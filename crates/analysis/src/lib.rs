@@ -43,5 +43,5 @@ pub use names::validate_result_name;
 pub use pseudonym::{PROJECT_TOKEN_CHARS, PROJECT_TOKEN_COLUMNS, project_token_udf};
 pub use rekeyed::{CopyReport, SUPERSEDED_RULE, prepare_rekeyed_copies, purge_superseded_copies};
 pub use results::ResultInfo;
-pub use views::{DROPPED_ROLE, view_columns};
+pub use views::{DROPPED_ROLE, LINKAGE_COLUMNS, LINKAGE_WITHHELD, view_columns, view_columns_at};
 pub use workspace::{DatasetGrant, QueryOutput, RekeyMode, Workspace, WorkspaceSpec};

@@ -71,7 +71,7 @@ use crate::views::{is_workspace_table, view_columns_at};
 pub const SUPERSEDED_RULE: &str = "superseded-version-unreadable";
 
 /// Bumped when the layout or the writer settings change, so older copies are rebuilt.
-const COPY_FORMAT: u32 = 5;
+const COPY_FORMAT: u32 = 6;
 const COPY_META: &str = "copy.json";
 const KEY_CHECK_DOMAIN: &[u8] = b"medinfra-analysis/rekeyed-copy/key-check";
 /// Staging directories older than this are leftovers of a crash (a build takes minutes).
@@ -131,22 +131,33 @@ pub(crate) struct ProjectKey {
     project: String,
     tokenizer: Tokenizer,
     key_id: String,
+    /// The key's check value, with `-ndb` when the copy holds the NDB linkage columns (so a
+    /// copy made for one visibility is never read for the other).
     check: String,
+    ndb_linkage: bool,
 }
 
 impl ProjectKey {
-    pub(crate) fn new(master: &Key, project: &str) -> Result<Self, AnalysisError> {
+    pub(crate) fn new(
+        master: &Key,
+        project: &str,
+        ndb_linkage: bool,
+    ) -> Result<Self, AnalysisError> {
         validate_project(project)?;
         let tokenizer = Tokenizer::for_project(master, project)
             .map_err(|e| AnalysisError::BadProject(e.to_string()))?;
         let mut hex = [0u8; 64];
         tokenizer.hex_into(KEY_CHECK_DOMAIN, &[], &mut hex);
-        let check = String::from_utf8_lossy(&hex[..16]).into_owned();
+        let mut check = String::from_utf8_lossy(&hex[..16]).into_owned();
+        if ndb_linkage {
+            check.push_str("-ndb");
+        }
         Ok(ProjectKey {
             project: project.to_string(),
             tokenizer,
             key_id: master.id().as_str().to_string(),
             check,
+            ndb_linkage,
         })
     }
 }
@@ -159,9 +170,10 @@ pub async fn prepare_rekeyed_copies(
     store: &Store,
     master: &Key,
     project: &str,
+    ndb_linkage: bool,
     versions: &[VersionInfo],
 ) -> Result<Vec<CopyReport>, AnalysisError> {
-    let key = Arc::new(ProjectKey::new(master, project)?);
+    let key = Arc::new(ProjectKey::new(master, project, ndb_linkage)?);
     sweep_project(store, project).await?;
     let mut out = Vec::new();
     for info in versions {
@@ -595,7 +607,14 @@ fn build_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let out = staging.join(&job.output);
-                    match rekey_files(job.table, job.tier, &job.inputs, &out, &key.tokenizer) {
+                    match rekey_files(
+                        job.table,
+                        job.tier,
+                        key.ndb_linkage,
+                        &job.inputs,
+                        &out,
+                        &key.tokenizer,
+                    ) {
                         Ok((rows, bytes)) => {
                             let entry = CopyFile {
                                 path: job.output.clone(),
@@ -659,6 +678,7 @@ fn bad(path: &Path, e: &dyn std::fmt::Display) -> AnalysisError {
 fn rekey_files(
     table: CanonicalTable,
     tier: Tier,
+    ndb_linkage: bool,
     inputs: &[PathBuf],
     output: &Path,
     tokenizer: &Tokenizer,
@@ -666,7 +686,7 @@ fn rekey_files(
     let mut writer: Option<(ArrowWriter<std::fs::File>, SchemaRef)> = None;
     let mut rows = 0u64;
     for input in inputs {
-        let (reader, columns, schema) = open_projected(table, tier, input)?;
+        let (reader, columns, schema) = open_projected(table, tier, ndb_linkage, input)?;
         let (w, expected) = match &mut writer {
             Some(w) => w,
             None => {
@@ -721,12 +741,13 @@ type Projected = (
 fn open_projected(
     table: CanonicalTable,
     tier: Tier,
+    ndb_linkage: bool,
     input: &Path,
 ) -> Result<Projected, AnalysisError> {
     let file = std::fs::File::open(input).map_err(|e| AnalysisError::io(input, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(input, &e))?;
     let stored = builder.schema().clone();
-    let columns = view_columns_at(table, &stored, tier);
+    let columns = view_columns_at(table, &stored, tier, ndb_linkage);
     let mut indices = Vec::with_capacity(columns.len());
     let mut fields = Vec::with_capacity(columns.len());
     for (name, rekeyed) in &columns {

@@ -30,18 +30,37 @@ pub(crate) fn is_workspace_table(table: CanonicalTable) -> bool {
     !matches!(table, CanonicalTable::Truth | CanonicalTable::Population)
 }
 
+/// The keyed NDB linkage columns the pseudonymization policy adds (ID1, ID2 and the
+/// ID5-style key of the person's oldest insured number, each an HMAC under the producer's
+/// key). They link a person to the NDB and to other databases, so a workspace shows them only
+/// to a project approved for NDB linkage — re-keyed for the project, like every key column,
+/// which makes them the per-release keys the NDB's ID5 is — and says to every other project
+/// that they were withheld, rather than dropping them silently.
+pub const LINKAGE_COLUMNS: &[&str] = &["id1_keyed", "id2_keyed", "id5_keyed"];
+
+/// Why a project's workspace does not show [`LINKAGE_COLUMNS`].
+pub const LINKAGE_WITHHELD: &str =
+    "a keyed NDB linkage ID: shown only to projects approved for NDB linkage (pseudonymized tier)";
+
 /// The columns of `table`'s view, in stored order, with `true` where the column is re-keyed.
 /// Key columns are re-keyed; direct identifiers and columns the canonical model does not know
 /// are left out (deny by default).
 pub fn view_columns(table: CanonicalTable, stored: &Schema) -> Vec<(String, bool)> {
-    view_columns_at(table, stored, Tier::Pseudonymized)
+    view_columns_at(table, stored, Tier::Pseudonymized, false)
 }
 
-/// [`view_columns`] for a version of `tier`. Anonymized versions also show the columns the
-/// anonymizer made (generalized quasi-identifiers such as `age` bands or `area`, and its
-/// `release_id`): the whole table passed the privacy model to be released at that tier. A
-/// column the canonical model marks as a direct identifier is left out at every tier.
-pub fn view_columns_at(table: CanonicalTable, stored: &Schema, tier: Tier) -> Vec<(String, bool)> {
+/// [`view_columns`] for a version of `tier`, in a project approved for NDB linkage or not.
+/// Anonymized versions also show the columns the anonymizer made (generalized
+/// quasi-identifiers such as `age` bands or `area`, and its `release_id`): the whole table
+/// passed the privacy model to be released at that tier. A column the canonical model marks
+/// as a direct identifier is left out at every tier; [`LINKAGE_COLUMNS`] are shown re-keyed
+/// to a linkage project at the pseudonymized tier and to no one else.
+pub fn view_columns_at(
+    table: CanonicalTable,
+    stored: &Schema,
+    tier: Tier,
+    ndb_linkage: bool,
+) -> Vec<(String, bool)> {
     stored
         .fields()
         .iter()
@@ -49,6 +68,9 @@ pub fn view_columns_at(table: CanonicalTable, stored: &Schema, tier: Tier) -> Ve
             let name = f.name();
             if PROJECT_TOKEN_COLUMNS.contains(&name.as_str()) {
                 return Some((name.clone(), true));
+            }
+            if LINKAGE_COLUMNS.contains(&name.as_str()) {
+                return (ndb_linkage && tier == Tier::Pseudonymized).then(|| (name.clone(), true));
             }
             match table.columns().iter().find(|c| c.name == name) {
                 Some(def) => (def.role != DROPPED_ROLE).then(|| (name.clone(), false)),
@@ -90,6 +112,7 @@ pub(crate) async fn build_view(
     state: &dyn Session,
     table: CanonicalTable,
     tier: Tier,
+    ndb_linkage: bool,
     files: &[PathBuf],
     rekey: &Arc<ScalarUDF>,
 ) -> Result<(Arc<dyn TableProvider>, Arc<dyn TableSource>), AnalysisError> {
@@ -100,7 +123,7 @@ pub(crate) async fn build_view(
         Arc::new(parquet_table(state, files).await?)
     };
     let schema = stored.schema();
-    let exprs: Vec<Expr> = view_columns_at(table, &schema, tier)
+    let exprs: Vec<Expr> = view_columns_at(table, &schema, tier, ndb_linkage)
         .into_iter()
         .map(|(name, rekeyed)| {
             let column = Expr::Column(Column::new_unqualified(&name));
@@ -189,7 +212,7 @@ mod tests {
             Field::new("name_kanji", DataType::Utf8, true),
         ]);
         let names = |tier| -> Vec<String> {
-            view_columns_at(CanonicalTable::Persons, &schema, tier)
+            view_columns_at(CanonicalTable::Persons, &schema, tier, false)
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect()
@@ -201,5 +224,34 @@ mod tests {
         // Deny by default elsewhere: only what the canonical model knows.
         assert_eq!(names(Tier::Pseudonymized), ["sex"]);
         assert_eq!(names(Tier::Sample), ["sex"]);
+    }
+
+    #[test]
+    fn linkage_ids_only_for_ndb_linkage_projects_at_the_pseudonymized_tier() {
+        let schema = Schema::new(vec![
+            Field::new("claim_id", DataType::Utf8, false),
+            Field::new("id1_keyed", DataType::Utf8, true),
+            Field::new("id2_keyed", DataType::Utf8, true),
+            Field::new("total_points", DataType::Int64, true),
+        ]);
+        let cols = |tier, linkage| view_columns_at(CanonicalTable::Claims, &schema, tier, linkage);
+        assert_eq!(
+            cols(Tier::Pseudonymized, true),
+            [
+                ("claim_id".to_string(), true),
+                ("id1_keyed".to_string(), true),
+                ("id2_keyed".to_string(), true),
+                ("total_points".to_string(), false),
+            ],
+            "shown, and re-keyed for the project"
+        );
+        let without = [
+            ("claim_id".to_string(), true),
+            ("total_points".to_string(), false),
+        ];
+        assert_eq!(cols(Tier::Pseudonymized, false), without);
+        // Anonymized data links to nothing, even in a linkage project.
+        assert_eq!(cols(Tier::Anonymized, true), without);
+        assert_eq!(cols(Tier::Sample, true), without);
     }
 }

@@ -28,7 +28,9 @@ use crate::pseudonym::project_token_udf;
 use crate::rekeyed::{self, CopyReport, ProjectKey, contained};
 use crate::results::{self, ResultInfo};
 use crate::udf::{self, MasterNames};
-use crate::views::{build_view, empty_view, is_workspace_table, parquet_table};
+use crate::views::{
+    LINKAGE_COLUMNS, LINKAGE_WITHHELD, build_view, empty_view, is_workspace_table, parquet_table,
+};
 
 /// Where a workspace's tables get their per-project pseudonyms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +66,9 @@ pub struct WorkspaceSpec {
     pub masters_dir: Option<PathBuf>,
     /// Today as days since 1970-01-01 (for membership and authorization expiry).
     pub today: i32,
+    /// The project is approved for NDB linkage: its views show the keyed linkage columns
+    /// (`views::LINKAGE_COLUMNS`), re-keyed for it; other projects are told they are withheld.
+    pub ndb_linkage: bool,
 }
 
 /// The rows of one query, at most `Limits::max_rows_shown` of them.
@@ -117,6 +122,10 @@ pub struct Workspace {
     limits: Limits,
     today: i32,
     copies: Vec<CopyReport>,
+    ndb_linkage: bool,
+    /// (table, column) of stored columns the views do not show for a reason the project
+    /// should know (the NDB linkage IDs), with the reason.
+    withheld: Vec<(String, String, &'static str)>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -187,6 +196,8 @@ impl Workspace {
             limits: spec.limits.clone(),
             today: spec.today,
             copies: Vec::new(),
+            ndb_linkage: spec.ndb_linkage,
+            withheld: Vec::new(),
         };
         if let Err(e) = ws.authorize().await {
             ws.audit_event("open_workspace", &denied_outcome(&e), "", &[])
@@ -200,7 +211,7 @@ impl Workspace {
         udf::register_all(&ws.ctx, Arc::new(masters));
         match mode {
             RekeyMode::Materialized => {
-                let key = Arc::new(ProjectKey::new(master, &spec.project)?);
+                let key = Arc::new(ProjectKey::new(master, &spec.project, spec.ndb_linkage)?);
                 ws.register_copies(&key).await?;
             }
             RekeyMode::OnScan => {
@@ -209,7 +220,44 @@ impl Workspace {
             }
         }
         ws.register_saved_results().await?;
+        ws.note_withheld()?;
         Ok(ws)
+    }
+
+    /// Records the stored linkage columns the views leave out for this project, so the
+    /// project is told rather than finding them silently gone.
+    fn note_withheld(&mut self) -> Result<(), AnalysisError> {
+        for info in &self.versions {
+            if self.ndb_linkage && info.tier == Tier::Pseudonymized {
+                continue;
+            }
+            let manifest = self.store.read_manifest(info)?;
+            for entry in &manifest.tables {
+                let shown = CanonicalTable::from_name(&entry.name).is_some_and(is_workspace_table);
+                for c in entry
+                    .schema
+                    .iter()
+                    .filter(|c| LINKAGE_COLUMNS.contains(&c.name.as_str()))
+                {
+                    if shown {
+                        self.withheld
+                            .push((entry.name.clone(), c.name.clone(), LINKAGE_WITHHELD));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stored columns this project's views leave out for a reason it should know — (table,
+    /// column, reason) — today the keyed NDB linkage IDs, outside NDB-linkage projects.
+    pub fn withheld_columns(&self) -> &[(String, String, &'static str)] {
+        &self.withheld
+    }
+
+    /// Whether the project is approved for NDB linkage (its views show the linkage IDs).
+    pub fn ndb_linkage(&self) -> bool {
+        self.ndb_linkage
     }
 
     pub fn project(&self) -> &str {
@@ -548,7 +596,8 @@ impl Workspace {
                     .iter()
                     .map(|f| contained(&info.dir, &f.path))
                     .collect::<Result<Vec<_>, _>>()?;
-                let (view, source) = build_view(&state, table, info.tier, &files, rekey).await?;
+                let (view, source) =
+                    build_view(&state, table, info.tier, self.ndb_linkage, &files, rekey).await?;
                 self.internal
                     .insert(source_id(&source), table.name().to_string());
                 self._sources.push(source);

@@ -244,6 +244,7 @@ fn spec(project: &str, tier: Tier, datasets: &[&str], limits: Limits) -> Workspa
         limits,
         masters_dir: Some(masters_dir()),
         today: TODAY,
+        ndb_linkage: false,
     }
 }
 
@@ -795,17 +796,19 @@ fn versions_of(
 async fn rekeyed_copy_is_built_once_holds_only_project_tokens_and_is_rebuilt_when_damaged() {
     let fx = Fixture::new().await;
     let versions = versions_of(&fx, "data-a").await;
-    let first =
-        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-a", &versions)
-            .await
-            .unwrap();
+    let first = medinfra_analysis::prepare_rekeyed_copies(
+        &fx.store, &fx.master, "proj-a", false, &versions,
+    )
+    .await
+    .unwrap();
     assert_eq!(first.len(), 1);
     assert!(first[0].built);
     assert_eq!(first[0].rows, 3 + 6 + 6);
-    let again =
-        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-a", &versions)
-            .await
-            .unwrap();
+    let again = medinfra_analysis::prepare_rekeyed_copies(
+        &fx.store, &fx.master, "proj-a", false, &versions,
+    )
+    .await
+    .unwrap();
     assert!(!again[0].built, "a valid copy is reused");
 
     let dirs = copy_dirs(&fx, "proj-a", "data-a");
@@ -1011,6 +1014,7 @@ async fn superseded_versions_are_refused_and_their_copies_deleted() {
         &fx.store,
         &fx.master,
         "proj-c",
+        false,
         std::slice::from_ref(&v1),
     )
     .await
@@ -1056,9 +1060,15 @@ async fn superseded_versions_are_refused_and_their_copies_deleted() {
     assert!(matches!(r, Err(AnalysisError::Denied { .. })), "{r:?}");
     let v1_now = fx.store.version("data-a", Some(1)).await.unwrap();
     assert!(
-        medinfra_analysis::prepare_rekeyed_copies(&fx.store, &fx.master, "proj-c", &[v1_now])
-            .await
-            .is_err()
+        medinfra_analysis::prepare_rekeyed_copies(
+            &fx.store,
+            &fx.master,
+            "proj-c",
+            false,
+            &[v1_now]
+        )
+        .await
+        .is_err()
     );
     assert!(copy_dirs(&fx, "proj-a", "data-a").is_empty());
     assert!(copy_dirs(&fx, "proj-c", "data-a").is_empty());

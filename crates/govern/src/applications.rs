@@ -85,6 +85,9 @@ pub struct NewApplication {
     /// Days since 1970-01-01, inclusive.
     pub requested_from: i32,
     pub requested_to: i32,
+    /// Asks to link the data with the NDB (連結利用): the approved project sees the keyed
+    /// linkage columns (ID1/ID2/ID5-style), re-keyed for it. Pseudonymized tier only.
+    pub ndb_linkage: bool,
 }
 
 /// One event of an application's history.
@@ -109,6 +112,7 @@ pub struct Application {
     pub members: Vec<String>,
     pub requested_from: i32,
     pub requested_to: i32,
+    pub ndb_linkage: bool,
     pub status: ApplicationStatus,
     pub history: Vec<ReviewEvent>,
     /// The project approval created.
@@ -130,6 +134,8 @@ pub struct Project {
     pub starts: i32,
     pub expires: i32,
     pub active: bool,
+    /// Approved to link with the NDB: the workspace shows the keyed linkage columns.
+    pub ndb_linkage: bool,
     pub members: Vec<String>,
     pub grants: Vec<Grant>,
 }
@@ -148,6 +154,12 @@ impl Registry {
         }
         if app.protocol.trim().is_empty() {
             return Err(RegistryError::invalid("protocol", "must not be empty"));
+        }
+        if app.ndb_linkage && app.tier != Tier::Pseudonymized {
+            return Err(RegistryError::invalid(
+                "ndb_linkage",
+                "linkage with the NDB is for pseudonymized data (anonymized data carries no linkage key)",
+            ));
         }
         if !matches!(app.tier, Tier::Pseudonymized | Tier::Anonymized) {
             return Err(RegistryError::invalid(
@@ -223,8 +235,8 @@ impl Registry {
         let at = medinfra_store::now_rfc3339();
         let mut tx = self.store.pool().begin().await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO applications (applicant_id, org_id, title, tier, purpose, protocol, requested_from, requested_to, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10) RETURNING id",
+            "INSERT INTO applications (applicant_id, org_id, title, tier, purpose, protocol, requested_from, requested_to, status, created_at, updated_at, ndb_linkage)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10, $11) RETURNING id",
         )
         .bind(applicant_id)
         .bind(org_id)
@@ -236,6 +248,7 @@ impl Registry {
         .bind(app.requested_to)
         .bind(&at)
         .bind(&at)
+        .bind(app.ndb_linkage as i64)
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
@@ -274,7 +287,7 @@ impl Registry {
         let at = medinfra_store::now_rfc3339();
         let mut tx = self.store.pool().begin().await?;
         sqlx::query(
-            "UPDATE applications SET title = $1, tier = $2, purpose = $3, protocol = $4, requested_from = $5, requested_to = $6, status = 'submitted', updated_at = $7 WHERE id = $8",
+            "UPDATE applications SET title = $1, tier = $2, purpose = $3, protocol = $4, requested_from = $5, requested_to = $6, status = 'submitted', updated_at = $7, ndb_linkage = $9 WHERE id = $8",
         )
         .bind(&app.title)
         .bind(app.tier.as_str())
@@ -284,6 +297,7 @@ impl Registry {
         .bind(app.requested_to)
         .bind(&at)
         .bind(id)
+        .bind(app.ndb_linkage as i64)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM application_datasets WHERE application_id = $1")
@@ -428,7 +442,7 @@ impl Registry {
     pub async fn application(&self, id: i64) -> Result<Application, RegistryError> {
         let r = sqlx::query(
             "SELECT a.id AS id, u.username AS applicant, o.name AS org, a.title AS title, a.tier AS tier, a.purpose AS purpose, a.protocol AS protocol,
-                    a.requested_from AS requested_from, a.requested_to AS requested_to, a.status AS status, p.name AS project
+                    a.requested_from AS requested_from, a.requested_to AS requested_to, a.status AS status, p.name AS project, a.ndb_linkage AS ndb_linkage
              FROM applications a JOIN users u ON u.id = a.applicant_id JOIN organizations o ON o.id = a.org_id
              LEFT JOIN projects p ON p.application_id = a.id WHERE a.id = $1",
         )
@@ -470,6 +484,7 @@ impl Registry {
             members,
             requested_from: r.try_get("requested_from")?,
             requested_to: r.try_get("requested_to")?,
+            ndb_linkage: r.try_get::<i64, _>("ndb_linkage")? != 0,
             status: ApplicationStatus::parse(&r.try_get::<String, _>("status")?)?,
             history,
             project: r.try_get("project")?,
@@ -499,8 +514,8 @@ impl Registry {
 
     pub async fn project(&self, name: &str) -> Result<Project, RegistryError> {
         let r = sqlx::query(
-            "SELECT p.id AS id, p.name AS name, p.application_id AS application_id, o.name AS org, p.tier AS tier, p.starts AS starts, p.expires AS expires, p.active AS active
-             FROM projects p JOIN organizations o ON o.id = p.org_id WHERE p.name = $1",
+            "SELECT p.id AS id, p.name AS name, p.application_id AS application_id, o.name AS org, p.tier AS tier, p.starts AS starts, p.expires AS expires, p.active AS active, a.ndb_linkage AS ndb_linkage
+             FROM projects p JOIN organizations o ON o.id = p.org_id JOIN applications a ON a.id = p.application_id WHERE p.name = $1",
         )
         .bind(name)
         .fetch_optional(self.store.pool())
@@ -529,6 +544,7 @@ impl Registry {
             starts: r.try_get("starts")?,
             expires: r.try_get("expires")?,
             active: r.try_get::<i64, _>("active")? != 0,
+            ndb_linkage: r.try_get::<i64, _>("ndb_linkage")? != 0,
             members,
             grants,
         })

@@ -109,6 +109,7 @@ async fn opted_out_person_is_gone_from_every_readable_version() {
                 members: vec![],
                 requested_from: today(),
                 requested_to: today() + 10,
+                ndb_linkage: false,
             },
         )
         .await

@@ -68,6 +68,7 @@ fn application(tier: Tier, dataset: &str, members: &[&str]) -> NewApplication {
         members: members.iter().map(|s| s.to_string()).collect(),
         requested_from: today(),
         requested_to: today() + 30,
+        ndb_linkage: false,
     }
 }
 

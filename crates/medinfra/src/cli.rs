@@ -290,6 +290,10 @@ pub enum ApplicationCommand {
         /// Requested period in days from today.
         #[arg(long, default_value_t = 365)]
         days: i32,
+        /// Ask to link the data with the NDB (連結利用; pseudonymized tier): the approved
+        /// project sees the keyed linkage columns id1_keyed, id2_keyed, id5_keyed.
+        #[arg(long)]
+        ndb_linkage: bool,
     },
     /// A reviewer's decision: approve, reject or request_changes.
     Review {

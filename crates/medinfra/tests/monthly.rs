@@ -689,3 +689,206 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The keyed NDB linkage IDs reach a project approved for NDB linkage, and only it: the run
+/// writes `person_keys` (each person's oldest card), the pseudonymized copy turns it into the
+/// ID5-style key and keeps ID1/ID2 keyed; a linkage project's workspace shows them re-keyed
+/// for it, another project's workspace does not — and says so instead of dropping them
+/// silently.
+#[test]
+fn ndb_linkage_ids_reach_only_linkage_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let m = || {
+        let mut c = medinfra(&data);
+        c.env("MEDINFRA_PASSWORD", "long enough password");
+        c
+    };
+    run_ok(m().args([
+        "synth",
+        "--persons",
+        "250",
+        "--years",
+        "1",
+        "--output",
+        "s",
+        "--format",
+        "provider",
+        "--deliveries",
+        "202012",
+    ]));
+    register_providers(&data);
+    let r = json(
+        m().arg("run")
+            .arg(data.join("provider-files/s-deliveries/202012"))
+            .arg("--json"),
+    );
+    books_balance(&r);
+    let keys = &r["reconciliation"]["person_keys"];
+    let stats = json(m().args(["persons", "stats", "--json"]));
+    assert_eq!(keys["source_rows"], stats["persons"], "{keys} {stats}");
+    assert_eq!(keys["rows"], stats["persons"], "nobody opted out: {keys}");
+
+    // Identified: one row per person, every research person_id among them, the card of most.
+    let research = latest(&data, "research");
+    let key_batches = batches(&research, "person_keys");
+    let mut persons = HashSet::new();
+    let (mut rows, mut with_card) = (0, 0);
+    for b in &key_batches {
+        for p in ints(b, "person_id") {
+            assert!(persons.insert(p), "person {p} twice in person_keys");
+        }
+        rows += b.num_rows();
+        with_card += b.num_rows() - b.column_by_name("card_number").unwrap().null_count();
+    }
+    assert!(
+        with_card * 10 >= rows * 9,
+        "{with_card} of {rows} with a card"
+    );
+    for (_, p) in rows_of_claims(&research) {
+        assert!(
+            persons.contains(&p),
+            "claims person {p} has no person_keys row"
+        );
+    }
+    // Pseudonymized: the card is gone, the ID5-style key is there, one per person.
+    let pseudo = latest(&data, "research-pseudonymized");
+    let (mut id5, mut id5_rows) = (HashSet::new(), 0);
+    for b in batches(&pseudo, "person_keys") {
+        for gone in [
+            "insurer_number",
+            "card_symbol",
+            "card_number",
+            "card_branch",
+        ] {
+            assert!(b.column_by_name(gone).is_none(), "{gone} left the zone");
+        }
+        let c = b.column_by_name("id5_keyed").unwrap().as_string::<i32>();
+        for i in (0..b.num_rows()).filter(|&i| c.is_valid(i)) {
+            id5.insert(c.value(i).to_string());
+            id5_rows += 1;
+        }
+    }
+    assert_eq!(
+        id5_rows, with_card,
+        "an ID5-style key for every person with a card"
+    );
+    // Distinct per person, but for what collides in the NDB too: same-sex twins on one
+    // household card issued before individual numbers (no 枝番).
+    assert!(
+        id5.len() * 100 >= id5_rows * 98,
+        "{} of {id5_rows}",
+        id5.len()
+    );
+
+    // Two projects on the same pseudonymized research database, one approved for linkage.
+    run_ok(m().args(["admin", "create-org", "univ"]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "alice",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
+    run_ok(m().args([
+        "admin",
+        "grant-authorization",
+        "univ",
+        "MHLW-1",
+        "--type",
+        "II",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2030-12-31",
+    ]));
+    let submit = |title: &str, tier: &str, linkage: bool| {
+        let mut c = m();
+        c.args([
+            "application",
+            "submit",
+            "--as",
+            "alice",
+            "--title",
+            title,
+            "--datasets",
+            "research-pseudonymized",
+            "--tier",
+            tier,
+            "--purpose",
+            "cohort",
+            "--protocol",
+            "x",
+        ]);
+        if linkage {
+            c.arg("--ndb-linkage");
+        }
+        c.output().unwrap()
+    };
+    assert!(submit("linked", "pseudonymized", true).status.success());
+    assert!(submit("plain", "pseudonymized", false).status.success());
+    let refused = submit("anon", "anonymized", true);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ndb_linkage"));
+    for id in ["1", "2"] {
+        run_ok(m().args([
+            "application",
+            "review",
+            id,
+            "--as",
+            "bob",
+            "--decision",
+            "approve",
+        ]));
+    }
+    let q = |project: &str, sql: &str| {
+        m().args(["query", "--project", project, "--as", "alice", "--sql", sql])
+            .output()
+            .unwrap()
+    };
+    let sql = "SELECT count(DISTINCT k.id5_keyed) AS persons_id5, count(c.id1_keyed) AS claims_id1 \
+               FROM person_keys k JOIN claims c ON c.person_id = k.person_id";
+    let linked = q("prj-1", sql);
+    let out = String::from_utf8_lossy(&linked.stdout);
+    assert!(
+        linked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&linked.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&linked.stderr).contains("withheld"));
+    // The project sees its own re-keyed values, never the stored ones.
+    let shown = q(
+        "prj-1",
+        "SELECT id5_keyed FROM person_keys WHERE id5_keyed IS NOT NULL LIMIT 5",
+    );
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    let stored_sample = id5.iter().next().unwrap();
+    assert!(!shown.contains(stored_sample.as_str()), "{shown}");
+    assert!(out.contains("persons_id5"), "{out}");
+    let plain = q("prj-2", sql);
+    assert!(
+        !plain.status.success(),
+        "a project not approved for linkage read the IDs"
+    );
+    let err = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        err.contains("withheld from this project's tables")
+            && err.contains("claims.id1_keyed")
+            && err.contains("person_keys.id5_keyed"),
+        "{err}"
+    );
+    // The rest of its data is there.
+    let ok = q("prj-2", "SELECT count(*) AS n FROM person_keys");
+    assert!(ok.status.success());
+}
+
+fn rows_of_claims(version: &Path) -> Vec<((), i64)> {
+    let mut out = Vec::new();
+    for b in batches(version, "claims") {
+        out.extend(ints(&b, "person_id").into_iter().map(|p| ((), p)));
+    }
+    out
+}

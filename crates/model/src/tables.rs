@@ -94,6 +94,11 @@ pub enum CanonicalTable {
     Checkups,
     Deaths,
     ClaimNotes,
+    /// One row per person of the linked research database (the registry's `person_id`) with
+    /// the person's oldest insurance card the registry has seen — the input of the ID5-style
+    /// linkage key (`formats/japan.md` §1.1: ID5 hashes the oldest individual-unit insured
+    /// number). Written by the monthly run, never by ingest.
+    PersonKeys,
     /// Ground truth of the sample data: which record belongs to which true person.
     /// Lives in its own dataset and is never released.
     Truth,
@@ -261,6 +266,19 @@ const DEATHS: &[ColumnDef] = &[
     col("source", Utf8, false, C),
 ];
 
+/// Empty card columns: the registry saw no card of the person (an SS-MIX2 or FHIR patient
+/// only); sex or birth date empty where no record gave a readable one.
+const PERSON_KEYS: &[ColumnDef] = &[
+    col("person_id", Int64, false, K),
+    col("sex", Int32, true, Q),
+    col("birth_date", Date32, true, Q),
+    col("insurer_number", Utf8, true, Q),
+    col("card_symbol", Utf8, true, D),
+    col("card_number", Utf8, true, D),
+    col("card_branch", Utf8, true, D),
+    col("first_month", Utf8, true, C),
+];
+
 const TRUTH: &[ColumnDef] = &[
     col("record_kind", Utf8, false, C),
     col("provider_id", Utf8, false, K),
@@ -282,7 +300,7 @@ const POPULATION: &[ColumnDef] = &[
 ];
 
 impl CanonicalTable {
-    pub const ALL: [CanonicalTable; 14] = [
+    pub const ALL: [CanonicalTable; 15] = [
         CanonicalTable::Persons,
         CanonicalTable::InsurancePeriods,
         CanonicalTable::Claims,
@@ -295,6 +313,7 @@ impl CanonicalTable {
         CanonicalTable::Checkups,
         CanonicalTable::Deaths,
         CanonicalTable::ClaimNotes,
+        CanonicalTable::PersonKeys,
         CanonicalTable::Truth,
         CanonicalTable::Population,
     ];
@@ -314,6 +333,7 @@ impl CanonicalTable {
             CanonicalTable::Checkups => "checkups",
             CanonicalTable::Deaths => "deaths",
             CanonicalTable::ClaimNotes => "claim_notes",
+            CanonicalTable::PersonKeys => "person_keys",
             CanonicalTable::Truth => "truth",
             CanonicalTable::Population => "population",
         }
@@ -336,6 +356,7 @@ impl CanonicalTable {
             CanonicalTable::Checkups => CHECKUPS,
             CanonicalTable::Deaths => DEATHS,
             CanonicalTable::ClaimNotes => CLAIM_NOTES,
+            CanonicalTable::PersonKeys => PERSON_KEYS,
             CanonicalTable::Truth => TRUTH,
             CanonicalTable::Population => POPULATION,
         }

@@ -104,6 +104,7 @@ async fn world() -> World {
                     members: vec![],
                     requested_from: t,
                     requested_to: t + 30,
+                    ndb_linkage: false,
                 },
             )
             .await

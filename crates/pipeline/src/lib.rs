@@ -20,6 +20,7 @@
 
 pub mod delivery;
 pub mod error;
+pub mod person_keys;
 pub mod research;
 pub mod run;
 

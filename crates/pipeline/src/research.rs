@@ -21,8 +21,12 @@ use medinfra_store::{FileEntry, Store, VersionInfo, VersionWriter};
 
 use crate::error::{PipelineError, Result};
 
-/// The research table's schema: the canonical one with `person_id` last.
+/// The research table's schema: the canonical one with `person_id` last (`person_keys` has
+/// it already).
 pub fn research_schema(table: CanonicalTable) -> SchemaRef {
+    if table.index_of("person_id").is_some() {
+        return table.schema();
+    }
     let mut fields: Vec<Field> = table
         .schema()
         .fields()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use medinfra_ingest::{FileStatus, IngestOptions, IngestOutcome};
-use medinfra_model::Tier;
+use medinfra_model::{CanonicalTable, Tier};
 use medinfra_persons::{Linker, Observations, RecordKey, Registry, RunSummary, stored};
 use medinfra_pseudo::keys::Key;
 use medinfra_store::{InputRef, Lineage, Store, VersionInfo};
@@ -133,6 +133,9 @@ pub struct Reconciliation {
     /// The research database per table: source rows (all providers' latest versions) = rows +
     /// withheld; and this run's share (parts built from their sources now).
     pub tables: BTreeMap<String, TableBooks>,
+    /// `person_keys`, one row per person: source rows are the registry's persons (= rows +
+    /// opted-out persons withheld). Not a delivery's rows, so apart from `tables`.
+    pub person_keys: TableBooks,
     pub optouts: OptOutBooks,
     pub balanced: bool,
 }
@@ -372,7 +375,7 @@ pub async fn run_month(
         || reg.runs.last().map_or(0, |r| r.run) != built_from_run
         || research_inputs_changed(store, prev_research.as_ref(), &providers)?;
     if !research_stale {
-        let books = current_books(store, prev_research.as_ref())?;
+        let (books, person_keys) = current_books(store, prev_research.as_ref())?;
         return Ok(RunReport {
             delivery: opts.delivery.display().to_string(),
             registry: summary,
@@ -385,6 +388,7 @@ pub async fn run_month(
                 rows_in,
                 balanced: true,
                 tables: books,
+                person_keys,
                 optouts: optout_books,
             },
             provider_versions,
@@ -456,8 +460,17 @@ pub async fn run_month(
         previous: prev_research.as_ref(),
     };
     let books = build(&plan, &research_writer)?;
+    let person_keys = crate::person_keys::write(&reg, &withheld, &research_writer)?;
     observer.set(providers.len() as u64);
     observer.end();
+    if person_keys.source_rows != person_keys.rows + person_keys.withheld {
+        return Err(PipelineError::Unbalanced {
+            table: "person_keys".into(),
+            rows_in: person_keys.source_rows,
+            rows_out: person_keys.rows,
+            withheld: person_keys.withheld,
+        });
+    }
     for (table, b) in &books {
         if b.source_rows != b.rows + b.withheld || b.rows_read != b.rows_written + b.withheld_now {
             return Err(PipelineError::Unbalanced {
@@ -526,6 +539,7 @@ pub async fn run_month(
             files,
             rows_in,
             tables: books,
+            person_keys,
             optouts: optout_books,
             balanced: true,
         },
@@ -612,23 +626,27 @@ fn research_inputs_changed(
     Ok(had != now)
 }
 
+/// The books of the research version as it stands (per table, and `person_keys` apart).
 fn current_books(
     store: &Store,
     prev: Option<&VersionInfo>,
-) -> Result<BTreeMap<String, TableBooks>> {
+) -> Result<(BTreeMap<String, TableBooks>, TableBooks)> {
     let mut out = BTreeMap::new();
+    let mut person_keys = TableBooks::default();
     if let Some(prev) = prev {
         for t in store.read_manifest(prev)?.tables {
-            out.insert(
-                t.name.clone(),
-                TableBooks {
-                    rows: t.rows,
-                    source_rows: t.rows,
-                    parts_carried: t.files.len() as u64,
-                    ..TableBooks::default()
-                },
-            );
+            let books = TableBooks {
+                rows: t.rows,
+                source_rows: t.rows,
+                parts_carried: t.files.len() as u64,
+                ..TableBooks::default()
+            };
+            if t.name == CanonicalTable::PersonKeys.name() {
+                person_keys = books;
+            } else {
+                out.insert(t.name.clone(), books);
+            }
         }
     }
-    Ok(out)
+    Ok((out, person_keys))
 }

@@ -110,10 +110,20 @@ pub struct Id2Input<'a> {
     pub sex: &'a str,
 }
 
+/// Inputs of the ID5-style key: the person's oldest card (ID1's fields) and its 枝番, which
+/// makes the card number individual (個人単位被保険者番号, from 2021).
+#[derive(Clone, Copy)]
+pub struct Id5Input<'a> {
+    pub card: Id1Input<'a>,
+    pub card_branch: &'a str,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkageKind {
     Id1,
     Id2,
+    /// ID5-style: of the person's oldest individual-unit card (`formats/japan.md` §1.1).
+    Id5,
 }
 
 /// How a linkage ID was derived; recorded with the dataset.
@@ -241,6 +251,42 @@ pub fn id2_keyed(
 ) -> Result<LinkageId, NdbError> {
     let message = id2_message(input, config)?;
     Ok(keyed(LinkageKind::Id2, &message, config, key))
+}
+
+/// The normalized byte message of the ID5-style key: ID1's message with the 枝番 (normalized
+/// like the other card fields; empty on cards issued before individual numbers) before the
+/// birth date. Keyed only: an unkeyed hash of a card number is an identifier.
+pub fn id5_message(input: &Id5Input<'_>, config: &NdbHashConfig) -> Result<Vec<u8>, NdbError> {
+    let insurer = card_field("insurer_number", input.card.insurer_number)?;
+    if !(insurer.len() == 6 || insurer.len() == 8) || !insurer.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NdbError::InsurerNumber {
+            len: insurer.chars().count(),
+        });
+    }
+    let symbol = card_field("card_symbol", input.card.card_symbol)?;
+    let number = card_field("card_number", input.card.card_number)?;
+    if number.is_empty() {
+        return Err(NdbError::Empty {
+            field: "card_number",
+        });
+    }
+    let branch = card_field("card_branch", input.card_branch)?;
+    let (birth, sex) = birth_and_sex(input.card.birth_date, input.card.sex)?;
+    Ok(join(
+        &[&insurer, &symbol, &number, &branch, &birth, &sex],
+        config.separator,
+    ))
+}
+
+/// The ID5-style key under HMAC-SHA-256: the same for every row of one person (the registry
+/// names the oldest card), different under every key.
+pub fn id5_keyed(
+    input: &Id5Input<'_>,
+    config: &NdbHashConfig,
+    key: &Key,
+) -> Result<LinkageId, NdbError> {
+    let message = id5_message(input, config)?;
+    Ok(keyed(LinkageKind::Id5, &message, config, key))
 }
 
 /// ID5-style per-release re-keying of an ID: `HMAC-SHA-256(release_key, hex value)`.
@@ -450,6 +496,43 @@ mod tests {
         };
         assert_ne!(id2(&other_sex, &cfg).unwrap(), base);
         assert_ne!(id2(&other_day, &cfg).unwrap(), base);
+    }
+
+    #[test]
+    fn id5_is_the_oldest_card_with_its_branch_and_keyed_only() {
+        let key = Key::in_memory("link-1", "linkage", KeyMaterial::from_bytes([7u8; 32]));
+        let other = Key::in_memory("link-2", "linkage", KeyMaterial::from_bytes([8u8; 32]));
+        let cfg = NdbHashConfig::default();
+        let with = |branch| Id5Input {
+            card: id1_input(),
+            card_branch: branch,
+        };
+        let a = id5_keyed(&with("01"), &cfg, &key).unwrap();
+        assert_eq!(a.kind, LinkageKind::Id5);
+        // The 枝番 separates family members on one household card.
+        assert_ne!(a, id5_keyed(&with("02"), &cfg, &key).unwrap());
+        // Written full-width or half-width, the branch is the same number.
+        assert_eq!(a, id5_keyed(&with("０１"), &cfg, &key).unwrap());
+        // Not ID1 under the same key, and different under another key (per-release).
+        assert_ne!(
+            a.as_str(),
+            id1_keyed(&id1_input(), &cfg, &key).unwrap().as_str()
+        );
+        assert_ne!(a, id5_keyed(&with("01"), &cfg, &other).unwrap());
+        assert!(
+            id5_keyed(
+                &Id5Input {
+                    card: Id1Input {
+                        card_number: "",
+                        ..id1_input()
+                    },
+                    card_branch: "01",
+                },
+                &cfg,
+                &key
+            )
+            .is_err()
+        );
     }
 
     #[test]

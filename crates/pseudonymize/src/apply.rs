@@ -8,7 +8,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{Date32Type, Int32Type, Int64Type};
 use medinfra_pseudo::keys::Key;
-use medinfra_pseudo::ndb::{self, Id1Input, Id2Input, NdbHashConfig};
+use medinfra_pseudo::ndb::{self, Id1Input, Id2Input, Id5Input, NdbHashConfig};
 use medinfra_pseudo::normalize::{normalize_card, normalize_name};
 use medinfra_pseudo::scrub::{PersonIdentifiers, scrub};
 use medinfra_pseudo::token::Tokenizer;
@@ -344,6 +344,19 @@ impl<'a> Applier<'a> {
                 } else {
                     ndb::id1_keyed(&input, cfg, key)
                 }
+            }
+            DerivedKind::Id5Keyed => {
+                let input = Id5Input {
+                    card: Id1Input {
+                        insurer_number: fields.first().copied().unwrap_or(""),
+                        card_symbol: fields.get(1).copied().unwrap_or(""),
+                        card_number: fields.get(2).copied().unwrap_or(""),
+                        birth_date: birth,
+                        sex,
+                    },
+                    card_branch: fields.get(3).copied().unwrap_or(""),
+                };
+                ndb::id5_keyed(&input, cfg, key)
             }
             DerivedKind::Id2 | DerivedKind::Id2Keyed => {
                 let input = Id2Input {

@@ -44,7 +44,8 @@ pub enum Step {
     },
     Derived {
         kind: DerivedKind,
-        /// insurer_number, card_symbol, card_number (ID1) or the name column (ID2).
+        /// insurer_number, card_symbol, card_number (ID1; ID5 adds card_branch) or the name
+        /// column (ID2).
         fields: Vec<usize>,
         birth_date: usize,
         sex: usize,
@@ -309,6 +310,14 @@ pub fn compile(
             }
             DerivedKind::Id2 | DerivedKind::Id2Keyed => {
                 vec![derived.name.as_deref().unwrap_or("name_kana")]
+            }
+            DerivedKind::Id5Keyed => {
+                vec![
+                    "insurer_number",
+                    "card_symbol",
+                    "card_number",
+                    "card_branch",
+                ]
             }
         };
         let fields_idx: Vec<usize> = field_cols

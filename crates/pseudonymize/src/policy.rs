@@ -223,6 +223,10 @@ pub enum DerivedKind {
     Id1Keyed,
     /// ID2 under HMAC-SHA-256 with the policy's key.
     Id2Keyed,
+    /// ID5-style key under HMAC-SHA-256 with the policy's key: the ID1 fields of the
+    /// person's oldest card with its 枝番 (the NDB's ID5 hashes the oldest individual-unit
+    /// insured number, `formats/japan.md` §1.1). Needs `card_branch` beside ID1's columns.
+    Id5Keyed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

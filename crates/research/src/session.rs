@@ -62,7 +62,7 @@ pub async fn open_workspace(
     today: i32,
 ) -> Result<Workspace, ResearchError> {
     let keys = KeyStore::open(key_dir)?;
-    let (project, tier, grants) = match opening {
+    let (project, tier, grants, ndb_linkage) = match opening {
         Opening::Sample { datasets, scratch } => (
             scratch.clone(),
             Tier::Sample,
@@ -73,6 +73,7 @@ pub async fn open_workspace(
                     version: None,
                 })
                 .collect::<Vec<_>>(),
+            false,
         ),
         Opening::Project(name) => {
             let project = Registry::new(store).project(name).await?;
@@ -84,7 +85,7 @@ pub async fn open_workspace(
                     version: Some(g.version),
                 })
                 .collect();
-            (project.name, project.tier, grants)
+            (project.name, project.tier, grants, project.ndb_linkage)
         }
     };
     let master = master_key(store, &keys, &grants).await?;
@@ -95,6 +96,7 @@ pub async fn open_workspace(
         limits,
         masters_dir: masters.map(PathBuf::from),
         today,
+        ndb_linkage,
     };
     Ok(Workspace::open(store, actor, &master, spec).await?)
 }

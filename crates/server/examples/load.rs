@@ -103,6 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 members: vec![],
                 requested_from: t,
                 requested_to: t + 30,
+                ndb_linkage: false,
             },
         )
         .await?;

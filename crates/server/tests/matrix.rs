@@ -127,6 +127,7 @@ fn app(tier: Tier) -> NewApplication {
         members: vec![],
         requested_from: today(),
         requested_to: today() + 30,
+        ndb_linkage: false,
     }
 }
 

@@ -336,6 +336,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_providers.sql"),
         include_str!("../migrations/postgres/0011_providers.sql"),
     ),
+    (
+        12,
+        "ndb_linkage",
+        include_str!("../migrations/sqlite/0012_ndb_linkage.sql"),
+        include_str!("../migrations/postgres/0012_ndb_linkage.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -22,6 +22,7 @@ pub async fn run(store: &Store, command: ApplicationCommand) -> anyhow::Result<E
             protocol,
             members,
             days,
+            ndb_linkage,
         } => {
             let tier: Tier = tier
                 .parse()
@@ -45,6 +46,7 @@ pub async fn run(store: &Store, command: ApplicationCommand) -> anyhow::Result<E
                         members,
                         requested_from: t,
                         requested_to: t + days,
+                        ndb_linkage,
                     },
                 )
                 .await?;

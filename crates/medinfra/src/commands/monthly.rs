@@ -283,6 +283,11 @@ pub fn print_report(report: &RunReport) {
             b.parts_carried
         );
     }
+    let k = &r.person_keys;
+    println!(
+        "  {:<18} {:>12} {:>12} {:>9} {:>10} {:>8} {:>8}   (one row per registry person: the oldest card, for the ID5-style key)",
+        "person_keys", k.source_rows, k.rows, k.withheld, "-", k.parts_built, k.parts_carried
+    );
     println!(
         "opt-outs: {} recorded, {} person(s) withheld, {} not (yet) in the registry",
         r.optouts.recorded, r.optouts.persons, r.optouts.unresolved

@@ -68,7 +68,7 @@ pub async fn release(
     for g in &p.grants {
         versions.push(store.version(&g.dataset, Some(g.version)).await?);
     }
-    let copies = prepare_rekeyed_copies(store, &master, &p.name, &versions).await?;
+    let copies = prepare_rekeyed_copies(store, &master, &p.name, p.ndb_linkage, &versions).await?;
     let pairs: Vec<(String, i64)> = p
         .grants
         .iter()

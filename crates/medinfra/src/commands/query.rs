@@ -51,6 +51,20 @@ pub async fn run(store: &Store, key_dir: &Path, args: &QueryArgs) -> anyhow::Res
         t,
     )
     .await?;
+    // Columns the views leave out for a reason the project should know are named, not
+    // silently absent (a query naming one fails with "no field named").
+    let withheld = ws.withheld_columns();
+    if !withheld.is_empty() {
+        let names: Vec<String> = withheld
+            .iter()
+            .map(|(t, c, _)| format!("{t}.{c}"))
+            .collect();
+        eprintln!(
+            "note: withheld from this project's tables: {} ({})",
+            names.join(", "),
+            withheld[0].2
+        );
+    }
     let out = ws.query(&args.sql).await?;
     println!("{}", out.to_pretty()?);
     println!(

@@ -36,6 +36,10 @@ pub struct ApplicationRequest {
     pub requested_from: String,
     #[schema(format = Date)]
     pub requested_to: String,
+    /// Asks to link the data with the NDB (連結利用; pseudonymized tier only): the approved
+    /// project's workspace shows the keyed linkage columns, re-keyed for the project.
+    #[serde(default)]
+    pub ndb_linkage: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,6 +66,7 @@ pub struct ApplicationView {
     pub requested_from: String,
     #[schema(format = Date)]
     pub requested_to: String,
+    pub ndb_linkage: bool,
     /// submitted, changes_requested, approved or rejected.
     pub status: String,
     pub history: Vec<ReviewEventView>,
@@ -92,6 +97,8 @@ pub struct ProjectView {
     #[schema(format = Date)]
     pub expires: String,
     pub active: bool,
+    /// Approved to link with the NDB: its workspace shows the keyed linkage columns.
+    pub ndb_linkage: bool,
     pub members: Vec<String>,
     pub grants: Vec<GrantView>,
 }
@@ -109,6 +116,7 @@ fn view(a: medinfra_govern::Application) -> ApplicationView {
         members: a.members,
         requested_from: iso_date(a.requested_from),
         requested_to: iso_date(a.requested_to),
+        ndb_linkage: a.ndb_linkage,
         status: a.status.as_str().into(),
         history: a
             .history
@@ -133,6 +141,7 @@ fn project_view(p: medinfra_govern::Project) -> ProjectView {
         starts: iso_date(p.starts),
         expires: iso_date(p.expires),
         active: p.active,
+        ndb_linkage: p.ndb_linkage,
         members: p.members,
         grants: p
             .grants
@@ -155,6 +164,7 @@ fn parse_request(req: ApplicationRequest) -> Result<NewApplication, ApiError> {
         purpose: req.purpose,
         protocol: req.protocol,
         members: req.members,
+        ndb_linkage: req.ndb_linkage,
     })
 }
 

@@ -124,6 +124,7 @@ pub async fn submit(
         "members": list_field(field(&fields, "members")),
         "requested_from": field(&fields, "requested_from"),
         "requested_to": field(&fields, "requested_to"),
+        "ndb_linkage": field(&fields, "ndb_linkage") == "true",
     });
     let req: api::ApplicationRequest = match serde_json::from_value(body) {
         Ok(r) => r,

@@ -178,6 +178,8 @@ struct WorkspacePage<'a> {
     samples: Vec<String>,
     sample: String,
     views: Vec<View>,
+    /// (table.column, why) of stored columns the views leave out for a reason to know.
+    withheld: Vec<(String, String)>,
     results: Vec<ResultInfo>,
     releases: Vec<ReleaseRequest>,
     sql: String,
@@ -197,6 +199,11 @@ async fn workspace_page(
     samples: Vec<String>,
 ) -> PageResult {
     let views = views(&ws, ctx).await?;
+    let withheld: Vec<(String, String)> = ws
+        .withheld_columns()
+        .iter()
+        .map(|(t, c, why)| (format!("{t}.{c}"), why.to_string()))
+        .collect();
     let results: Vec<ResultInfo> = ws.results().into_iter().cloned().collect();
     let releases = match &at {
         Where::Project(p) => list_releases(web.app.store(), &ctx.caller.actor, p, ctx.caller.today)
@@ -235,6 +242,7 @@ async fn workspace_page(
             samples,
             sample,
             views,
+            withheld,
             results,
             releases,
             sql,
