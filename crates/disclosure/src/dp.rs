@@ -278,6 +278,67 @@ pub fn release<R: RngCore + CryptoRng>(
     })
 }
 
+/// The noisy table as it would leave the system: every inner cell and margin is its noisy
+/// value rounded to a whole person, except those below the NDB threshold (fewer than
+/// `ndb.min_persons`, or below `acro.safe_threshold`) and those at or below 0, which are blank.
+/// Blanking is post-processing of the noisy values, so it costs no privacy; it keeps the
+/// publication rule that no cell of 1–9 persons is printed, in any form. Status `Review`: a
+/// reviewer still decides.
+pub fn cleaned(
+    table: &Table,
+    noisy: &DpTable,
+    cfg: &crate::config::DisclosureConfig,
+) -> crate::mitigate::CleanedTable {
+    use crate::mitigate::{CellState, CleanedTable, Mitigation};
+    let (h, w) = (table.height(), table.width());
+    let threshold = cfg.acro.safe_threshold.max(if cfg.ndb.enabled {
+        cfg.ndb.min_persons
+    } else {
+        0
+    }) as f64;
+    let mut values = Vec::with_capacity(h * w);
+    let mut state = Vec::with_capacity(h * w);
+    let mut blanked = 0;
+    for k in 0..h * w {
+        let v = noisy.values.get(k).copied().unwrap_or(0.0).round();
+        if v < threshold.max(1.0) {
+            blanked += 1;
+            values.push(vec![None]);
+            state.push(CellState::Primary);
+        } else {
+            values.push(vec![Some(v)]);
+            state.push(CellState::Published);
+        }
+    }
+    let mut notes = vec![format!(
+        "differential privacy: discrete Laplace noise of scale {:.2} at epsilon {} (parallel composition over cells; margins are sums of noisy cells)",
+        noisy.scale,
+        noisy.epsilon.as_f64()
+    )];
+    if blanked > 0 {
+        notes.push(format!(
+            "{blanked} noisy values below {threshold} blanked (NDB publication rule; post-processing, no privacy cost)"
+        ));
+    }
+    CleanedTable {
+        table: table.spec.name.clone(),
+        row_vars: table.spec.rows.clone(),
+        col_vars: table.spec.cols.clone(),
+        statistics: vec![noisy.statistic],
+        row_labels: (0..h).map(|i| table.row_labels(i)).collect(),
+        col_labels: (0..w).map(|j| table.col_labels(j)).collect(),
+        height: h,
+        width: w,
+        values,
+        state,
+        mitigation: Mitigation::Dp {
+            epsilon: noisy.epsilon,
+        },
+        status: crate::checks::Status::Review,
+        notes,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,10 @@ pub enum Mitigation {
     /// Every value rounded half-to-even to a multiple of `base`; count/sum margins are sums of
     /// the rounded cells, rounded again (ACRO's `round`).
     Round { base: u32 },
+    /// Person counts with discrete Laplace noise at `epsilon`, charged to the project's
+    /// budget ([`crate::dp::release`], then [`crate::dp::cleaned`]); `mitigate` cannot make
+    /// one (it has neither the budget nor the random source) and fails the table.
+    Dp { epsilon: crate::dp::Epsilon },
 }
 
 /// Why a cell is blank.
@@ -184,6 +188,15 @@ pub fn mitigate(
                     });
                 }
             }
+        }
+        Mitigation::Dp { .. } => {
+            values.resize(h * w, vec![None; stats.len()]);
+            state = vec![CellState::Blank; h * w];
+            status = Status::Fail;
+            notes.push(
+                "a DP table is drawn by dp::release against the project's budget, not by mitigate"
+                    .into(),
+            );
         }
         Mitigation::Round { base } => {
             let base = base.max(1);

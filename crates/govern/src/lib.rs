@@ -15,6 +15,7 @@ mod admin;
 mod applications;
 mod audit;
 mod checkpoint;
+mod dp_budget;
 mod optout;
 mod providers;
 mod registry;
@@ -37,6 +38,7 @@ pub use audit::{
     Checkpoint,
 };
 pub use checkpoint::KeyError;
+pub use dp_budget::DpBudget;
 pub use optout::{OptOut, OptOutError, OptOutReport};
 pub use providers::{Provider, refusal as provider_refusal, validate as validate_provider};
 pub use registry::{

@@ -332,6 +332,16 @@ pub enum ReleaseCommand {
     },
     /// Requests of a project and their status.
     List { project: String },
+    /// A project's differential-privacy budget: shown, or set with --epsilon (operators).
+    /// `release request --mitigation dp:EPSILON` spends it; with none set, DP is refused.
+    Budget {
+        project: String,
+        /// The project's total epsilon (basic sequential composition over its DP releases).
+        #[arg(long)]
+        epsilon: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a released table as CSV or Parquet (anyone: it is public statistics).
     Download {
         id: String,
@@ -408,7 +418,8 @@ pub struct ReleaseRequestArgs {
     /// Add totals.
     #[arg(long)]
     pub margins: bool,
-    /// Mitigation: suppress (with secondary suppression), round, or none.
+    /// Mitigation: suppress (with secondary suppression), round:BASE, dp:EPSILON (person
+    /// counts with discrete Laplace noise, spending the project's budget), or none.
     #[arg(long, default_value = "suppress")]
     pub mitigation: String,
     /// Checks' parameters (TOML); default: ACRO's defaults + the NDB rules.

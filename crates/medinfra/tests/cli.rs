@@ -1828,3 +1828,194 @@ fn an_anchor_kept_outside_catches_a_cut_chain() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Differential privacy as a release mitigation, attacked: the analyst who asks for the same
+/// noisy table again and again to average the noise away is stopped by the project's budget
+/// (kept in the catalog, so two requests at the same moment cannot both spend its last
+/// part); a table where one person counts in two cells is refused before anything is spent;
+/// without a budget set by an operator, DP is refused.
+#[test]
+fn dp_releases_spend_a_budget_that_cannot_be_overspent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let m = || {
+        let mut c = medinfra(&data);
+        c.env("MEDINFRA_PASSWORD", "long enough password");
+        c
+    };
+    run_ok(m().args(["synth", "--persons", "300", "--years", "1", "--output", "s"]));
+    run_ok(m().args(["keys", "new"]));
+    run_ok(m().args(["pseudonymize", "--input", "s", "--output", "p"]));
+    run_ok(m().args(["admin", "create-org", "univ"]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "alice",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
+    run_ok(m().args([
+        "admin",
+        "grant-authorization",
+        "univ",
+        "MHLW-1",
+        "--type",
+        "II",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2030-12-31",
+    ]));
+    run_ok(m().args([
+        "application",
+        "submit",
+        "--as",
+        "alice",
+        "--title",
+        "DM",
+        "--datasets",
+        "p",
+        "--tier",
+        "pseudonymized",
+        "--purpose",
+        "p",
+        "--protocol",
+        "x",
+    ]));
+    run_ok(m().args([
+        "application",
+        "review",
+        "1",
+        "--as",
+        "bob",
+        "--decision",
+        "approve",
+    ]));
+    let save = |name: &str, sql: &str| {
+        run_ok(m().args([
+            "query",
+            "--project",
+            "prj-1",
+            "--as",
+            "alice",
+            "--sql",
+            sql,
+            "--save",
+            name,
+        ]));
+    };
+    save("by_sex", "SELECT patient_id, sex FROM persons");
+    save(
+        "twice",
+        "SELECT patient_id, 'a' AS g FROM persons UNION ALL SELECT patient_id, 'b' AS g FROM persons",
+    );
+    let request = |result: &str, rows: &str, eps: &str| {
+        m().args([
+            "release",
+            "request",
+            "--project",
+            "prj-1",
+            "--as",
+            "alice",
+            "--result",
+            result,
+            "--rows",
+            rows,
+            "--margins",
+            "--mitigation",
+            &format!("dp:{eps}"),
+        ])
+        .output()
+        .unwrap()
+    };
+    let spent = || {
+        json(m().args(["release", "budget", "prj-1", "--json"]))["spent_micros"]
+            .as_u64()
+            .unwrap()
+    };
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let out = request("by_sex", "sex", "0.5");
+    assert!(!out.status.success(), "DP without a budget");
+    assert!(err(&out).contains("no privacy budget"), "{}", err(&out));
+    run_ok(m().args(["release", "budget", "prj-1", "--epsilon", "1.0"]));
+
+    // One person in two cells: sensitivity 2, not 1 — refused, nothing spent.
+    let out = request("twice", "g", "0.5");
+    assert!(!out.status.success());
+    assert!(err(&out).contains("two cells"), "{}", err(&out));
+    assert_eq!(spent(), 0);
+
+    // Two requests at the same moment for more than half the budget each: one only.
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            m().args([
+                "release",
+                "request",
+                "--project",
+                "prj-1",
+                "--as",
+                "alice",
+                "--result",
+                "by_sex",
+                "--rows",
+                "sex",
+                "--mitigation",
+                "dp:0.6",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let won = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .filter(|o| o.status.success())
+        .count();
+    assert_eq!(won, 1, "exactly one of two concurrent requests spends");
+    assert_eq!(spent(), 600_000);
+    let out = request("by_sex", "sex", "0.4");
+    assert!(out.status.success(), "{}", err(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Review"), "{text}");
+    // The attacker's next draw, to average the noise: refused, and nothing stored for it.
+    let before = std::fs::read_dir(data.join("workspaces/prj-1/releases"))
+        .unwrap()
+        .count();
+    let out = request("by_sex", "sex", "0.1");
+    assert!(!out.status.success(), "the budget was overspent");
+    assert!(err(&out).contains("exhausted"), "{}", err(&out));
+    assert_eq!(spent(), 1_000_000);
+    let after = std::fs::read_dir(data.join("workspaces/prj-1/releases"))
+        .unwrap()
+        .count();
+    assert_eq!(before, after);
+    // What the reviewer sees: noisy whole counts, none below the NDB threshold, the notes.
+    let cleaned = std::fs::read_to_string(
+        data.join(format!("workspaces/prj-1/releases/{after}/cleaned.csv")),
+    )
+    .unwrap();
+    assert!(cleaned.lines().count() >= 3, "{cleaned}");
+    let check: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join(format!("workspaces/prj-1/releases/{after}/check.json"))).unwrap(),
+    )
+    .unwrap();
+    let notes = check["cleaned"]["notes"].to_string();
+    assert!(notes.contains("differential privacy"), "{notes}");
+    for v in check["cleaned"]["values"].as_array().unwrap() {
+        if let Some(x) = v[0].as_f64() {
+            assert!(x >= 10.0 && x.fract() == 0.0, "{x}");
+        }
+    }
+    // A budget cannot be lowered below what was spent.
+    let out = m()
+        .args(["release", "budget", "prj-1", "--epsilon", "0.5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

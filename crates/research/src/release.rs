@@ -96,11 +96,19 @@ pub fn parse_statistic(name: &str) -> Result<Statistic, ResearchError> {
     })
 }
 
-/// `suppress`, `round` (base 5), `round:BASE`, `none`.
+/// `suppress`, `round` (base 5), `round:BASE`, `dp:EPSILON`, `none`.
 pub fn parse_mitigation(name: &str) -> Result<Mitigation, ResearchError> {
     Ok(match name {
         "suppress" => Mitigation::Suppress,
         "none" => Mitigation::None,
+        n if n.starts_with("dp:") => {
+            let eps: f64 = n[3..].parse().map_err(|_| {
+                ResearchError::Invalid(format!("{name:?}: dp:EPSILON needs a number, e.g. dp:0.5"))
+            })?;
+            Mitigation::Dp {
+                epsilon: medinfra_disclosure::dp::Epsilon::new(eps)?,
+            }
+        }
         n if n.starts_with("round") => Mitigation::Round {
             base: n
                 .strip_prefix("round")
@@ -109,7 +117,7 @@ pub fn parse_mitigation(name: &str) -> Result<Mitigation, ResearchError> {
         },
         _ => {
             return Err(ResearchError::Invalid(format!(
-                "unknown mitigation {name:?} (suppress, round, round:BASE, none)"
+                "unknown mitigation {name:?} (suppress, round, round:BASE, dp:EPSILON, none)"
             )));
         }
     })
@@ -330,9 +338,22 @@ pub async fn request_release(
         filters: Default::default(),
         clamp: None,
     };
-    let table = build_table(&results, &spec, &table_spec)?;
-    let ledger = load_ledger(store, &project.name)?;
-    let checked = check_release(&table, &spec.config, Some(&ledger), spec.mitigation)?;
+    let dp = matches!(spec.mitigation, Mitigation::Dp { .. });
+    if dp && (spec.statistic != Statistic::Count || spec.value.is_some()) {
+        return Err(ResearchError::Invalid(
+            "dp releases person counts (statistic count, no value column)".into(),
+        ));
+    }
+    let table = build_table(&results, &spec, &table_spec, dp)?;
+    let checked = match spec.mitigation {
+        Mitigation::Dp { epsilon } => {
+            dp_release(store, actor, &project.name, &spec, &table, epsilon).await?
+        }
+        m => {
+            let ledger = load_ledger(store, &project.name)?;
+            check_release(&table, &spec.config, Some(&ledger), m)?
+        }
+    };
 
     let releases = dir.join("releases");
     std::fs::create_dir_all(&releases).map_err(io(&releases))?;
@@ -379,11 +400,66 @@ pub async fn request_release(
     Ok((req, checked))
 }
 
+/// The DP path of a release request: the project's budget is charged in the catalog (or the
+/// request refused, nothing spent), then the noise is drawn — once: the requester sees this
+/// draw, so a rejected request has still spent its epsilon. Cells are disjoint (each person in
+/// one inner cell, checked when the table was built), so one person changes one cell by one:
+/// sensitivity 1.
+async fn dp_release(
+    store: &Store,
+    actor: &Actor,
+    project: &str,
+    spec: &ReleaseSpec,
+    table: &Table,
+    epsilon: medinfra_disclosure::dp::Epsilon,
+) -> Result<ReleaseCheck, ResearchError> {
+    use medinfra_disclosure::dp;
+    let assessment = medinfra_disclosure::assess(table, &spec.config);
+    let label = format!("release of {}", spec.result);
+    let budget = Registry::new(store)
+        .charge_dp(project, &label, epsilon.micros, &actor.user)
+        .await?;
+    AuditLog::new(store)
+        .append(
+            &actor.user,
+            "dp_charge",
+            &format!("project {project} result {}", spec.result),
+            "allowed",
+            &format!(
+                "epsilon {} spent, {} of {} left",
+                epsilon.as_f64(),
+                budget.remaining_micros() as f64 / 1e6,
+                budget.total_micros as f64 / 1e6
+            ),
+        )
+        .await?;
+    // The catalog is the budget; this accountant only satisfies `dp::release`'s interface.
+    let mut accountant = dp::BudgetAccountant::new(project, epsilon);
+    let noisy = dp::release(
+        table,
+        &dp::DpRequest {
+            statistic: Statistic::Count,
+            epsilon,
+            resolution: 1.0,
+        },
+        &mut accountant,
+        &mut dp::secure_rng(),
+    )?;
+    Ok(ReleaseCheck {
+        assessment,
+        cleaned: dp::cleaned(table, &noisy, &spec.config),
+        differencing: Vec::new(),
+    })
+}
+
 fn build_table(
     results: &Path,
     spec: &ReleaseSpec,
     table_spec: &TableSpec,
+    one_cell_per_person: bool,
 ) -> Result<Table, ResearchError> {
+    // For DP: the inner cell each person was counted in (a second one is refused).
+    let mut cell_of: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     let config = &spec.config;
     let mut builder = TableBuilder::for_config(table_spec.clone(), config)?;
     let path = results.join(format!("{}.parquet", spec.result));
@@ -434,6 +510,15 @@ fn build_table(
                 )));
             }
             let person = person_digest(&label(&batch, person_idx, r)?);
+            if one_cell_per_person {
+                let cell = person_digest(&format!("{rr:?}{cc:?}"));
+                if *cell_of.entry(person).or_insert(cell) != cell {
+                    return Err(ResearchError::Invalid(format!(
+                        "result {}: a person is counted in two cells; a DP release needs every person in one cell (one row per person, or release with suppress)",
+                        spec.result
+                    )));
+                }
+            }
             let value = value_idx
                 .map(|v| number(&batch, v, r))
                 .transpose()?

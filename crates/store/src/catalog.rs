@@ -342,6 +342,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_ndb_linkage.sql"),
         include_str!("../migrations/postgres/0012_ndb_linkage.sql"),
     ),
+    (
+        13,
+        "dp_budgets",
+        include_str!("../migrations/sqlite/0013_dp_budgets.sql"),
+        include_str!("../migrations/postgres/0013_dp_budgets.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -49,6 +49,57 @@ async fn request(store: &Store, args: &ReleaseRequestArgs) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Shows or sets a project's privacy budget (setting is an operator's registry change).
+async fn budget(
+    store: &Store,
+    project: &str,
+    epsilon: Option<f64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let registry = Registry::new(store);
+    let b = match epsilon {
+        Some(eps) => {
+            let e = medinfra_disclosure::dp::Epsilon::new(eps)?;
+            super::audit::check(
+                store,
+                Action::Administer,
+                medinfra_model::Tier::Statistics,
+                &format!("privacy budget of project {project}"),
+            )
+            .await?;
+            Some(
+                registry
+                    .set_dp_budget(project, e.micros, &super::audit::console_actor().user)
+                    .await?,
+            )
+        }
+        None => {
+            super::audit::check(
+                store,
+                Action::ReadCatalog,
+                medinfra_model::Tier::Statistics,
+                &format!("privacy budget of project {project}"),
+            )
+            .await?;
+            registry.dp_budget(project).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+    } else {
+        match b {
+            Some(b) => println!(
+                "project {project}: epsilon {} spent of {} ({} left)",
+                b.spent_micros as f64 / 1e6,
+                b.total_micros as f64 / 1e6,
+                b.remaining_micros() as f64 / 1e6
+            ),
+            None => println!("project {project}: no privacy budget (DP releases are refused)"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn run(store: &Store, command: ReleaseCommand) -> anyhow::Result<ExitCode> {
     let t = today();
     match command {
@@ -71,6 +122,11 @@ pub async fn run(store: &Store, command: ReleaseCommand) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
+        ReleaseCommand::Budget {
+            project,
+            epsilon,
+            json,
+        } => budget(store, &project, epsilon, json).await,
         ReleaseCommand::List { project } => {
             // The console lists as the operator running it.
             let operator = super::audit::console_actor();
