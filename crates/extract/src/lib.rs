@@ -16,6 +16,11 @@
 //!    and the chart number unless the input is already pseudonymized) dropped;
 //! 5. trial dataset only: rows holding a code of frequency < 10 in the release removed.
 //!
+//! And always: the key columns kept (`patient_id`, `claim_id`, `admission_id`) are replaced by
+//! release-local values under a key drawn for the release and forgotten
+//! ([`RELEASE_LOCAL_KEYS`]), so a release links to no other tier and no other release (the NDB
+//! re-hashes ID5 for every release for the same reason).
+//!
 //! This crate reads Arrow batches through [`TableSource`] and writes them through
 //! [`TableSink`]. It must never open files, depend on the store, hold whole tables in memory
 //! (it keeps one entry per claim, patient, stay and code), or put an identifier into an error
@@ -35,7 +40,7 @@ use medinfra_model::{CanonicalTable, Tier};
 
 pub use error::ExtractError;
 pub use io::{BatchIter, MemoryTables, TableSink, TableSource};
-pub use output::release_schema;
+pub use output::{RELEASE_LOCAL_KEYS, release_local_token, release_schema};
 pub use report::{ExtractKind, ExtractReport};
 
 use crate::report::BlankingRule;
@@ -53,6 +58,10 @@ pub struct ExtractConfig {
     /// which then holds a keyed pseudonym; identified input has it dropped. Anonymized and
     /// statistics datasets are not claims-level inputs and are refused.
     pub input_tier: Tier,
+    /// The key of the release-local key columns ([`RELEASE_LOCAL_KEYS`]). `None` (the only
+    /// choice a release should make): drawn from the OS for this release and forgotten, so
+    /// nothing links the release to anything else. Tests fix it to compare with the input.
+    pub release_key: Option<[u8; 32]>,
 }
 
 impl ExtractConfig {
@@ -62,6 +71,7 @@ impl ExtractConfig {
             quarter_months: DEFAULT_QUARTER_MONTHS,
             seed,
             input_tier,
+            release_key: None,
         }
     }
 
@@ -97,7 +107,11 @@ pub fn extract(
     let decisions = decide::decide(source, config.quarter_months, config.seed)?;
     let trial = config.kind == ExtractKind::Trial;
     let mut rules = codes::decide_codes(source, &decisions, trial)?;
-    let rows = output::write_release(source, &decisions, &mut rules, patient_id_kept, sink)?;
+    let keys = match config.release_key {
+        Some(k) => output::ReleaseKeys::from_bytes(k)?,
+        None => output::ReleaseKeys::fresh()?,
+    };
+    let rows = output::write_release(source, &decisions, &mut rules, patient_id_kept, &keys, sink)?;
 
     let mut tables_not_released = Vec::new();
     for t in CanonicalTable::ALL {
@@ -118,6 +132,7 @@ pub fn extract(
         blanking: blanking_report(patient_id_kept),
         trial: rules.trial_report,
         tables_not_released,
+        release_local_keys: RELEASE_LOCAL_KEYS.iter().map(|c| c.to_string()).collect(),
     })
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, StringBuilder, new_null_array};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringBuilder, new_null_array};
 use arrow::compute::{filter_record_batch, nullif};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -20,6 +20,68 @@ use crate::rules::{
     AGE_BAND_COLUMN, CodedColumn, ColumnTreatment, RELEASED_TABLES, age_band, age_band_label,
     column_treatment,
 };
+
+/// Key columns that hold a different value in every release: each is replaced by
+/// `HMAC-SHA-256(k, column ‖ value)` (32 hex digits) under a key `k` drawn for this release
+/// from the OS and never stored. Joins inside the release still work (the same claim has the
+/// same `claim_id` in claims and diagnoses), but no value links the release to the dataset it
+/// came from or to another release — the NDB's rule for ID5 ("値は提供の都度、毎回変える",
+/// `formats/japan.md` §1.1), which stored tokens (the same in every tier and project) broke.
+pub const RELEASE_LOCAL_KEYS: &[&str] = &["patient_id", "claim_id", "admission_id"];
+
+/// The release's throw-away key.
+pub(crate) struct ReleaseKeys(medinfra_pseudo::token::Tokenizer);
+
+impl ReleaseKeys {
+    /// A fresh key from the OS's random source.
+    pub(crate) fn fresh() -> Result<Self, ExtractError> {
+        use rand::{RngCore, SeedableRng};
+        let mut bytes = [0u8; 32];
+        rand_chacha::ChaCha20Rng::from_os_rng().fill_bytes(&mut bytes);
+        Self::from_bytes(bytes)
+    }
+
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Result<Self, ExtractError> {
+        use medinfra_pseudo::keys::{Key, KeyMaterial};
+        let key = Key::in_memory("release-local", "release", KeyMaterial::from_bytes(bytes));
+        medinfra_pseudo::token::Tokenizer::new(&key)
+            .map(ReleaseKeys)
+            .map_err(|e| ExtractError::Config(format!("release key: {e}")))
+    }
+
+    fn token(&self, column: &str, value: &str) -> String {
+        let mut hex = [0u8; 64];
+        self.0
+            .hex_into(column.as_bytes(), &[value.as_bytes()], &mut hex);
+        String::from_utf8_lossy(&hex[..32]).into_owned()
+    }
+
+    /// `array` (strings) with every value replaced by its release-local token.
+    fn rekey(&self, column: &str, array: &ArrayRef) -> Option<ArrayRef> {
+        let strings = array.as_string_opt::<i32>()?;
+        let mut b = StringBuilder::with_capacity(strings.len(), strings.len() * 32);
+        let mut hex = [0u8; 64];
+        for v in strings.iter() {
+            match v {
+                Some(v) => {
+                    self.0
+                        .hex_into(column.as_bytes(), &[v.as_bytes()], &mut hex);
+                    b.append_value(std::str::from_utf8(&hex[..32]).unwrap_or_default());
+                }
+                None => b.append_null(),
+            }
+        }
+        Some(Arc::new(b.finish()))
+    }
+}
+
+/// The token `value` of key column `column` gets in a release made with `key` (for tests that
+/// fix the key; a real release's key is never known).
+pub fn release_local_token(key: [u8; 32], column: &str, value: &str) -> String {
+    ReleaseKeys::from_bytes(key)
+        .map(|k| k.token(column, value))
+        .unwrap_or_default()
+}
 
 /// The Arrow schema of `table` in a release: canonical columns minus the dropped ones, blanked
 /// columns nullable, and `claims` with an `age_band` column at the end.
@@ -66,6 +128,7 @@ pub fn write_release(
     decisions: &Decisions,
     rules: &mut CodeRules,
     patient_id_kept: bool,
+    keys: &ReleaseKeys,
     sink: &mut dyn TableSink,
 ) -> Result<BTreeMap<String, RowCounts>, ExtractError> {
     let mut rows = BTreeMap::new();
@@ -74,7 +137,7 @@ pub fn write_release(
         let mut rc = RowCounts::default();
         for_each_batch(source, table, |batch_no, batch| {
             let c = Cols::new(table, batch_no, batch);
-            let out = release_batch(&c, decisions, rules, &schema, &mut rc)?;
+            let out = release_batch(&c, decisions, rules, &schema, keys, &mut rc)?;
             if out.num_rows() > 0 {
                 sink.write(table, out)?;
             }
@@ -91,6 +154,7 @@ fn release_batch(
     decisions: &Decisions,
     rules: &mut CodeRules,
     schema: &SchemaRef,
+    keys: &ReleaseKeys,
     rc: &mut RowCounts,
 ) -> Result<RecordBatch, ExtractError> {
     let table = c.table;
@@ -187,6 +251,15 @@ fn release_batch(
             },
             Some(col) if col.blanked_when_replaced().contains(&name) => {
                 nullif(input.as_ref(), &replaced_mask).map_err(build)?
+            }
+            _ if RELEASE_LOCAL_KEYS.contains(&name) => {
+                keys.rekey(name, input)
+                    .ok_or_else(|| ExtractError::Column {
+                        table: table.name(),
+                        batch: c.batch_no,
+                        column: canonical_name(table, name),
+                        reason: "a key column is not a string column".into(),
+                    })?
             }
             _ => input.clone(),
         };

@@ -152,6 +152,9 @@ pub struct ExtractReport {
     pub trial: Option<Vec<TrialRule>>,
     /// Input tables present in the source but never released.
     pub tables_not_released: Vec<String>,
+    /// Key columns whose values are release-local (a key drawn for this release and never
+    /// stored): they join inside the release and link to nothing outside it.
+    pub release_local_keys: Vec<String>,
 }
 
 impl ExtractReport {

@@ -121,8 +121,17 @@ fn tables(pairs: Vec<(CanonicalTable, RecordBatch)>) -> MemoryTables {
     t
 }
 
+/// The tests fix the release key so released keys can be compared with the input's.
+const KEY: [u8; 32] = [9; 32];
+
+fn tok(column: &str, value: &str) -> String {
+    medinfra_extract::release_local_token(KEY, column, value)
+}
+
 fn run(input: &MemoryTables, kind: ExtractKind, seed: u64) -> (MemoryTables, ExtractReport) {
-    extract_to_memory(input, &ExtractConfig::new(kind, seed, Tier::Pseudonymized)).unwrap()
+    let mut cfg = ExtractConfig::new(kind, seed, Tier::Pseudonymized);
+    cfg.release_key = Some(KEY);
+    extract_to_memory(input, &cfg).unwrap()
 }
 
 fn strings(out: &MemoryTables, t: CanonicalTable, col: &str) -> Vec<Option<String>> {
@@ -570,13 +579,26 @@ fn child_rows_of_dropped_claims_are_dropped() {
         .into_iter()
         .flatten()
         .collect();
-    let expected: BTreeSet<String> = kept.iter().map(|c| c.replacen('C', "P", 1)).collect();
+    // The input claims whose (release-local) id was released.
+    let kept_input: Vec<&String> = cs
+        .iter()
+        .map(|c| &c.id)
+        .filter(|id| kept.contains(&tok("claim_id", id)))
+        .collect();
+    assert_eq!(kept_input.len(), kept.len());
+    let expected: BTreeSet<String> = kept_input
+        .iter()
+        .map(|c| tok("patient_id", &c.replacen('C', "P", 1)))
+        .collect();
     assert_eq!(patients, expected);
     let stays: BTreeSet<String> = strings(&out, CanonicalTable::Admissions, "admission_id")
         .into_iter()
         .flatten()
         .collect();
-    let expected: BTreeSet<String> = kept.iter().map(|c| format!("{c}-A")).collect();
+    let expected: BTreeSet<String> = kept_input
+        .iter()
+        .map(|c| tok("admission_id", &format!("{c}-A")))
+        .collect();
     assert_eq!(stays, expected);
     assert_rows_add_up(&r);
 }
@@ -686,12 +708,16 @@ fn trial_removes_rows_of_codes_seen_fewer_than_ten_times() {
         .map(|i| claim(i, "inpatient", "202407", 100))
         .collect();
     let input = tables(vec![(CanonicalTable::Claims, claims_batch(&cs))]);
-    let sampled: Vec<String> = released_ids(
+    let released = released_ids(
         &run(&input, ExtractKind::Trial, 11).0,
         CanonicalTable::Claims,
-    )
-    .into_iter()
-    .collect();
+    );
+    // The input ids of the released (release-local) ones.
+    let sampled: Vec<String> = cs
+        .iter()
+        .map(|c| c.id.clone())
+        .filter(|id| released.contains(&tok("claim_id", id)))
+        .collect();
     assert_eq!(sampled.len(), 10);
     let unsampled: Vec<String> = cs
         .iter()

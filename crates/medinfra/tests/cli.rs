@@ -739,6 +739,79 @@ fn extract_sampling_and_trial_datasets() {
     );
 }
 
+/// The attacker holding a pseudonymized project's rows (or another release) tries to link an
+/// NDB-style extract back: its patient_id, claim_id and admission_id are release-local (a key
+/// drawn for the release and forgotten), so not one value matches the dataset it came from,
+/// nor the values of a second release of the same sample.
+#[test]
+fn extracts_carry_release_local_keys_that_link_to_nothing() {
+    use arrow::array::AsArray;
+    use std::collections::HashSet;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let m = |args: &[&str]| run_ok(medinfra(data).args(args));
+    m(&[
+        "synth",
+        "--persons",
+        "3000",
+        "--years",
+        "1",
+        "--output",
+        "s",
+    ]);
+    m(&["keys", "new"]);
+    m(&["pseudonymize", "--input", "s", "--output", "p"]);
+    for out in ["x1", "x2"] {
+        m(&[
+            "extract", "--kind", "sampling", "--from", "p", "--output", out,
+        ]);
+    }
+    let values = |dataset: &str, table: &str, column: &str| -> HashSet<String> {
+        let mut out = HashSet::new();
+        for path in table_parts(&latest_dir(data, dataset), table) {
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(path).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            for b in reader {
+                let b = b.unwrap();
+                let c = b.column_by_name(column).unwrap().as_string::<i32>();
+                out.extend(c.iter().flatten().map(str::to_string));
+            }
+        }
+        out
+    };
+    for (table, column) in [
+        ("claims", "claim_id"),
+        ("claims", "patient_id"),
+        ("persons", "patient_id"),
+        ("diagnoses", "claim_id"),
+    ] {
+        let (x1, x2, p) = (
+            values("x1", table, column),
+            values("x2", table, column),
+            values("p", table, column),
+        );
+        assert!(!x1.is_empty(), "{table}.{column} released");
+        assert_eq!(x1.len(), x2.len(), "the same sample twice");
+        assert_eq!(
+            x1.intersection(&p).count(),
+            0,
+            "{table}.{column} links back"
+        );
+        assert_eq!(
+            x1.intersection(&x2).count(),
+            0,
+            "{table}.{column} links releases"
+        );
+    }
+    // Inside one release the keys still join: every diagnosis names a released claim.
+    let claims = values("x1", "claims", "claim_id");
+    assert!(values("x1", "diagnoses", "claim_id").is_subset(&claims));
+}
+
 /// Every data-touching command leaves an audit record; `audit verify` finds an edited entry.
 #[test]
 fn commands_are_audited_and_tampering_is_found() {
