@@ -520,6 +520,11 @@ pub struct RunArgs {
     /// Reject a file when more than this share of its receipts is quarantined.
     #[arg(long, default_value_t = 0.5)]
     pub max_quarantined_share: f64,
+    /// NDB-style extracts to build from the new pseudonymized research database
+    /// (comma-separated: sampling, trial), each a new version of RESEARCH-ndb-KIND whose
+    /// lineage names the version it came from. None by default: they re-read every claim.
+    #[arg(long, value_delimiter = ',')]
+    pub extracts: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -721,9 +721,31 @@ fn ndb_linkage_ids_reach_only_linkage_projects() {
     let r = json(
         m().arg("run")
             .arg(data.join("provider-files/s-deliveries/202012"))
-            .arg("--json"),
+            .args(["--extracts", "sampling", "--json"]),
     );
     books_balance(&r);
+    // The NDB-style extract of this run: anonymized, its lineage naming the pseudonymized
+    // version it came from, its keys linking to nothing there.
+    assert_eq!(r["extracts"][0][0], "research-ndb-sampling", "{r}");
+    let shown = json(m().args(["datasets", "show", "research-ndb-sampling", "--json"]));
+    assert_eq!(shown["tier"], "anonymized");
+    let input = &shown["lineage"]["inputs"][0];
+    assert_eq!(input["dataset"], "research-pseudonymized", "{shown}");
+    assert_eq!(input["version"], r["pseudonymized"][1], "{shown}");
+    let claim_ids = |dataset: &str| -> HashSet<String> {
+        batches(&latest(&data, dataset), "claims")
+            .iter()
+            .flat_map(|b| {
+                let c = b.column_by_name("claim_id").unwrap().as_string::<i32>();
+                (0..b.num_rows())
+                    .map(|i| c.value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let released = claim_ids("research-ndb-sampling");
+    assert!(!released.is_empty());
+    assert!(released.is_disjoint(&claim_ids("research-pseudonymized")));
     let keys = &r["reconciliation"]["person_keys"];
     let stats = json(m().args(["persons", "stats", "--json"]));
     assert_eq!(keys["source_rows"], stats["persons"], "{keys} {stats}");

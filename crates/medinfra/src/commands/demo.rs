@@ -61,6 +61,7 @@ pub async fn run(
         research: medinfra_pipeline::DEFAULT_RESEARCH.into(),
         json: false,
         max_quarantined_share: 0.5,
+        extracts: vec!["sampling".into()],
     };
 
     println!();

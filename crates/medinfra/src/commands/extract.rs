@@ -80,19 +80,40 @@ impl TableSink for StoreSink<'_> {
 }
 
 pub async fn run(store: &Store, args: &ExtractArgs) -> anyhow::Result<ExitCode> {
-    let kind = match args.kind.as_str() {
+    let info = store.version(&args.from, None).await?;
+    let (version, report_path) = build(store, &args.kind, &info, &args.output, args.seed).await?;
+    println!(
+        "extract {} from {} v{} -> {} v{} (anonymized)",
+        args.kind, info.dataset, info.version, version.dataset, version.version
+    );
+    for t in &version.tables {
+        println!("  {:<18} {:>10} rows", t.name, t.rows);
+    }
+    println!("  -> report {}", report_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the `kind` extract (`sampling` or `trial`) of `info` into a new anonymized version
+/// of `output` whose lineage names `info`, with its report under DATA_DIR/reports/; audited.
+pub async fn build(
+    store: &Store,
+    kind_name: &str,
+    info: &VersionInfo,
+    output: &str,
+    seed: u64,
+) -> anyhow::Result<(VersionInfo, std::path::PathBuf)> {
+    let kind = match kind_name {
         "sampling" => ExtractKind::Sampling,
         "trial" => ExtractKind::Trial,
         other => bail!("--kind {other}: expected sampling or trial"),
     };
-    let info = store.version(&args.from, None).await?;
     if !matches!(
         info.tier,
         Tier::Identified | Tier::Pseudonymized | Tier::Sample
     ) {
         bail!(
             "{} is {}: extracts start from claims-level data (identified, pseudonymized or sample)",
-            args.from,
+            info.dataset,
             info.tier
         );
     }
@@ -107,17 +128,17 @@ pub async fn run(store: &Store, args: &ExtractArgs) -> anyhow::Result<ExitCode> 
         store,
         medinfra_govern::Action::Write,
         Tier::Anonymized,
-        &format!("dataset {}", args.output),
+        &format!("dataset {output}"),
     )
     .await?;
-    let config = ExtractConfig::new(kind, args.seed, info.tier);
+    let config = ExtractConfig::new(kind, seed, info.tier);
     let lineage = Lineage {
-        step: format!("extract-{}", args.kind),
-        parameters: serde_json::json!({ "kind": args.kind, "seed": args.seed, "quarter_months": config.quarter_months }),
-        inputs: vec![Store::input_ref(&info)],
+        step: format!("extract-{kind_name}"),
+        parameters: serde_json::json!({ "kind": kind_name, "seed": seed, "quarter_months": config.quarter_months }),
+        inputs: vec![Store::input_ref(info)],
     };
-    let writer = store.begin(&args.output, Tier::Anonymized, lineage)?;
-    let source = StoreSource { store, info: &info };
+    let writer = store.begin(output, Tier::Anonymized, lineage)?;
+    let source = StoreSource { store, info };
     let mut sink = StoreSink {
         writer: &writer,
         parts: BTreeMap::new(),
@@ -133,13 +154,5 @@ pub async fn run(store: &Store, args: &ExtractArgs) -> anyhow::Result<ExitCode> 
         .join(format!("extract-{}-v{}", version.dataset, version.version));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.json"), report.to_json()?)?;
-    println!(
-        "extract {} from {} v{} -> {} v{} (anonymized)",
-        args.kind, info.dataset, info.version, version.dataset, version.version
-    );
-    for t in &version.tables {
-        println!("  {:<18} {:>10} rows", t.name, t.rows);
-    }
-    println!("  -> report {}", dir.join("report.json").display());
-    Ok(ExitCode::SUCCESS)
+    Ok((version, dir.join("report.json")))
 }

@@ -85,6 +85,13 @@ pub async fn run_delivery(
     if !(0.0..=1.0).contains(&args.max_quarantined_share) {
         bail!("--max-quarantined-share must be within 0..1");
     }
+    if let Some(bad) = args
+        .extracts
+        .iter()
+        .find(|k| !matches!(k.as_str(), "sampling" | "trial"))
+    {
+        bail!("--extracts {bad}: expected sampling or trial");
+    }
     super::audit::check(
         store,
         Action::Write,
@@ -137,13 +144,30 @@ pub async fn run_delivery(
         Some(_) => Some(anonymize(store, &args.research).await?),
         None => None,
     };
-    Ok(Monthly { report, anonymized })
+    // The NDB-style extracts asked for, from the pseudonymized version just made (their keys
+    // release-local, their lineage naming it).
+    let mut extracts = Vec::new();
+    if let Some((name, version)) = &report.pseudonymized {
+        let info = store.version(name, Some(*version)).await?;
+        for kind in &args.extracts {
+            let output = format!("{}-ndb-{kind}", args.research);
+            let (v, _) = super::extract::build(store, kind, &info, &output, 1).await?;
+            extracts.push((v.dataset, v.version));
+        }
+    }
+    Ok(Monthly {
+        report,
+        anonymized,
+        extracts,
+    })
 }
 
 /// A monthly run's report and the anonymized product's summary, when one was built.
 pub struct Monthly {
     pub report: RunReport,
     pub anonymized: Option<String>,
+    /// The NDB-style extracts built (dataset, version).
+    pub extracts: Vec<(String, i64)>,
 }
 
 async fn anonymize(store: &Store, research: &str) -> anyhow::Result<String> {
@@ -199,6 +223,7 @@ pub async fn run(store: &Store, key_dir: &Path, args: &RunArgs) -> anyhow::Resul
         let mut v = serde_json::to_value(report)?;
         if let Some(obj) = v.as_object_mut() {
             obj.insert("anonymized".into(), serde_json::json!(monthly.anonymized));
+            obj.insert("extracts".into(), serde_json::json!(monthly.extracts));
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -217,6 +242,11 @@ pub fn print_monthly(m: &Monthly) {
     print_report(&m.report);
     if let Some(a) = &m.anonymized {
         println!("{a}");
+    }
+    for (dataset, version) in &m.extracts {
+        println!(
+            "NDB-style extract: {dataset} v{version} (anonymized; keys release-local; lineage names the pseudonymized version)"
+        );
     }
 }
 
