@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::blocking::{BlockIndex, Sides};
 use crate::compare::{Gamma, NULL_LEVEL, gamma, level_of};
@@ -26,7 +26,7 @@ use crate::spec::ComparisonSpec;
 /// Probabilities never reach 0 or 1 exactly, so every weight stays finite.
 const FLOOR: f64 = 1e-6;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Params {
     /// Probability that two random records match (the prior of every pair; EM sessions use it
     /// for the share of their rule's pairs that match).
@@ -44,7 +44,7 @@ pub struct Params {
 }
 
 /// One EM session: m (and the session's own λ) estimated on one training rule's pairs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Session {
     pub rule: String,
     /// Pairs the rule generates.

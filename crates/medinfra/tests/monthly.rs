@@ -248,6 +248,21 @@ fn monthly_runs_resolve_persons_keep_ids_and_balance_the_books() {
     let eval = json(medinfra(&data).args(["persons", "evaluate", "--truth", "s-truth", "--json"]));
     assert!(eval["f1"].as_f64().unwrap() >= 0.97, "{eval}");
     let ids1 = export(&data, &dir.path().join("m1.csv"));
+    // The model trained in month 1 is saved with the registry, for the next runs to reuse.
+    assert_eq!(m1["registry"]["model_trained"], true, "{m1}");
+    let registry = json(medinfra(&data).args(["datasets", "show", "person-registry", "--json"]));
+    let trained = &registry["lineage"]["parameters"]["trained"];
+    assert!(trained["variants"].as_u64().unwrap() > 200, "{registry}");
+    assert!(
+        trained["params"]["m"].as_array().unwrap().len() > 3,
+        "{registry}"
+    );
+    // ... and read back from it (a registry that lost them would retrain every month).
+    let stats = json(medinfra(&data).args(["persons", "stats", "--json"]));
+    assert_eq!(
+        stats["model_trained_on_variants"], trained["variants"],
+        "{stats}"
+    );
 
     // Month 2: new records join; records already registered keep their IDs.
     let m2 = json(

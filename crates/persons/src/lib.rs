@@ -42,7 +42,8 @@ pub use eval::{Evaluation, evaluate};
 pub use extract::{Observations, observations_from_batch};
 pub use record::{Identity, Observation, RecordKey, RecordKind};
 pub use registry::{
-    Alias, Event, EventKind, Override, OverrideKind, Record, Registry, RunSummary, Variant,
+    Alias, Event, EventKind, Override, OverrideKind, Record, Registry, RunSummary, SavedModel,
+    Variant,
 };
 pub use resolve::Linker;
 pub use stored::REGISTRY_DATASET;

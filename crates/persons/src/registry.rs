@@ -163,6 +163,9 @@ pub struct RunSummary {
     /// Branch-less ID1 values not used to link (a family card of same-sex twins).
     #[serde(default)]
     pub ambiguous_id1: u64,
+    /// The run trained the model's parameters (else it reused the saved ones).
+    #[serde(default)]
+    pub model_trained: bool,
     pub records_total: u64,
     pub persons_total: u64,
 }
@@ -175,6 +178,17 @@ pub struct Source {
     pub table: String,
     pub sha256: String,
     pub run: i64,
+}
+
+/// The Fellegi–Sunter parameters the registry last trained, and on how many identity
+/// variants. Training estimates u from random pairs and m by EM over blocks of the whole
+/// registry — the one linking step whose cost grew with the history — and its parameters
+/// barely move from one month to the next, so a run reuses them until the registry has grown
+/// by a quarter since, then trains again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedModel {
+    pub params: medinfra_link::fs::Params,
+    pub variants: usize,
 }
 
 /// The registry.
@@ -191,6 +205,8 @@ pub struct Registry {
     pub next_person: i64,
     /// Id of the key the stored ID1/ID2 were made with.
     pub key_id: String,
+    /// The model's parameters as last trained (`None`: the next run trains).
+    pub model: Option<SavedModel>,
     /// The last run already in the stored dataset (rows of later runs are written by the
     /// next save).
     pub persisted_run: i64,

@@ -26,7 +26,21 @@ use medinfra_pseudo::keys::Key;
 use medinfra_pseudo::ndb::NdbHashConfig;
 
 use crate::record::{Identity, Observation};
-use crate::registry::{Alias, Event, EventKind, OverrideKind, Registry, RunSummary, Variant};
+use crate::registry::{
+    Alias, Event, EventKind, OverrideKind, Registry, RunSummary, SavedModel, Variant,
+};
+
+/// Whether saved parameters have the shape of `spec`'s comparisons (a model whose
+/// comparisons changed since is trained again).
+fn params_fit(spec: &ModelSpec, params: &medinfra_link::fs::Params) -> bool {
+    params.m.len() == spec.comparisons.len()
+        && params.u.len() == spec.comparisons.len()
+        && spec
+            .comparisons
+            .iter()
+            .enumerate()
+            .all(|(c, s)| params.m[c].len() == s.n_levels() && params.u[c].len() == s.n_levels())
+}
 
 /// How records are linked: the key of the keyed ID1/ID2, the model for the residue and its
 /// threshold.
@@ -326,7 +340,9 @@ impl Registry {
             c.join(o.a, o.b, Why::MustLink(o.reason.clone()));
         }
         self.link_ids(&mut c, first_new_variant, linker, &mut summary);
-        self.link_residue(&mut c, old_records, linker, &mut summary);
+        if let Some(trained) = self.link_residue(&mut c, old_records, linker, &mut summary) {
+            self.model = Some(trained);
+        }
         self.assign(c, old_records, run, &mut summary);
         summary.records_total = self.records.len() as u64;
         summary.persons_total = self.persons() as u64;
@@ -419,14 +435,15 @@ impl Registry {
         }
     }
 
-    /// Step 3: the model on the records whose cluster holds no registered person.
+    /// Step 3: the model on the records whose cluster holds no registered person. Returns the
+    /// parameters when it trained the model (see [`SavedModel`]).
     fn link_residue(
         &self,
         c: &mut Clusters<'_>,
         old_records: usize,
         linker: &Linker,
         summary: &mut RunSummary,
-    ) {
+    ) -> Option<SavedModel> {
         let residue: HashSet<usize> = (old_records..self.records.len())
             .filter(|&r| {
                 let root = c.uf.find(r);
@@ -437,7 +454,7 @@ impl Registry {
             .filter(|&v| residue.contains(&self.variants[v].record))
             .collect();
         if left_variants.is_empty() || self.variants.len() < 2 {
-            return;
+            return None;
         }
         let build = |which: &mut dyn Iterator<Item = usize>| -> Table {
             let mut b = TableBuilder::new(&linker.spec);
@@ -467,15 +484,35 @@ impl Registry {
             fill_term_frequencies(&mut [&mut all, &mut left], &tf_fields);
         }
         // Trained on the whole registry (dedupe): the residue alone is too small and too
-        // biased (it is what the keys could not link) to estimate m and u from.
-        let model = TrainedModel::train(
-            linker.spec.clone(),
-            Sides {
-                left: &all,
-                right: None,
-            },
-            linker.train,
-        );
+        // biased (it is what the keys could not link) to estimate m and u from. Reused until
+        // the registry has grown by a quarter since (see `SavedModel`).
+        let reusable = self.model.as_ref().filter(|m| {
+            m.variants > 0
+                && self.variants.len() * 4 <= m.variants * 5
+                && params_fit(&linker.spec, &m.params)
+        });
+        let (model, trained) = match reusable {
+            Some(m) => (
+                TrainedModel::from_params(linker.spec.clone(), m.params.clone()),
+                None,
+            ),
+            None => {
+                let model = TrainedModel::train(
+                    linker.spec.clone(),
+                    Sides {
+                        left: &all,
+                        right: None,
+                    },
+                    linker.train,
+                );
+                let saved = SavedModel {
+                    params: model.params.clone(),
+                    variants: self.variants.len(),
+                };
+                (model, Some(saved))
+            }
+        };
+        summary.model_trained = trained.is_some();
         let sides = if whole {
             Sides {
                 left: &all,
@@ -524,6 +561,7 @@ impl Registry {
                 summary.fs_links += 1;
             }
         }
+        trained
     }
 
     /// Step 4: IDs per cluster, aliases, events.

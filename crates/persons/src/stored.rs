@@ -167,6 +167,12 @@ pub async fn load(store: &Store) -> Result<Option<(Registry, VersionInfo)>> {
         .ok_or_else(|| PersonsError::Corrupt("lineage has no next_person".into()))?;
     let mut reg = Registry::new(&key_id);
     reg.next_person = next_person;
+    // Parameters a later version cannot read are retrained, not an error.
+    reg.model = manifest
+        .lineage
+        .parameters
+        .get("trained")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
     let files = |t: &str| store.table_files(&info, t);
     for path in files("records")? {
         each_batch(store, &path, |b| {
@@ -422,6 +428,7 @@ pub fn stage(
             "next_person": reg.next_person,
             "run": run,
             "model": "japan-person",
+            "trained": reg.model,
         }),
         inputs: lineage_inputs,
     };

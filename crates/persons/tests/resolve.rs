@@ -142,3 +142,46 @@ fn must_link_merges_now_and_in_later_runs() {
         "a reason is required"
     );
 }
+
+/// The model's parameters are trained on the whole registry once and reused while the
+/// registry grows by less than a quarter (training is the step whose cost grew with the
+/// history); past that, the next run trains again.
+#[test]
+fn the_model_is_retrained_only_when_the_registry_has_grown_by_a_quarter() {
+    let l = linker();
+    let mut reg = Registry::new("k1");
+    let people = |from: usize, to: usize, month: &str| -> Vec<Observation> {
+        // Strangers: other names, birthdays, insurers and cards.
+        (from..to)
+            .map(|i| Observation {
+                key: RecordKey::patient(&format!("P{}", i % 7), &i.to_string()),
+                month: Some(month.into()),
+                identity: Identity {
+                    name_kanji: format!(
+                        "試験{}",
+                        ["一郎", "花子", "次郎", "桜", "健", "舞"][i % 6]
+                    ) + &"山".repeat(1 + i / 6),
+                    sex: ["1", "2"][i % 2].into(),
+                    birth_date: format!("19{:02}{:02}{:02}", 30 + i % 60, 1 + i % 12, 1 + i % 28),
+                    insurer_number: format!("0613{:04}", i),
+                    card_symbol: format!("{}", i % 97),
+                    card_number: format!("{}", 1000 + i),
+                    ..Identity::default()
+                },
+            })
+            .collect()
+    };
+    let s1 = reg.update(people(0, 40, "202401"), &l, "t1");
+    assert!(s1.model_trained);
+    let saved = reg.model.clone().unwrap();
+    assert_eq!(saved.variants, 40);
+    // 45 variants: within a quarter of 40, the saved parameters link the newcomers.
+    let s2 = reg.update(people(40, 45, "202402"), &l, "t2");
+    assert_eq!(s2.persons_new, 5);
+    assert!(!s2.model_trained, "{s2:?}");
+    assert_eq!(reg.model.as_ref(), Some(&saved));
+    // 65 variants: more than a quarter since training — trained again, on all of them.
+    let s3 = reg.update(people(45, 65, "202403"), &l, "t3");
+    assert!(s3.model_trained);
+    assert_eq!(reg.model.as_ref().unwrap().variants, 65);
+}

@@ -36,6 +36,9 @@ struct Stats<'a> {
     variants: usize,
     aliases: usize,
     overrides: usize,
+    /// The identity variants the model's saved parameters were trained on (retrained once
+    /// the registry has grown by a quarter since).
+    model_trained_on_variants: Option<usize>,
     runs: &'a [medinfra_persons::RunSummary],
 }
 
@@ -116,6 +119,7 @@ pub async fn run(store: &Store, command: PersonsCommand) -> anyhow::Result<ExitC
                 variants: reg.variants.len(),
                 aliases: reg.aliases.len(),
                 overrides: reg.overrides.len(),
+                model_trained_on_variants: reg.model.as_ref().map(|m| m.variants),
                 runs: &reg.runs,
             };
             if json {
