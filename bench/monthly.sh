@@ -30,8 +30,8 @@ echo "== synth $n persons x $years years, deliveries $list" >&2
   --start-year "$start" --output s --format provider --deliveries "$list" \
   >"$dir/synth.out" 2>"$dir/synth.time"
 "$BIN" --data-dir "$data" providers import "$data/provider-files/s.providers.csv" >&2
-echo "| run | delivery | files | wall s | peak RSS MiB | records | persons | joined | merged | moved | F1 | precision | recall | kept person_id |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | delivery | files | wall s | peak RSS MiB | records | persons | joined | merged | moved | model | F1 | precision | recall | kept person_id |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 prev=""
 k=0
 for m in "${months[@]}"; do
@@ -56,7 +56,8 @@ if prev:
 g = r["registry"]
 f = r["reconciliation"]["files"]
 label = "back-load" if k == "0" else f"month {k}"
-print(f"| {label} | {m} | {f['accepted']} | {secs:.1f} | {rss:.0f} | {g['records_total']} | {g['persons_total']} | {g['joined']} | {g['merged']} | {g['records_moved']} | {e['f1']:.4f} | {e['precision']:.4f} | {e['recall']:.4f} | {kept} |")
+model = "trained" if g.get("model_trained") else "reused"
+print(f"| {label} | {m} | {f['accepted']} | {secs:.1f} | {rss:.0f} | {g['records_total']} | {g['persons_total']} | {g['joined']} | {g['merged']} | {g['records_moved']} | {model} | {e['f1']:.4f} | {e['precision']:.4f} | {e['recall']:.4f} | {kept} |")
 PY
   prev="$m"
   k=$((k + 1))
