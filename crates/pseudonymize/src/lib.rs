@@ -29,4 +29,6 @@ pub use apply::TableStats;
 pub use error::PseudonymizeError;
 pub use plan::{Step, TablePlan, compile};
 pub use policy::{DEFAULT_POLICY_TOML, Policy};
-pub use run::{Report, Request, TableReport, VersionRef, keeps_map, key_id_of, pseudonymize};
+pub use run::{
+    Report, Request, TableReport, VersionRef, keeps_map, key_id_of, map_name_of, pseudonymize,
+};

@@ -162,9 +162,15 @@ pub async fn pseudonymize(
 
     let person_indexes = build_person_indexes(store, &info, &manifest, &plans)?;
 
+    // The reverse map is named before anything is written and written before the commit, so
+    // a version is never visible without its map (a map written after the commit was lost
+    // with the disk full, leaving a committed version whose tokens nobody could resolve). The
+    // name is the version's lineage's, not its number's, which the commit decides.
+    let map_name = request.keep_map.then(|| fresh_map_name(&request.output));
     let lineage = Lineage {
         step: "pseudonymize".into(),
         parameters: serde_json::json!({
+            "reverse_map": map_name,
             "policy_source": request.policy_source,
             "policy_sha256": request.policy.sha256(),
             "policy": request.policy,
@@ -271,30 +277,25 @@ pub async fn pseudonymize(
             writer.write_table(&plan.table, plan.output_schema.clone(), [])?;
         }
     }
-    let version = writer.commit().await?;
-
-    let reverse_map_path = if request.keep_map {
-        let mut map = reverse.into_inner().unwrap_or_default();
-        // Carried parts' tokens are in the previous version's map: the new map holds them too,
-        // so every version's map is complete on its own.
-        if let Some(c) = carry
-            .as_ref()
-            .filter(|_| jobs.iter().any(|j| j.3.is_some()))
-        {
-            reverse_map::for_each(keys, &c.map, |token, original| {
-                map.entry(token.to_string())
-                    .or_insert_with(|| original.to_string());
-            })?;
+    let reverse_map_path = match &map_name {
+        Some(name) => {
+            let mut map = reverse.into_inner().unwrap_or_default();
+            // Carried parts' tokens are in the previous version's map: the new map holds them
+            // too, so every version's map is complete on its own.
+            if let Some(c) = carry
+                .as_ref()
+                .filter(|_| jobs.iter().any(|j| j.3.is_some()))
+            {
+                reverse_map::for_each(keys, &c.map, |token, original| {
+                    map.entry(token.to_string())
+                        .or_insert_with(|| original.to_string());
+                })?;
+            }
+            Some(reverse_map::write(keys, name, key.id(), &map)?)
         }
-        Some(reverse_map::write(
-            keys,
-            &format!("{}-v{}", version.dataset, version.version),
-            key.id(),
-            &map,
-        )?)
-    } else {
-        None
+        None => None,
     };
+    let version = writer.commit().await?;
 
     let mut stats = stats.into_inner().unwrap_or_default();
     let tables = plans
@@ -490,6 +491,28 @@ fn output_part_name(table: &str, path: &str, n: usize) -> String {
         .unwrap_or_else(|| format!("{n:05}"))
 }
 
+/// The name of a pseudonymized version's reverse map: the one its lineage names, or (versions
+/// written before maps were named ahead of the commit) `DATASET-vN`.
+pub fn map_name_of(info: &VersionInfo, lineage: &Lineage) -> String {
+    lineage
+        .parameters
+        .get("reverse_map")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}-v{}", info.dataset, info.version))
+}
+
+/// A map name no other version can have: the output's name and the time in nanoseconds with
+/// the process id (two writers of one dataset in the same nanosecond would also need the same
+/// pid).
+fn fresh_map_name(output: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{output}-{nanos:x}-{:x}", std::process::id())
+}
+
 /// What can be carried from the previous version of the output: made from the same input
 /// dataset with the same policy, key and project. An input part is carried when the previous
 /// input version had the same file (path and SHA-256) and the previous output has its part.
@@ -527,7 +550,7 @@ impl Carry {
         if !same || prev_input.dataset != input.dataset {
             return Ok(None);
         }
-        let map_name = format!("{}-v{}", prev.dataset, prev.version);
+        let map_name = map_name_of(&prev, &m.lineage);
         if keep_map && !reverse_map::exists(keys, &map_name) {
             // Without the previous map the carried parts' tokens could not be looked up.
             return Ok(None);

@@ -322,17 +322,19 @@ async fn default_policy_drops_identifiers_tokenizes_consistently_and_scrubs_text
         found[&token],
         vec!["1310000001".to_string(), "P-0001".to_string()]
     );
+    // The map is the one the version's lineage names (named before the commit).
+    let name = medinfra_pseudonymize::map_name_of(&out, &manifest.lineage);
+    assert_eq!(
+        map.file_name().unwrap().to_str().unwrap(),
+        format!("{name}.map")
+    );
     // Renaming the map to another version's name breaks authentication.
-    let renamed = map.with_file_name("pseudo-v9.map");
+    let renamed = map.with_file_name("pseudo-other.map");
     std::fs::copy(&map, &renamed).unwrap();
     let mut bytes = std::fs::read(&renamed).unwrap();
-    let header_at = bytes.iter().position(|&b| b == b'"').unwrap();
-    let name_at = bytes[header_at..]
-        .windows(8)
-        .position(|w| w == b"pseudo-v")
-        .unwrap()
-        + header_at;
-    bytes[name_at + 8] = b'9';
+    let key = b"\"name\":\"";
+    let name_at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    bytes[name_at] = if bytes[name_at] == b'q' { b'r' } else { b'q' };
     std::fs::write(&renamed, bytes).unwrap();
     assert!(reverse_map::lookup(&keys, &renamed, &[token]).is_err());
 
@@ -358,6 +360,28 @@ async fn default_policy_drops_identifiers_tokenizes_consistently_and_scrubs_text
             assert!(!String::from_utf8_lossy(&content).contains(&hexed));
         }
     }
+}
+
+/// The disk fills (here: the key directory's `maps` cannot be created) while the reverse map
+/// is written: the version is not committed, so there is never a pseudonymized version whose
+/// tokens the operator cannot resolve (the map used to be written after the commit).
+#[tokio::test]
+async fn a_version_is_never_committed_without_its_reverse_map() {
+    let (_dir, store, keys, _input) = setup().await;
+    std::fs::write(keys.dir().join("maps"), b"not a directory").unwrap();
+    let err = pseudonymize(
+        &store,
+        &keys,
+        &request(Policy::builtin().unwrap()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("maps"), "{err}");
+    assert!(matches!(
+        store.version("pseudo", None).await,
+        Err(medinfra_store::StoreError::NoSuchDataset(_))
+    ));
 }
 
 #[tokio::test]

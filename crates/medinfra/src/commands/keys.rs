@@ -79,10 +79,11 @@ pub async fn run(store: &Store, key_dir: &Path, command: KeysCommand) -> anyhow:
                 info.version
             ))
             .await?;
-            let path = keys
-                .dir()
-                .join("maps")
-                .join(format!("{}-v{}.map", info.dataset, info.version));
+            let lineage = store.read_manifest(&info)?.lineage;
+            let path = keys.dir().join("maps").join(format!(
+                "{}.map",
+                medinfra_pseudonymize::map_name_of(&info, &lineage)
+            ));
             let found = medinfra_pseudonymize::reverse_map::lookup(&keys, &path, &tokens)?;
             for t in &tokens {
                 match found.get(t) {
