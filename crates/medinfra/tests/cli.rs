@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 mod common;
-use common::{json, medinfra, run_ok};
+use common::{json, medinfra, project_accounts, run_ok};
 
 #[test]
 fn demo_runs_the_pipeline_and_reports_row_counts() {
@@ -1352,16 +1352,7 @@ fn apply_review_query_release_download() {
     run_ok(m().args(["synth", "--persons", "400", "--years", "1", "--output", "s"]));
     run_ok(m().args(["keys", "new"]));
     run_ok(m().args(["pseudonymize", "--input", "s", "--output", "p"]));
-    run_ok(m().args(["admin", "create-org", "univ"]));
-    run_ok(m().args([
-        "admin",
-        "create-user",
-        "alice",
-        "--role",
-        "authorized_user",
-        "--org",
-        "univ",
-    ]));
+    project_accounts(&data);
     run_ok(m().args([
         "admin",
         "create-user",
@@ -1370,19 +1361,6 @@ fn apply_review_query_release_download() {
         "authorized_user",
         "--org",
         "univ",
-    ]));
-    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
-    run_ok(m().args([
-        "admin",
-        "grant-authorization",
-        "univ",
-        "MHLW-1",
-        "--type",
-        "II",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2030-12-31",
     ]));
     run_ok(m().args([
         "application",
@@ -1919,29 +1897,7 @@ fn dp_releases_spend_a_budget_that_cannot_be_overspent() {
     run_ok(m().args(["synth", "--persons", "300", "--years", "1", "--output", "s"]));
     run_ok(m().args(["keys", "new"]));
     run_ok(m().args(["pseudonymize", "--input", "s", "--output", "p"]));
-    run_ok(m().args(["admin", "create-org", "univ"]));
-    run_ok(m().args([
-        "admin",
-        "create-user",
-        "alice",
-        "--role",
-        "authorized_user",
-        "--org",
-        "univ",
-    ]));
-    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
-    run_ok(m().args([
-        "admin",
-        "grant-authorization",
-        "univ",
-        "MHLW-1",
-        "--type",
-        "II",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2030-12-31",
-    ]));
+    project_accounts(&data);
     run_ok(m().args([
         "application",
         "submit",

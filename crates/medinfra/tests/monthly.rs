@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 
 mod common;
-use common::{json, medinfra, run_ok};
+use common::{json, medinfra, project_accounts, run_ok};
 
 fn fails(cmd: &mut Command) -> String {
     let out = cmd.output().expect("binary runs");
@@ -819,29 +819,7 @@ fn ndb_linkage_ids_reach_only_linkage_projects() {
     );
 
     // Two projects on the same pseudonymized research database, one approved for linkage.
-    run_ok(m().args(["admin", "create-org", "univ"]));
-    run_ok(m().args([
-        "admin",
-        "create-user",
-        "alice",
-        "--role",
-        "authorized_user",
-        "--org",
-        "univ",
-    ]));
-    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
-    run_ok(m().args([
-        "admin",
-        "grant-authorization",
-        "univ",
-        "MHLW-1",
-        "--type",
-        "II",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2030-12-31",
-    ]));
+    project_accounts(&data);
     let submit = |title: &str, tier: &str, linkage: bool| {
         let mut c = m();
         c.args([

@@ -24,3 +24,36 @@ pub fn run_ok(cmd: &mut Command) -> String {
 pub fn json(cmd: &mut Command) -> serde_json::Value {
     serde_json::from_str(&run_ok(cmd)).expect("valid JSON")
 }
+
+/// The accounts a project needs, made as an operator does: organization `univ` holding a type
+/// II authorization to the end of 2030, its authorized user `alice`, and the reviewer `bob`.
+pub fn project_accounts(data_dir: &Path) {
+    let m = || {
+        let mut c = medinfra(data_dir);
+        c.env("MEDINFRA_PASSWORD", "long enough password");
+        c
+    };
+    run_ok(m().args(["admin", "create-org", "univ"]));
+    run_ok(m().args([
+        "admin",
+        "create-user",
+        "alice",
+        "--role",
+        "authorized_user",
+        "--org",
+        "univ",
+    ]));
+    run_ok(m().args(["admin", "create-user", "bob", "--role", "reviewer"]));
+    run_ok(m().args([
+        "admin",
+        "grant-authorization",
+        "univ",
+        "MHLW-1",
+        "--type",
+        "II",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2030-12-31",
+    ]));
+}
