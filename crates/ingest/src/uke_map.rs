@@ -31,14 +31,7 @@ fn date32(y: i32, m: u8, d: u8) -> Option<i32> {
 
 /// Date32 of a `YYYYMMDD` string.
 pub(crate) fn yyyymmdd(s: &str) -> Option<i32> {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    date32(
-        s[..4].parse().ok()?,
-        s[4..6].parse().ok()?,
-        s[6..].parse().ok()?,
-    )
+    medinfra_model::days::from_yyyymmdd(s)
 }
 
 fn uke_date(d: &UkeDate) -> Option<i32> {

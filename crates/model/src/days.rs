@@ -14,6 +14,17 @@ pub fn days_of(date: time::Date) -> i32 {
     date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY
 }
 
+/// The `Date32` value of a `YYYYMMDD` string (`None` unless eight digits of a real date).
+pub fn from_yyyymmdd(s: &str) -> Option<i32> {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let month = time::Month::try_from(s[4..6].parse::<u8>().ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(s[..4].parse().ok()?, month, s[6..].parse().ok()?).ok()?;
+    Some(days_of(date))
+}
+
 /// Today (UTC) as a `Date32` value.
 pub fn today() -> i32 {
     days_of(time::OffsetDateTime::now_utc().date())
@@ -22,6 +33,13 @@ pub fn today() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yyyymmdd_strings() {
+        assert_eq!(from_yyyymmdd("19700102"), Some(1));
+        assert_eq!(from_yyyymmdd("19700231"), None);
+        assert_eq!(from_yyyymmdd("S450101"), None);
+    }
 
     #[test]
     fn round_trip_and_known_values() {
