@@ -4,7 +4,8 @@
 # the year before the last, then one delivery per month of the last year — and `medinfra run` on
 # each in turn, as an operator runs it. Per run: wall time and peak RSS (/usr/bin/time -v), the
 # registry's pairwise precision/recall/F1 against the generator's truth, and the share of
-# records already registered that kept their person_id.
+# records already registered that kept their person_id; then a second table of where each run's
+# time went (the steps of the run's report).
 #   bash bench/monthly.sh [PERSONS] [YEARS]        (default: 100000 3)
 # BIN (a built medinfra; default: a release build), RESULTS_DIR may be set.
 set -euo pipefail
@@ -62,3 +63,21 @@ PY
   prev="$m"
   k=$((k + 1))
 done
+# Where each run's time went (the run report's steps), one row per run.
+echo
+python3 - "$dir" "${months[@]}" <<'PY'
+import json, sys
+d, months = sys.argv[1], sys.argv[2:]
+runs = [json.load(open(f"{d}/run-{m}.json")) for m in months]
+steps = []
+for r in runs:
+    for s in r.get("steps", []):
+        if s["step"] not in steps:
+            steps.append(s["step"])
+print("| run | " + " | ".join(steps) + " |")
+print("|---|" + "---|" * len(steps))
+for k, (m, r) in enumerate(zip(months, runs)):
+    t = {s["step"]: s["seconds"] for s in r.get("steps", [])}
+    label = "back-load" if k == 0 else f"month {k}"
+    print(f"| {label} ({m}) | " + " | ".join(f"{t[s]:.2f}" if s in t else "—" for s in steps) + " |")
+PY

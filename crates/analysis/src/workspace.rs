@@ -123,6 +123,7 @@ pub struct Workspace {
     today: i32,
     copies: Vec<CopyReport>,
     ndb_linkage: bool,
+    tier: Tier,
     /// (table, column) of stored columns the views do not show for a reason the project
     /// should know (the NDB linkage IDs), with the reason.
     withheld: Vec<(String, String, &'static str)>,
@@ -197,6 +198,7 @@ impl Workspace {
             today: spec.today,
             copies: Vec::new(),
             ndb_linkage: spec.ndb_linkage,
+            tier: spec.tier,
             withheld: Vec::new(),
         };
         if let Err(e) = ws.authorize().await {
@@ -262,6 +264,11 @@ impl Workspace {
 
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// The project's tier (what its views show: pseudonymized rows stay inside).
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
     /// The limits every query of this workspace runs under.

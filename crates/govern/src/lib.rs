@@ -19,6 +19,7 @@ mod dp_budget;
 mod optout;
 mod providers;
 mod registry;
+mod row_views;
 mod secret;
 mod writer;
 
@@ -45,5 +46,6 @@ pub use registry::{
     Authorization, LOCK_SECONDS, MAX_FAILED_LOGINS, MAX_TOKEN_DAYS, NewSession, NewUser,
     Organization, Registry, RegistryError, Session, TOKEN_DAYS, TokenInfo, User, now_unix, today,
 };
+pub use row_views::RowViews;
 pub use secret::{PasswordCost, SecretError, random_secret};
 pub use writer::AuditWriter;

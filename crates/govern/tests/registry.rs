@@ -457,3 +457,62 @@ async fn recipient_keys_are_registered_per_organization_and_audited() {
         .collect();
     assert_eq!(ours, ["allowed", "done"]);
 }
+
+/// The per-user volume of pseudonymized rows shown: counted per user, project and day; a
+/// charge that would pass the limit counts nothing; many charges at once never pass it
+/// together (the catalog's conditional UPDATE decides, not a read-then-write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_shown_stay_within_the_daily_volume_even_when_asked_at_once() {
+    let (_dir, reg) = setup().await;
+    let day = today();
+    let first = reg
+        .charge_row_views("alice", "prj-1", day, 100, 150)
+        .await
+        .unwrap();
+    assert!(first.allowed);
+    assert_eq!(first.shown_today, 100);
+    let over = reg
+        .charge_row_views("alice", "prj-1", day, 100, 150)
+        .await
+        .unwrap();
+    assert!(!over.allowed);
+    assert_eq!(over.shown_today, 100, "a refused charge counts nothing");
+    // Another project, another user and another day each have their own count.
+    for (user, project, d) in [
+        ("alice", "prj-2", day),
+        ("bob", "prj-1", day),
+        ("alice", "prj-1", day + 1),
+    ] {
+        assert!(
+            reg.charge_row_views(user, project, d, 100, 150)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    // Twenty pages of 10 rows at once against a limit of 55: exactly five pass.
+    let reg = Arc::new(reg);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let reg = reg.clone();
+            tokio::spawn(async move {
+                reg.charge_row_views("carol", "prj-1", day, 10, 55)
+                    .await
+                    .unwrap()
+                    .allowed
+            })
+        })
+        .collect();
+    let mut passed = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 5);
+    let after = reg
+        .charge_row_views("carol", "prj-1", day, 0, 55)
+        .await
+        .unwrap();
+    assert_eq!(after.shown_today, 50);
+}

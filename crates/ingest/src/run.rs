@@ -275,7 +275,7 @@ fn finish(
             .iter()
             .filter_map(|o| o.billing_month.as_deref())
             .collect();
-        let keep: Vec<String> = earlier
+        let keep: std::collections::HashSet<String> = earlier
             .iter()
             .filter(|s| s.status == "accepted")
             .filter(|s| {
@@ -297,9 +297,13 @@ fn finish(
                 continue;
             };
             for f in &table.files {
-                let carried = keep
-                    .iter()
-                    .any(|k| f.path.ends_with(&format!("part-{k}.parquet")));
+                // A part is named after its file's SHA-256 (`…part-SHA16.parquet`); a set
+                // lookup, since a provider's history holds hundreds of files and parts.
+                let carried = f
+                    .path
+                    .strip_suffix(".parquet")
+                    .and_then(|p| p.rsplit_once("part-"))
+                    .is_some_and(|(_, name)| keep.contains(name));
                 if carried {
                     writer.carry_part(&table.name, canonical.schema(), &prev.dir, f)?;
                 }

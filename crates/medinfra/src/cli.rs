@@ -445,6 +445,17 @@ pub struct ServeArgs {
     /// SSK master CSVs for `master_name()` in the workspace's SQL.
     #[arg(long, env = "MEDINFRA_MASTERS")]
     pub masters: Option<PathBuf>,
+    /// Workspace queries per minute for each signed-in user (0: no limit); over it, 429
+    /// with Retry-After.
+    #[arg(long, default_value_t = 120)]
+    pub queries_per_minute: usize,
+    /// Queries per minute on the public sample for each client address (0: no limit).
+    #[arg(long, default_value_t = 20)]
+    pub public_queries_per_minute: usize,
+    /// Rows of a pseudonymized (type II) project the web workspace shows each user per
+    /// project and day; past it rows are withheld and the audit log gets an alert.
+    #[arg(long, default_value_t = 5_000)]
+    pub pseudonymized_rows_per_day: u64,
 }
 
 #[derive(Debug, Subcommand)]

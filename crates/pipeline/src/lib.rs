@@ -26,6 +26,6 @@ pub mod run;
 
 pub use error::{PipelineError, Result};
 pub use run::{
-    DEFAULT_RESEARCH, Observer, ProviderGate, Reconciliation, RunOptions, RunReport, TableBooks,
-    run_month,
+    DEFAULT_RESEARCH, Observer, ProviderGate, Reconciliation, RunOptions, RunReport, StepTime,
+    TableBooks, run_month,
 };

@@ -140,6 +140,49 @@ pub struct Reconciliation {
     pub balanced: bool,
 }
 
+/// One step's wall time.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTime {
+    pub step: String,
+    pub seconds: f64,
+}
+
+/// Times the steps of a run, one after another.
+#[derive(Debug)]
+pub struct StepClock {
+    last: std::time::Instant,
+    steps: Vec<StepTime>,
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StepClock {
+    pub fn new() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Ends the step that began at the previous call (or at creation).
+    pub fn lap(&mut self, step: &str) {
+        let now = std::time::Instant::now();
+        self.steps.push(StepTime {
+            step: step.to_string(),
+            seconds: (now - self.last).as_secs_f64(),
+        });
+        self.last = now;
+    }
+
+    pub fn into_steps(self) -> Vec<StepTime> {
+        self.steps
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub delivery: String,
@@ -153,6 +196,9 @@ pub struct RunReport {
     /// Providers' versions made by this run's ingest.
     pub provider_versions: Vec<(String, i64)>,
     pub seconds: f64,
+    /// Wall time of each step, in order (where a month's time goes; the binary adds the
+    /// products it builds after the run).
+    pub steps: Vec<StepTime>,
     /// Why no new version was written, when none was.
     pub unchanged: Option<String>,
     /// Every provider's ingest outcome with its findings (for the quarantine reports; not in
@@ -178,6 +224,7 @@ pub async fn run_month(
     observer: &dyn Observer,
 ) -> Result<RunReport> {
     let started = std::time::Instant::now();
+    let mut clock = StepClock::new();
     medinfra_store::validate_dataset_name(&opts.research)?;
     if opts.research.starts_with("provider-") || opts.research == stored::REGISTRY_DATASET {
         return Err(PipelineError::Delivery {
@@ -230,6 +277,7 @@ pub async fn run_month(
         observer.end();
         out
     };
+    clock.lap("ingest");
     let mut rows_in: BTreeMap<String, u64> = BTreeMap::new();
     let mut provider_versions = Vec::new();
     for o in &outcomes {
@@ -310,6 +358,7 @@ pub async fn run_month(
         observer.set(n as u64 + 1);
     }
     observer.end();
+    clock.lap("registry: read");
     observer.begin("registry: link", 1, "steps");
     let now = medinfra_store::now_rfc3339();
     let summary = reg.update(obs.finish(), &linker, &now);
@@ -320,6 +369,7 @@ pub async fn run_month(
     }
     observer.set(1);
     observer.end();
+    clock.lap("registry: link");
     let registry_changed = summary.records_new > 0 || summary.variants_new > 0 || !parts.is_empty();
 
     // 3. Opt-outs → persons; persons newly withheld make their providers' parts rebuild.
@@ -393,12 +443,14 @@ pub async fn run_month(
             },
             provider_versions,
             seconds: started.elapsed().as_secs_f64(),
+            steps: clock.into_steps(),
             unchanged: Some("nothing new in the delivery: no new version written".into()),
             ingest: outcomes,
         });
     }
 
     // 4. Research database, then the books; both versions commit together.
+    clock.lap("opt-outs and plan");
     let reg_writer = if registry_changed || prev_registry.is_none() {
         Some(stored::stage(
             store,
@@ -429,6 +481,7 @@ pub async fn run_month(
         }),
         inputs,
     };
+    clock.lap("registry: stage");
     let research_writer = store.begin(&opts.research, Tier::Identified, lineage)?;
     observer.begin("research database", providers.len() as u64, "providers");
     // The provider versions the previous research version was built from.
@@ -481,6 +534,7 @@ pub async fn run_month(
             });
         }
     }
+    clock.lap("research database");
     let mut writers = Vec::new();
     let has_registry = reg_writer.is_some();
     if let Some(w) = reg_writer {
@@ -488,6 +542,7 @@ pub async fn run_month(
     }
     writers.push(research_writer);
     let committed = store.commit_all(writers, &[]).await?;
+    clock.lap("commit");
     let find = |name: &str| {
         committed
             .iter()
@@ -520,6 +575,7 @@ pub async fn run_month(
                 })
                 .await?;
             observer.end();
+            clock.lap("pseudonymize");
             Some((info.dataset, info.version))
         }
         _ => None,
@@ -545,6 +601,7 @@ pub async fn run_month(
         },
         provider_versions,
         seconds: started.elapsed().as_secs_f64(),
+        steps: clock.into_steps(),
         unchanged: None,
         ingest: outcomes,
     })

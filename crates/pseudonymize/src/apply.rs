@@ -407,20 +407,50 @@ impl<'a> Applier<'a> {
 /// The person key of row `r`: the person columns' text joined by 0x1F.
 pub(crate) fn person_key(
     batch: &RecordBatch,
-    texts: &TextColumns,
+    _texts: &TextColumns,
     person: &[usize],
     r: usize,
 ) -> Vec<u8> {
     let mut key = Vec::with_capacity(32);
+    person_key_into(batch, person, r, &mut key);
+    key
+}
+
+/// [`person_key`] written into `key` (cleared first), allocating nothing per row: the
+/// person index's filter runs it on every row of the history's identity tables.
+pub(crate) fn person_key_into(batch: &RecordBatch, person: &[usize], r: usize, key: &mut Vec<u8>) {
+    use std::io::Write;
+    key.clear();
     for (n, &c) in person.iter().enumerate() {
         if n > 0 {
             key.push(0x1f);
         }
-        if let Ok(v) = texts.get(batch, c, r, Normalization::None) {
-            key.extend_from_slice(&v);
+        let col = batch.column(c);
+        if col.is_null(r) {
+            continue;
         }
+        // The same text as `TextColumns::get` without normalization (writing to a Vec
+        // cannot fail).
+        let _ = match col.data_type() {
+            arrow::datatypes::DataType::Utf8 => {
+                key.extend_from_slice(col.as_string::<i32>().value(r).as_bytes());
+                Ok(())
+            }
+            arrow::datatypes::DataType::Int32 => {
+                write!(key, "{}", col.as_primitive::<Int32Type>().value(r))
+            }
+            arrow::datatypes::DataType::Int64 => {
+                write!(key, "{}", col.as_primitive::<Int64Type>().value(r))
+            }
+            arrow::datatypes::DataType::Date32 => {
+                key.extend_from_slice(
+                    yyyymmdd(col.as_primitive::<Date32Type>().value(r)).as_bytes(),
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        };
     }
-    key
 }
 
 /// Text views of a batch's columns for hashing.

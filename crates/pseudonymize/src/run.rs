@@ -6,24 +6,27 @@
 //! reverse map when one is kept (both grow with persons, not rows). Nothing is visible until
 //! the store's commit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type};
 use medinfra_model::Tier;
 use medinfra_pseudo::keys::{KeyId, KeyStore};
 use medinfra_pseudo::ndb::NdbHashConfig;
 use medinfra_pseudo::token::Tokenizer;
 use medinfra_store::{Lineage, Store, VersionInfo};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowPredicateFn, ParquetRecordBatchReaderBuilder, RowFilter};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::apply::{Applier, PersonIndex, RunKeys, TableStats, TextColumns, person_key, yyyymmdd};
+use crate::apply::{
+    Applier, PersonIndex, RunKeys, TableStats, TextColumns, person_key, person_key_into, yyyymmdd,
+};
 use crate::error::PseudonymizeError;
 use crate::plan::{TablePlan, compile};
 use crate::policy::{ColumnRule, Policy};
@@ -160,8 +163,6 @@ pub async fn pseudonymize(
         ndb: request.ndb.clone(),
     };
 
-    let person_indexes = build_person_indexes(store, &info, &manifest, &plans)?;
-
     // The reverse map is named before anything is written and written before the commit, so
     // a version is never visible without its map (a map written after the commit was lost
     // with the disk full, leaving a committed version whose tokens nobody could resolve). The
@@ -213,6 +214,22 @@ pub async fn pseudonymize(
             }
         }
     }
+    // The person index, for the persons of the parts that are pseudonymized now (a carried
+    // part's text was scrubbed when it was first written).
+    let mut rebuilt: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    let mut carried_any = false;
+    for (p, path, _, carried, _) in &jobs {
+        if carried.is_some() {
+            carried_any = true;
+        } else {
+            rebuilt
+                .entry(plans[*p].table.clone())
+                .or_default()
+                .push(path.clone());
+        }
+    }
+    let person_indexes =
+        build_person_indexes(store, &info, &manifest, &plans, &rebuilt, carried_any)?;
     let total_rows: u64 = plans
         .iter()
         .filter_map(|p| manifest.table(&p.table).map(|t| t.rows))
@@ -361,18 +378,46 @@ fn table_schema(
         })
 }
 
-/// For every table that scrubs free text: the identified-zone identifiers of each person, read
-/// from the input tables that carry the same person columns and names (persons, claims, ...).
+/// For every table that scrubs free text and has parts to pseudonymize now (`rebuilt`, by
+/// table): the identified-zone identifiers of each person, read from the input tables that
+/// carry the same person columns and names (persons, claims, ...). When some parts are carried
+/// (`only_rebuilt_persons`), only the persons of the rebuilt parts are indexed: a monthly run
+/// then reads the identity columns of its new persons' rows, not every name of the history
+/// (which was most of a month's pseudonymization time and grew with every month).
 fn build_person_indexes(
     store: &Store,
     info: &VersionInfo,
     manifest: &medinfra_store::Manifest,
     plans: &[TablePlan],
+    rebuilt: &HashMap<String, Vec<PathBuf>>,
+    only_rebuilt_persons: bool,
 ) -> Result<HashMap<String, PersonIndex>, PseudonymizeError> {
     let mut out = HashMap::new();
     // Indexes are shared between tables with the same person columns.
     let mut by_columns: HashMap<Vec<String>, PersonIndex> = HashMap::new();
-    for plan in plans.iter().filter(|p| p.needs_person_index) {
+    let needing: Vec<&TablePlan> = plans
+        .iter()
+        .filter(|p| p.needs_person_index && rebuilt.contains_key(&p.table))
+        .collect();
+    // Person columns → the persons whose rows are pseudonymized now (None: everyone).
+    let mut wanted: HashMap<Vec<String>, Option<HashSet<Vec<u8>>>> = HashMap::new();
+    for plan in &needing {
+        let schema = table_schema(store, info, &plan.table)?;
+        let person_cols: Vec<String> = plan
+            .person
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect();
+        let set = wanted
+            .entry(person_cols.clone())
+            .or_insert_with(|| only_rebuilt_persons.then(HashSet::new));
+        if let Some(set) = set {
+            for path in rebuilt.get(&plan.table).into_iter().flatten() {
+                persons_of_part(path, &person_cols, set)?;
+            }
+        }
+    }
+    for plan in needing {
         let schema = table_schema(store, info, &plan.table)?;
         let person_cols: Vec<String> = plan
             .person
@@ -380,6 +425,7 @@ fn build_person_indexes(
             .map(|&i| schema.field(i).name().clone())
             .collect();
         if !by_columns.contains_key(&person_cols) {
+            let only = wanted.get(&person_cols).and_then(|w| w.as_ref());
             let mut index = PersonIndex::new();
             for entry in &manifest.tables {
                 let names: Vec<&str> = entry.schema.iter().map(|c| c.name.as_str()).collect();
@@ -406,6 +452,7 @@ fn build_person_indexes(
                     &entry.name,
                     &person_cols,
                     &identity,
+                    only,
                     &mut index,
                 )?;
             }
@@ -418,18 +465,85 @@ fn build_person_indexes(
     Ok(out)
 }
 
+/// Opens `path` reading only `columns` (those the file has).
+fn projected_reader(
+    path: &std::path::Path,
+    columns: &[&str],
+) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, PseudonymizeError> {
+    let file = std::fs::File::open(path).map_err(|e| PseudonymizeError::file(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| PseudonymizeError::file(path, e))?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    Ok(builder.with_projection(mask))
+}
+
+/// Adds the person key of every row of the part at `path` to `set`.
+fn persons_of_part(
+    path: &std::path::Path,
+    person_cols: &[String],
+    set: &mut HashSet<Vec<u8>>,
+) -> Result<(), PseudonymizeError> {
+    let cols: Vec<&str> = person_cols.iter().map(String::as_str).collect();
+    let reader = projected_reader(path, &cols)?
+        .build()
+        .map_err(|e| PseudonymizeError::file(path, e))?;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(|e| PseudonymizeError::file(path, e))?;
+        let schema = batch.schema();
+        let person: Vec<usize> = person_cols
+            .iter()
+            .filter_map(|c| schema.index_of(c).ok())
+            .collect();
+        let texts = TextColumns::new(&batch);
+        for r in 0..batch.num_rows() {
+            set.insert(person_key(&batch, &texts, &person, r));
+        }
+    }
+    Ok(())
+}
+
+/// Indexes the identity columns of `table`'s rows, of the persons in `only` when given (the
+/// other rows are filtered out before their identity columns are decoded).
 fn index_table(
     store: &Store,
     info: &VersionInfo,
     table: &str,
     person_cols: &[String],
     identity: &[&str],
+    only: Option<&HashSet<Vec<u8>>>,
     index: &mut PersonIndex,
 ) -> Result<(), PseudonymizeError> {
+    let mut columns: Vec<&str> = person_cols.iter().map(String::as_str).collect();
+    columns.extend(identity.iter().copied());
+    // Shared by every file's filter (the set holds a month's persons, not worth a copy each).
+    let only: Option<std::sync::Arc<HashSet<Vec<u8>>>> =
+        only.map(|o| std::sync::Arc::new(o.clone()));
     for path in store.table_files(info, table)? {
-        let file = std::fs::File::open(&path).map_err(|e| PseudonymizeError::file(&path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| PseudonymizeError::file(&path, e))?
+        let mut builder = projected_reader(&path, &columns)?;
+        if let Some(only) = &only {
+            let only = only.clone();
+            let cols: Vec<String> = person_cols.to_vec();
+            let mask = ProjectionMask::columns(
+                builder.parquet_schema(),
+                person_cols.iter().map(String::as_str),
+            );
+            let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+                let schema = batch.schema();
+                let person: Vec<usize> = cols
+                    .iter()
+                    .filter_map(|c| schema.index_of(c).ok())
+                    .collect();
+                let mut key = Vec::with_capacity(32);
+                Ok((0..batch.num_rows())
+                    .map(|r| {
+                        person_key_into(&batch, &person, r, &mut key);
+                        Some(only.contains(key.as_slice()))
+                    })
+                    .collect::<BooleanArray>())
+            });
+            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        }
+        let reader = builder
             .build()
             .map_err(|e| PseudonymizeError::file(&path, e))?;
         for batch in reader {

@@ -528,3 +528,99 @@ async fn rotation_re_tokenizes_into_a_new_version_under_the_new_key() {
     assert_eq!(m2.lineage.inputs[0].dataset, "hosp");
     let _ = HashMap::<(), ()>::new();
 }
+
+/// A later version brings a new note of a patient whose name is only in the earlier (carried)
+/// persons and claims parts: the incremental run indexes only the new parts' persons, and
+/// still finds that name in the carried parts, so the new note is scrubbed; the carried parts
+/// are the previous output's files, not pseudonymized again.
+#[tokio::test]
+async fn an_incremental_run_scrubs_new_text_with_names_from_carried_parts() {
+    let (_dir, store, keys, _) = setup().await;
+    // Version 1 again, with a name no dictionary holds: only the person index can find it.
+    let mut columns = persons().columns().to_vec();
+    columns[2] = opt(&[Some("鬼頭 蔵之介"), Some("鈴木 花子"), Some("佐藤 一郎")]);
+    columns[3] = opt(&[
+        Some("キトウ クラノスケ"),
+        Some("スズキ ハナコ"),
+        Some("サトウ イチロウ"),
+    ]);
+    let named = RecordBatch::try_new(CanonicalTable::Persons.schema(), columns).unwrap();
+    let w = store
+        .begin("hosp", Tier::Identified, Lineage::default())
+        .unwrap();
+    w.write_table("persons", CanonicalTable::Persons.schema(), [&named])
+        .unwrap();
+    w.write_table(
+        "claim_notes",
+        CanonicalTable::ClaimNotes.schema(),
+        [&claim_notes()],
+    )
+    .unwrap();
+    let v1 = w.commit().await.unwrap();
+    let (out1, _) = pseudonymize(
+        &store,
+        &keys,
+        &request(Policy::builtin().unwrap()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    // Version 2 of the input: every v1 part carried, plus one new claim_notes part.
+    let m1 = store.read_manifest(&v1).unwrap();
+    let w = store
+        .begin("hosp", Tier::Identified, Lineage::default())
+        .unwrap();
+    for t in &m1.tables {
+        let schema = CanonicalTable::from_name(&t.name).unwrap().schema();
+        for f in &t.files {
+            w.carry_part(&t.name, schema.clone(), &v1.dir, f).unwrap();
+        }
+    }
+    let note = RecordBatch::try_new(
+        CanonicalTable::ClaimNotes.schema(),
+        vec![
+            s(&["C9"]),
+            s(&["1310000001"]),
+            s(&["P-0001"]),
+            s(&["202002"]),
+            s(&["SJ"]),
+            opt(&[None]),
+            opt(&[Some("01")]),
+            opt(&[Some("電話 家族 鬼頭蔵之介 入院希望")]),
+        ],
+    )
+    .unwrap();
+    let mut pw = w
+        .named_part_writer("claim_notes", "00001", CanonicalTable::ClaimNotes.schema())
+        .unwrap();
+    pw.write(&note).unwrap();
+    w.finish_part(pw).unwrap();
+    w.commit().await.unwrap();
+
+    let (out2, report) = pseudonymize(
+        &store,
+        &keys,
+        &request(Policy::builtin().unwrap()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    // Only the new note was pseudonymized now.
+    assert_eq!(report.tables["claim_notes"].stats.rows, 1);
+    assert_eq!(report.tables["persons"].stats.rows, 0);
+    let notes = read(&store, &out2, "claim_notes");
+    let texts: Vec<String> = strings(&notes, "text").into_iter().flatten().collect();
+    assert_eq!(texts.len(), 3);
+    let new = texts
+        .iter()
+        .find(|t| t.contains("電話"))
+        .expect("the new note");
+    assert!(!new.contains("鬼頭") && !new.contains("蔵之介"), "{new}");
+    assert!(new.contains("<NAME>"), "{new}");
+    // The carried parts are the previous output's files (same SHA-256).
+    let before = store.read_manifest(&out1).unwrap();
+    let after = store.read_manifest(&out2).unwrap();
+    let old_persons = &before.table("persons").unwrap().files;
+    let new_persons = &after.table("persons").unwrap().files;
+    assert_eq!(old_persons[0].sha256, new_persons[0].sha256);
+}

@@ -17,7 +17,7 @@ pub mod session;
 pub use error::ResearchError;
 pub use release::{
     ReleaseRequest, ReleaseSpec, ReleaseStatus, cell_counts, list_releases, load_release,
-    parse_mitigation, parse_statistic, pending_releases, released_version, request_path,
-    request_release, review_release,
+    parse_mitigation, parse_statistic, pending_releases, privacy_budget, released_version,
+    request_path, request_release, review_release, set_privacy_budget,
 };
 pub use session::{Opening, master_key, open_workspace};

@@ -612,6 +612,59 @@ pub async fn list_releases(
     read_requests(store, &p.name)
 }
 
+/// A project's privacy budget for DP releases (`None`: none set, DP releases are refused),
+/// for the project's members and reviewers. Audited.
+pub async fn privacy_budget(
+    store: &Store,
+    actor: &Actor,
+    project: &str,
+    today: i32,
+) -> Result<Option<medinfra_govern::DpBudget>, ResearchError> {
+    let registry = Registry::new(store);
+    let p = registry.project(project).await?;
+    let resource = project_resource(p.tier, &p.name);
+    let action = viewing_action(actor, &resource, today);
+    decide(
+        store,
+        actor,
+        action,
+        &resource,
+        "privacy_budget",
+        &format!("privacy budget of project {}", p.name),
+        today,
+    )
+    .await?;
+    Ok(registry.dp_budget(&p.name).await?)
+}
+
+/// Sets (or raises) a project's privacy budget: an operator's registry change, audited; a
+/// total below what is already spent is refused.
+pub async fn set_privacy_budget(
+    store: &Store,
+    actor: &Actor,
+    project: &str,
+    epsilon: f64,
+    today: i32,
+) -> Result<medinfra_govern::DpBudget, ResearchError> {
+    let e = medinfra_disclosure::dp::Epsilon::new(epsilon)
+        .map_err(|e| ResearchError::Invalid(e.to_string()))?;
+    let registry = Registry::new(store);
+    let p = registry.project(project).await?;
+    decide(
+        store,
+        actor,
+        Action::Administer,
+        &Resource::of(Tier::Statistics),
+        "privacy_budget_set",
+        &format!("privacy budget of project {}", p.name),
+        today,
+    )
+    .await?;
+    Ok(registry
+        .set_dp_budget(&p.name, e.micros, &actor.user)
+        .await?)
+}
+
 /// Every pending request of every project, for reviewers. Audited.
 pub async fn pending_releases(
     store: &Store,

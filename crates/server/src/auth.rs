@@ -26,9 +26,25 @@ pub struct Caller {
     /// Signed in through a session cookie (the login session's id).
     pub session: Option<i64>,
     pub today: i32,
+    /// The client's address (the connection's peer; `None` where the server was not started
+    /// with connection info, as in some tests).
+    pub peer: Option<IpAddr>,
 }
 
 impl Caller {
+    /// Who a per-client limit counts against: the signed-in user (wherever they connect
+    /// from), else the address.
+    pub fn client(&self) -> crate::pool::Client {
+        if self.signed_in() {
+            crate::pool::Client::User(self.actor.user.clone())
+        } else {
+            match self.peer {
+                Some(ip) => crate::pool::Client::Address(ip),
+                None => crate::pool::Client::Unknown,
+            }
+        }
+    }
+
     pub fn signed_in(&self) -> bool {
         self.actor.role != Role::Public
     }
@@ -146,6 +162,10 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let today = today();
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
         let bearer = parts.headers.get(header::AUTHORIZATION).map(|v| {
             v.to_str()
                 .unwrap_or("")
@@ -162,6 +182,7 @@ impl FromRequestParts<AppState> for Caller {
                         actor: public_actor(),
                         session: None,
                         today,
+                        peer,
                     });
                 }
             },
@@ -193,6 +214,7 @@ impl FromRequestParts<AppState> for Caller {
             actor: cached.actor,
             session: cached.session.map(|s| s.id),
             today,
+            peer,
         })
     }
 }
@@ -230,10 +252,16 @@ impl<K: std::hash::Hash + Eq + Clone> LoginLimiter<K> {
     }
 
     /// Count an attempt; false when `key` is over its limit.
-    pub fn allow(&self, ip: K) -> bool {
+    pub fn allow(&self, key: K) -> bool {
+        self.admit(key).is_ok()
+    }
+
+    /// Count an attempt; when `key` is over its limit, how long until its oldest attempt
+    /// leaves the window (nothing is counted then).
+    pub fn admit(&self, ip: K) -> Result<(), Duration> {
         let now = Instant::now();
         let Ok(mut seen) = self.seen.lock() else {
-            return false;
+            return Err(self.window);
         };
         if seen.len() > 100_000 {
             // Bounded memory under a spray of addresses: forget windows that have passed.
@@ -250,9 +278,10 @@ impl<K: std::hash::Hash + Eq + Clone> LoginLimiter<K> {
             q.pop_front();
         }
         if q.len() >= self.max {
-            return false;
+            let oldest = q.front().copied().unwrap_or(now);
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
         }
         q.push_back(now);
-        true
+        Ok(())
     }
 }

@@ -40,6 +40,10 @@ pub enum ApiError {
     Internal(String),
     #[error("the server is busy with other queries (or stopping); try again shortly")]
     Busy,
+    /// This client (a signed-in user, or an address for the public) ran its queries'
+    /// allowance for the minute.
+    #[error("too many queries from this client; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
 }
 
 impl IntoResponse for ApiError {
@@ -50,7 +54,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooMany | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Audit(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
@@ -63,14 +67,21 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(r) => Some(r.to_string()),
             _ => None,
         };
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 error: self.to_string(),
                 rule,
             }),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::RateLimited { retry_after } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after),
+            );
+        }
+        response
     }
 }
 

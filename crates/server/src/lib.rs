@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub key_dir: Option<PathBuf>,
     /// SSK master CSVs for the workspace's `master_name`.
     pub masters: Option<PathBuf>,
+    /// Rows of pseudonymized (type II) projects the web workspace shows each user per
+    /// project and day; past it rows are not shown and an alert goes to the audit log.
+    pub pseudonymized_rows_per_day: u64,
 }
 
 /// Builds routes that share the API's state (the web UI's pages).
@@ -98,6 +101,7 @@ impl ServerConfig {
             query_limits: medinfra_analysis::Limits::default(),
             key_dir: None,
             masters: None,
+            pseudonymized_rows_per_day: 5_000,
         }
     }
 }
@@ -137,6 +141,7 @@ pub struct Shared {
     pub(crate) query_limits: medinfra_analysis::Limits,
     pub(crate) key_dir: PathBuf,
     pub(crate) masters: Option<PathBuf>,
+    pub(crate) rows_per_day: u64,
 }
 
 /// Shared state of the handlers. Cheap to clone.
@@ -268,6 +273,41 @@ impl AppState {
         Ok(())
     }
 
+    /// Count `rows` of a pseudonymized project shown to the caller today against the per-user
+    /// volume limit. Over it nothing is counted, the rows must not be shown, and the refusal
+    /// is written to the audit log as an alert for the operators.
+    pub async fn charge_row_views(
+        &self,
+        caller: &auth::Caller,
+        project: &str,
+        rows: u64,
+    ) -> Result<medinfra_govern::RowViews, ApiError> {
+        let v = self
+            .registry
+            .charge_row_views(
+                &caller.actor.user,
+                project,
+                caller.today,
+                rows,
+                self.rows_per_day,
+            )
+            .await?;
+        if !v.allowed {
+            self.record(
+                &caller.actor.user,
+                "row_volume",
+                &format!("project {project}"),
+                "denied",
+                format!(
+                    "rule pseudonymized-row-volume: {} of {} rows shown today, {rows} more refused (alert)",
+                    v.shown_today, v.limit
+                ),
+            )
+            .await?;
+        }
+        Ok(v)
+    }
+
     /// Record a decision.
     pub async fn record_decision(
         &self,
@@ -344,6 +384,7 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
             .clone()
             .unwrap_or_else(|| config.data_dir.join("keys")),
         masters: config.masters.clone(),
+        rows_per_day: config.pseudonymized_rows_per_day,
     }));
     let app = Router::new()
         .route("/api/openapi.json", get(openapi::serve_openapi))
@@ -371,6 +412,10 @@ pub fn router(store: &Store, config: &ServerConfig) -> Result<(Router, AppState)
         .route(
             "/api/projects/{name}/releases",
             get(api::releases::list).post(api::releases::request),
+        )
+        .route(
+            "/api/projects/{name}/privacy-budget",
+            get(api::releases::get_budget).put(api::releases::set_budget),
         )
         .route("/api/releases/{id}", get(api::releases::get_one))
         .route("/api/releases/{id}/review", post(api::releases::review))

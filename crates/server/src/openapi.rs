@@ -45,6 +45,7 @@ impl Modify for Security {
         api::applications::project,
         api::workspace::query, api::workspace::save, api::workspace::results,
         api::releases::request, api::releases::list, api::releases::get_one, api::releases::review,
+        api::releases::get_budget, api::releases::set_budget,
         api::audit::entries, api::audit::verify,
     ),
     components(schemas(ErrorBody)),

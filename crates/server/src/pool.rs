@@ -3,7 +3,9 @@
 //! minutes under three anonymous cross joins), a global number of slots plus a smaller one for
 //! anonymous callers, a wait for a slot that is bounded, cancellation when the request goes
 //! away (the task is aborted, which drops DataFusion's streams and stops their work), and
-//! cancellation of everything still running when the server shuts down.
+//! cancellation of everything still running when the server shuts down, and an allowance of
+//! queries per minute for each client (a signed-in user, or an address for the public), so
+//! one client cannot keep the slots to itself by asking again and again.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use crate::auth::LoginLimiter;
 use crate::error::ApiError;
 
 /// How many queries run at once, and how long a request waits for a slot.
@@ -25,6 +28,19 @@ pub struct PoolLimits {
     pub wait: Duration,
     /// Threads of the query runtime.
     pub threads: usize,
+    /// Queries per minute for each signed-in user (0: no limit).
+    pub per_user_per_minute: usize,
+    /// Queries per minute for each address of callers who are not signed in (0: no limit).
+    pub public_per_address_per_minute: usize,
+}
+
+/// Who a per-client allowance is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    User(String),
+    Address(std::net::IpAddr),
+    /// No address known (a server started without connection info): one shared allowance.
+    Unknown,
 }
 
 impl Default for PoolLimits {
@@ -37,6 +53,8 @@ impl Default for PoolLimits {
             public_slots: 1,
             wait: Duration::from_secs(5),
             threads: cpus,
+            per_user_per_minute: 120,
+            public_per_address_per_minute: 20,
         }
     }
 }
@@ -48,6 +66,8 @@ pub struct QueryPool {
     public: Arc<Semaphore>,
     wait: Duration,
     stop: watch::Sender<bool>,
+    per_user: Option<LoginLimiter<Client>>,
+    per_address: Option<LoginLimiter<Client>>,
 }
 
 /// Aborts the task when dropped: a request that goes away takes its query with it.
@@ -72,6 +92,14 @@ impl QueryPool {
             public: Arc::new(Semaphore::new(limits.public_slots.max(1))),
             wait: limits.wait,
             stop: watch::channel(false).0,
+            per_user: (limits.per_user_per_minute > 0)
+                .then(|| LoginLimiter::new(limits.per_user_per_minute, Duration::from_secs(60))),
+            per_address: (limits.public_per_address_per_minute > 0).then(|| {
+                LoginLimiter::new(
+                    limits.public_per_address_per_minute,
+                    Duration::from_secs(60),
+                )
+            }),
         })
     }
 
@@ -86,11 +114,27 @@ impl QueryPool {
     /// who is not signed in); 503 when none frees up in time or the server is stopping. The
     /// work's own time limit should stop it first; `limit` (plus a second's grace) is the
     /// backstop, kept here where no query can starve the timer, and aborts the task.
-    pub async fn run<T, F>(&self, signed_in: bool, limit: Duration, work: F) -> Result<T, ApiError>
+    ///
+    /// Before anything waits, the query is counted against `client`'s allowance for the
+    /// minute: over it, 429 with the seconds until the allowance frees up.
+    pub async fn run<T, F>(&self, client: &Client, limit: Duration, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
+        let signed_in = matches!(client, Client::User(_));
+        let allowance = if signed_in {
+            &self.per_user
+        } else {
+            &self.per_address
+        };
+        if let Some(limiter) = allowance
+            && let Err(wait) = limiter.admit(client.clone())
+        {
+            return Err(ApiError::RateLimited {
+                retry_after: wait.as_secs().max(1),
+            });
+        }
         let public = if signed_in {
             None
         } else {

@@ -507,13 +507,14 @@ async fn audit_endpoints_and_openapi() {
         "/api/access/check",
         "/api/projects/{name}/query",
         "/api/projects/{name}/results",
+        "/api/projects/{name}/privacy-budget",
     ] {
         assert!(
             paths.contains_key(p),
             "{p} missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 30);
+    assert_eq!(paths.len(), 31);
     // Unknown paths answer in the API's error shape, with the security headers every answer
     // carries (finding 8: none were sent).
     let resp = ts.http.get(ts.url("/api/nope")).send().await.unwrap();
@@ -930,4 +931,90 @@ async fn credentials_expire_and_are_taken_back() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(query().await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
+/// The privacy budget over the API: the project's member sees what DP releases spent and
+/// what is left, only an operator sets it, a stranger sees nothing, and a total below what is
+/// spent would give privacy back, so it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_budget_is_read_by_members_and_set_by_operators() {
+    let ts = start().await;
+    ts.registry.create_org("uni").await.unwrap();
+    user(&ts, "rob", Role::Researcher, Some("uni")).await;
+    user(&ts, "sam", Role::Researcher, Some("uni")).await;
+    user(&ts, "rita", Role::Reviewer, None).await;
+    user(&ts, "olga", Role::Operator, None).await;
+    let rob = ts.registry.create_token("rob", "t").await.unwrap();
+    let sam = ts.registry.create_token("sam", "t").await.unwrap();
+    let rita = ts.registry.create_token("rita", "t").await.unwrap();
+    let olga = ts.registry.create_token("olga", "t").await.unwrap();
+    let project =
+        common::approved_anonymized_project(&ts, &rob, &rita, &ds(Tier::Anonymized)).await;
+    let url = ts.url(&format!("/api/projects/{project}/privacy-budget"));
+    let get = |tok: &str| ts.http.get(&url).bearer_auth(tok).send();
+    let put = |tok: &str, eps: f64| {
+        ts.http
+            .put(&url)
+            .bearer_auth(tok)
+            .json(&json!({ "epsilon": eps }))
+            .send()
+    };
+    let none: Value = get(&rob).await.unwrap().json().await.unwrap();
+    assert_eq!(none["set"], json!(false));
+    // Neither the member nor the reviewer sets a budget; a stranger cannot read it.
+    assert_eq!(
+        put(&rob, 5.0).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(&rita, 5.0).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get(&sam).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        ts.http.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let set = put(&olga, 2.0).await.unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    let set: Value = set.json().await.unwrap();
+    assert_eq!(set["epsilon_total"], json!(2.0));
+    assert_eq!(set["set_by"], json!("olga"));
+    let seen: Value = get(&rob).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["set"], json!(true));
+    assert_eq!(seen["epsilon_remaining"], json!(2.0));
+    // Spend some, then try to set the total below it.
+    ts.registry
+        .charge_dp(&project, "test release", 1_500_000, "rob")
+        .await
+        .unwrap();
+    let seen: Value = get(&rob).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["epsilon_spent"], json!(1.5));
+    assert_eq!(seen["epsilon_remaining"], json!(0.5));
+    let lower = put(&olga, 1.0).await.unwrap();
+    assert_eq!(
+        lower.status(),
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        lower.text().await
+    );
+    assert_eq!(
+        put(&olga, -1.0).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // The refusals are in the audit log, with their rule.
+    let entries = medinfra_govern::AuditLog::new(ts.store())
+        .entries(None)
+        .await
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor == "rob" && e.action == "privacy_budget_set" && e.outcome == "denied")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor == "sam" && e.action == "privacy_budget" && e.outcome == "denied")
+    );
 }

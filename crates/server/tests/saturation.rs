@@ -127,3 +127,62 @@ async fn three_worst_case_queries_neither_hang_the_api_nor_outlive_their_limit()
         );
     }
 }
+
+/// One client asking again and again cannot keep the query slots to itself: past its
+/// allowance for the minute it is answered 429 with Retry-After, and another user's queries
+/// still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_query_allowance_is_refused_and_others_are_not() {
+    let ts = common::start_with(|c| c.pool.per_user_per_minute = 3).await;
+    ts.registry.create_org("uni").await.unwrap();
+    for (name, role) in [
+        ("rob", Role::Researcher),
+        ("ruth", Role::Researcher),
+        ("rita", Role::Reviewer),
+    ] {
+        ts.registry
+            .create_user(&NewUser {
+                username: name,
+                password: "correct horse battery",
+                role,
+                organization: (role == Role::Researcher).then_some("uni"),
+            })
+            .await
+            .unwrap();
+    }
+    let rob = ts.registry.create_token("rob", "t").await.unwrap();
+    let ruth = ts.registry.create_token("ruth", "t").await.unwrap();
+    let rita = ts.registry.create_token("rita", "t").await.unwrap();
+    let dataset = common::ds(Tier::Anonymized);
+    let robs = common::approved_anonymized_project(&ts, &rob, &rita, &dataset).await;
+    let ruths = common::approved_anonymized_project(&ts, &ruth, &rita, &dataset).await;
+    let query = |token: &str, project: &str| {
+        ts.http
+            .post(ts.url(&format!("/api/projects/{project}/query")))
+            .bearer_auth(token)
+            .json(&json!({ "sql": "SELECT 1 AS one" }))
+            .send()
+    };
+    for _ in 0..3 {
+        let resp = query(&rob, &robs).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
+    }
+    let refused = query(&rob, &robs).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("too many queries"),
+        "{body}"
+    );
+    // Another user is not held back by rob's allowance.
+    assert_eq!(query(&ruth, &ruths).await.unwrap().status(), StatusCode::OK);
+}

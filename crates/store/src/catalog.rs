@@ -348,6 +348,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_dp_budgets.sql"),
         include_str!("../migrations/postgres/0013_dp_budgets.sql"),
     ),
+    (
+        14,
+        "row_views",
+        include_str!("../migrations/sqlite/0014_row_views.sql"),
+        include_str!("../migrations/postgres/0014_row_views.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -110,7 +110,21 @@ struct Inner {
     root: PathBuf,
     pool: AnyPool,
     catalog: CatalogLocation,
+    manifests: std::sync::Mutex<ManifestCache>,
 }
+
+/// Parsed manifests of committed versions, which never change: a monthly run reads each
+/// provider's manifest in several steps, and the research database's (thousands of parts)
+/// once per table it reads. Keyed by the manifest's path and checked against the catalog's
+/// SHA-256 of it; bounded by the bytes parsed, and emptied when full.
+#[derive(Default)]
+struct ManifestCache {
+    entries: std::collections::HashMap<PathBuf, (String, Arc<Manifest>)>,
+    bytes: usize,
+}
+
+/// What the manifest cache may hold, in bytes of manifest JSON.
+const MANIFEST_CACHE_BYTES: usize = 64 << 20;
 
 /// Handle to a data directory. Cheap to clone.
 #[derive(Clone)]
@@ -149,6 +163,7 @@ impl Store {
                 root,
                 pool,
                 catalog: location.clone(),
+                manifests: Default::default(),
             }),
         };
         store.remove_leftovers().await?;
@@ -638,8 +653,37 @@ impl Store {
     /// Read and parse a version's manifest.
     pub fn read_manifest(&self, info: &VersionInfo) -> Result<Manifest, StoreError> {
         let path = info.dir.join("manifest.json");
+        if let Ok(cache) = self.inner.manifests.lock()
+            && let Some((sha, m)) = cache.entries.get(&path)
+            && !info.manifest_sha256.is_empty()
+            && *sha == info.manifest_sha256
+        {
+            return Ok(m.as_ref().clone());
+        }
         let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
-        serde_json::from_slice(&bytes).map_err(|source| StoreError::Manifest { path, source })
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Manifest {
+                path: path.clone(),
+                source,
+            })?;
+        // Only a file whose hash is the catalog's is cached (a version being replaced on
+        // disk by hand must not be served from memory).
+        if !info.manifest_sha256.is_empty()
+            && bytes.len() <= MANIFEST_CACHE_BYTES / 4
+            && hex::encode(Sha256::digest(&bytes)) == info.manifest_sha256
+            && let Ok(mut cache) = self.inner.manifests.lock()
+        {
+            if cache.bytes + bytes.len() > MANIFEST_CACHE_BYTES {
+                cache.entries.clear();
+                cache.bytes = 0;
+            }
+            cache.bytes += bytes.len();
+            cache.entries.insert(
+                path,
+                (info.manifest_sha256.clone(), Arc::new(manifest.clone())),
+            );
+        }
+        Ok(manifest)
     }
 
     /// A reference to a version, for the lineage of a version derived from it.

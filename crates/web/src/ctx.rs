@@ -198,6 +198,10 @@ pub enum WebError {
     Denied(String),
     NotFound(String),
     Bad(String),
+    /// Over a limit (sign-in attempts, queries per minute): 429.
+    TooMany(String),
+    /// No query slot free, or the server is stopping: 503.
+    Busy(String),
     Internal(String),
 }
 
@@ -208,7 +212,8 @@ impl From<ApiError> for WebError {
             ApiError::Forbidden(rule) => WebError::Denied(rule.to_string()),
             ApiError::NotFound(m) => WebError::NotFound(m),
             ApiError::BadRequest(m) | ApiError::Conflict(m) => WebError::Bad(m),
-            ApiError::TooMany | ApiError::Busy => WebError::Bad(e.to_string()),
+            ApiError::TooMany | ApiError::RateLimited { .. } => WebError::TooMany(e.to_string()),
+            ApiError::Busy => WebError::Busy(e.to_string()),
             ApiError::Audit(m) | ApiError::Internal(m) => WebError::Internal(m),
         }
     }
@@ -293,6 +298,8 @@ impl IntoResponse for PageError {
             WebError::Denied(rule) => (StatusCode::FORBIDDEN, t.denied, format!("rule: {rule}")),
             WebError::NotFound(m) => (StatusCode::NOT_FOUND, t.not_found, m.clone()),
             WebError::Bad(m) => (StatusCode::BAD_REQUEST, t.error, m.clone()),
+            WebError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, t.error, m.clone()),
+            WebError::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, t.error, m.clone()),
             WebError::Internal(m) => {
                 tracing::error!(error = %m, "web page failed");
                 (

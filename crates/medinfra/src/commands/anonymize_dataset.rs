@@ -184,7 +184,22 @@ pub async fn build(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<String
     // per (provider, patient).
     let mut key_index: HashMap<String, usize> = HashMap::new();
     let (mut sex, mut age, mut area) = (Vec::new(), Vec::new(), Vec::new());
-    for b in super::read_table(store, &info, "persons")? {
+    // Only the columns used (the research database's tables are wide and grow every month).
+    let manifest = store.read_manifest(&info)?;
+    let columns = |table: &str, wanted: &[&'static str]| -> Vec<&'static str> {
+        let has_person_id = manifest
+            .table(table)
+            .is_some_and(|t| t.schema.iter().any(|c| c.name == "person_id"));
+        let mut cols: Vec<&'static str> = if has_person_id {
+            vec!["person_id"]
+        } else {
+            vec!["provider_id", "patient_id"]
+        };
+        cols.extend_from_slice(wanted);
+        cols
+    };
+    let persons_cols = columns("persons", &["sex", "birth_date", "prefecture_code"]);
+    for b in super::read_columns(store, &info, "persons", &persons_cols)? {
         let keys = person_keys(&b)?;
         let s = col(&b, "sex")?.as_primitive::<Int32Type>();
         let bd = col(&b, "birth_date")?.as_primitive::<Date32Type>();
@@ -208,7 +223,8 @@ pub async fn build(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<String
     }
     let n = sex.len();
     let mut admission = vec!["none".to_string(); n];
-    for b in super::read_table(store, &info, "admissions")? {
+    let admission_cols = columns("admissions", &["admission_date"]);
+    for b in super::read_columns(store, &info, "admissions", &admission_cols)? {
         let keys = person_keys(&b)?;
         let adm = col(&b, "admission_date")?.as_primitive::<Date32Type>();
         for (i, key) in keys.iter().enumerate() {
@@ -224,7 +240,8 @@ pub async fn build(store: &Store, args: &AnonymizeArgs) -> anyhow::Result<String
         }
     }
     let mut diag_sets: Vec<Vec<String>> = vec![Vec::new(); n];
-    for b in super::read_table(store, &info, "diagnoses")? {
+    let diagnosis_cols = columns("diagnoses", &["icd10", "is_main"]);
+    for b in super::read_columns(store, &info, "diagnoses", &diagnosis_cols)? {
         let keys = person_keys(&b)?;
         let icd = col(&b, "icd10")?.as_string::<i32>();
         let main = col(&b, "is_main")?.as_boolean();

@@ -221,6 +221,9 @@ pub async fn run(
                 tls_cert: None,
                 tls_key: None,
                 masters: None,
+                queries_per_minute: 120,
+                public_queries_per_minute: 20,
+                pseudonymized_rows_per_day: 5_000,
             },
         )
         .await?;

@@ -117,6 +117,34 @@ pub fn key_dir(
 }
 
 /// All record batches of one table of a committed version, streamed from its Parquet files.
+/// Only `columns` of `table` (those its files have), read part by part: a product that needs
+/// a few columns of a large table does not decode, or hold, the rest.
+pub fn read_columns(
+    store: &Store,
+    info: &medinfra_store::VersionInfo,
+    table: &str,
+    columns: &[&str],
+) -> anyhow::Result<Vec<arrow::record_batch::RecordBatch>> {
+    let mut out = Vec::new();
+    for path in store.table_files(info, table)? {
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+        let mask = parquet::arrow::ProjectionMask::columns(
+            builder.parquet_schema(),
+            columns.iter().copied(),
+        );
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(64 * 1024)
+            .build()?;
+        for batch in reader {
+            out.push(batch?);
+        }
+    }
+    Ok(out)
+}
+
 pub fn read_table(
     store: &Store,
     info: &medinfra_store::VersionInfo,

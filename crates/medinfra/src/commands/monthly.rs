@@ -136,14 +136,24 @@ pub async fn run_delivery(
     let bars = Bars {
         current: Mutex::new(None),
     };
-    let report = medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?;
-    write_reports(store, &report)?;
+    let mut report =
+        medinfra_pipeline::run_month(store, &opts, &keys, key, &optouts, &bars).await?;
+    let lap = |report: &mut RunReport, step: &str, since: std::time::Instant| {
+        report.steps.push(medinfra_pipeline::StepTime {
+            step: step.to_string(),
+            seconds: since.elapsed().as_secs_f64(),
+        });
+    };
     // The anonymized product from the new research version: one row per person across
     // providers (the built-in claims configuration).
+    let since = std::time::Instant::now();
     let anonymized = match report.research_version {
         Some(_) => Some(anonymize(store, &args.research).await?),
         None => None,
     };
+    if anonymized.is_some() {
+        lap(&mut report, "anonymized product", since);
+    }
     // The NDB-style extracts asked for, from the pseudonymized version just made (their keys
     // release-local, their lineage naming it).
     let mut extracts = Vec::new();
@@ -151,10 +161,13 @@ pub async fn run_delivery(
         let info = store.version(name, Some(*version)).await?;
         for kind in &args.extracts {
             let output = format!("{}-ndb-{kind}", args.research);
+            let since = std::time::Instant::now();
             let (v, _) = super::extract::build(store, kind, &info, &output, 1).await?;
             extracts.push((v.dataset, v.version));
+            lap(&mut report, &format!("extract {kind}"), since);
         }
     }
+    write_reports(store, &report)?;
     Ok(Monthly {
         report,
         anonymized,
@@ -331,4 +344,12 @@ pub fn print_report(report: &RunReport) {
         },
         report.seconds
     );
+    if !report.steps.is_empty() {
+        let steps: Vec<String> = report
+            .steps
+            .iter()
+            .map(|s| format!("{} {:.1} s", s.step, s.seconds))
+            .collect();
+        println!("steps: {}", steps.join(" · "));
+    }
 }

@@ -56,33 +56,13 @@ async fn budget(
     epsilon: Option<f64>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let registry = Registry::new(store);
+    // The same calls as the API's: one access rule and audit record for both.
+    let actor = super::audit::console_actor();
     let b = match epsilon {
         Some(eps) => {
-            let e = medinfra_disclosure::dp::Epsilon::new(eps)?;
-            super::audit::check(
-                store,
-                Action::Administer,
-                medinfra_model::Tier::Statistics,
-                &format!("privacy budget of project {project}"),
-            )
-            .await?;
-            Some(
-                registry
-                    .set_dp_budget(project, e.micros, &super::audit::console_actor().user)
-                    .await?,
-            )
+            Some(medinfra_research::set_privacy_budget(store, &actor, project, eps, today()).await?)
         }
-        None => {
-            super::audit::check(
-                store,
-                Action::ReadCatalog,
-                medinfra_model::Tier::Statistics,
-                &format!("privacy budget of project {project}"),
-            )
-            .await?;
-            registry.dp_budget(project).await?
-        }
+        None => medinfra_research::privacy_budget(store, &actor, project, today()).await?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&b)?);

@@ -23,6 +23,9 @@ pub async fn serve(
     config.secure_cookies = args.secure_cookies;
     config.key_dir = Some(key_dir.to_path_buf());
     config.masters = args.masters.clone();
+    config.pool.per_user_per_minute = args.queries_per_minute;
+    config.pool.public_per_address_per_minute = args.public_queries_per_minute;
+    config.pseudonymized_rows_per_day = args.pseudonymized_rows_per_day;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(medinfra_server::TlsConfig::new(cert, key));
         config.secure_cookies = true;

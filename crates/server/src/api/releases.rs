@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use medinfra_disclosure::DisclosureConfig;
 use medinfra_research::{
     ReleaseRequest, ReleaseSpec, cell_counts, list_releases, load_release, parse_mitigation,
-    parse_statistic, request_release, review_release,
+    parse_statistic, privacy_budget, request_release, review_release, set_privacy_budget,
 };
 
 use crate::AppState;
@@ -39,7 +39,8 @@ pub struct ReleaseRequestBody {
     pub person_column: Option<String>,
     #[serde(default)]
     pub margins: bool,
-    /// suppress (default), round:BASE (at least the configured minimum), none.
+    /// suppress (default), round:BASE (at least the configured minimum), dp:EPSILON (the
+    /// Laplace mechanism, spent from the project's privacy budget), none.
     pub mitigation: Option<String>,
 }
 
@@ -193,4 +194,85 @@ pub async fn review(
     )
     .await?;
     Ok(Json(view(&req)))
+}
+
+/// A project's privacy budget for DP releases, in epsilon.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivacyBudgetView {
+    pub project: String,
+    /// False: no budget is set and DP releases are refused (the amounts are then 0).
+    pub set: bool,
+    pub epsilon_total: f64,
+    pub epsilon_spent: f64,
+    pub epsilon_remaining: f64,
+    pub set_by: Option<String>,
+    pub set_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PrivacyBudgetBody {
+    /// The project's total epsilon (never below what is already spent).
+    pub epsilon: f64,
+}
+
+fn budget_view(project: &str, b: Option<medinfra_govern::DpBudget>) -> PrivacyBudgetView {
+    match b {
+        Some(b) => PrivacyBudgetView {
+            project: project.to_string(),
+            set: true,
+            epsilon_total: b.total_micros as f64 / 1e6,
+            epsilon_spent: b.spent_micros as f64 / 1e6,
+            epsilon_remaining: b.remaining_micros() as f64 / 1e6,
+            set_by: Some(b.set_by),
+            set_at: Some(b.set_at),
+        },
+        None => PrivacyBudgetView {
+            project: project.to_string(),
+            set: false,
+            epsilon_total: 0.0,
+            epsilon_spent: 0.0,
+            epsilon_remaining: 0.0,
+            set_by: None,
+            set_at: None,
+        },
+    }
+}
+
+/// The project's privacy budget: what DP releases have spent and what is left (members and
+/// reviewers).
+#[utoipa::path(get, path = "/api/projects/{name}/privacy-budget", tag = "releases",
+    params(("name" = String, Path, description = "project")),
+    responses((status = 200, body = PrivacyBudgetView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn get_budget(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<PrivacyBudgetView>, ApiError> {
+    caller.require_signed_in()?;
+    let b = privacy_budget(state.store(), &caller.actor, &name, caller.today).await?;
+    Ok(Json(budget_view(&name, b)))
+}
+
+/// Set or raise the project's privacy budget (operators; spent epsilon is never given back).
+#[utoipa::path(put, path = "/api/projects/{name}/privacy-budget", tag = "releases", request_body = PrivacyBudgetBody,
+    params(("name" = String, Path, description = "project")),
+    responses((status = 200, body = PrivacyBudgetView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn set_budget(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<PrivacyBudgetBody>,
+) -> Result<Json<PrivacyBudgetView>, ApiError> {
+    caller.require_signed_in()?;
+    let b = set_privacy_budget(
+        state.store(),
+        &caller.actor,
+        &name,
+        body.epsilon,
+        caller.today,
+    )
+    .await?;
+    Ok(Json(budget_view(&name, Some(b))))
 }

@@ -158,8 +158,8 @@ fn rows_of(out: &QueryOutput, limit: usize) -> Result<Vec<TextRow>, ApiError> {
 #[utoipa::path(post, path = "/api/projects/{name}/query", tag = "workspace", request_body = QueryRequest,
     params(("name" = String, Path, description = "project")),
     responses((status = 200, body = QueryView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn query(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,7 +174,7 @@ pub async fn query(
     let sql = req.sql;
     let out = state
         .pool()
-        .run(caller.signed_in(), state.query_limits.timeout, async move {
+        .run(&caller.client(), state.query_limits.timeout, async move {
             ws.query(&sql).await
         })
         .await??;
@@ -197,8 +197,8 @@ pub async fn query(
 #[utoipa::path(post, path = "/api/projects/{name}/results", tag = "workspace", request_body = SaveRequest,
     params(("name" = String, Path, description = "project")),
     responses((status = 201, body = ResultView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn save(
     State(state): State<AppState>,
     caller: Caller,
@@ -208,7 +208,7 @@ pub async fn save(
     let mut ws = open(&state, &caller, &name, Via::Workspace).await?;
     let info = state
         .pool()
-        .run(caller.signed_in(), state.query_limits.timeout, async move {
+        .run(&caller.client(), state.query_limits.timeout, async move {
             ws.save_result(&req.name, &req.sql).await
         })
         .await??;

@@ -185,6 +185,32 @@ struct WorkspacePage<'a> {
     sql: String,
     output: Option<(Grid, u64, usize, String)>,
     error: Option<String>,
+    /// Pseudonymized rows shown today against the per-user limit: (shown, limit, refused).
+    volume: Option<(u64, u64, bool)>,
+}
+
+/// Charges the rows about to be shown from a pseudonymized project against the caller's
+/// daily volume (type II rows never leave; the limit keeps them from being copied out by
+/// hand). Over the limit the rows are removed from `grid` (the refusal is audited as an
+/// alert); other tiers are not counted.
+async fn charge_volume(
+    web: &Web,
+    ctx: &Ctx,
+    ws: &Workspace,
+    grid: &mut Grid,
+) -> Result<Option<(u64, u64, bool)>, PageError> {
+    if ws.tier() != medinfra_model::Tier::Pseudonymized || grid.rows.is_empty() {
+        return Ok(None);
+    }
+    let v = web
+        .app
+        .charge_row_views(&ctx.caller, ws.project(), grid.rows.len() as u64)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    if !v.allowed {
+        grid.rows.clear();
+    }
+    Ok(Some((v.shown_today, v.limit, !v.allowed)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -211,10 +237,12 @@ async fn workspace_page(
             .map_err(|e| ctx.fail(e))?,
         Where::Sample { .. } => vec![],
     };
+    let mut volume = None;
     let output = match output {
         Some(o) => {
             let mut g = grid(&o.batches).map_err(|e| ctx.fail(e))?;
             g.rows.truncate(SHOWN_ROWS);
+            volume = charge_volume(web, ctx, &ws, &mut g).await?;
             let shown = g.rows.len();
             Some((g, o.total_rows, shown, format!("{:.0?}", o.elapsed)))
         }
@@ -248,6 +276,7 @@ async fn workspace_page(
             sql,
             output,
             error,
+            volume,
         },
     )
 }
@@ -314,7 +343,7 @@ async fn run_query(web: &Web, ctx: &Ctx, at: Where, f: QueryForm) -> PageResult 
         let (ws, saved) = web
             .app
             .pool()
-            .run(ctx.signed_in(), ws.limits().timeout, async move {
+            .run(&ctx.caller.client(), ws.limits().timeout, async move {
                 let mut ws = ws;
                 let r = ws.save_result(&save, &sql).await;
                 (ws, r)
@@ -342,7 +371,7 @@ async fn run_query(web: &Web, ctx: &Ctx, at: Where, f: QueryForm) -> PageResult 
     let (ws, out) = web
         .app
         .pool()
-        .run(ctx.signed_in(), ws.limits().timeout, async move {
+        .run(&ctx.caller.client(), ws.limits().timeout, async move {
             let r = ws.query(&sql).await;
             (ws, r)
         })
@@ -399,6 +428,10 @@ struct ResultPage<'a> {
     x: String,
     y: String,
     chart_error: Option<String>,
+    /// The project's privacy budget (total, spent, left), when one is set.
+    budget: Option<(f64, f64, f64)>,
+    /// Pseudonymized rows shown today against the per-user limit: (shown, limit, refused).
+    volume: Option<(u64, u64, bool)>,
 }
 
 /// SQL identifier quoting (column and result names come from the schema, but are quoted
@@ -431,7 +464,8 @@ pub async fn result_page(
         ))
         .await
         .map_err(|e| ctx.fail(e))?;
-    let grid = grid(&out.batches).map_err(|e| ctx.fail(e))?;
+    let mut grid = grid(&out.batches).map_err(|e| ctx.fail(e))?;
+    let volume = charge_volume(&web, &ctx, &ws, &mut grid).await?;
     let kind = q.chart.as_deref().and_then(ChartKind::parse);
     let x =
         q.x.clone()
@@ -457,6 +491,23 @@ pub async fn result_page(
         Some(_) => (None, Some("unknown column".to_string())),
         None => (None, None),
     };
+    // Shown beside the release form's DP choices, so a member knows what a DP release costs
+    // before asking (the same audited call as the API's).
+    let budget = medinfra_research::privacy_budget(
+        web.app.store(),
+        &ctx.caller.actor,
+        &project,
+        ctx.caller.today,
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?
+    .map(|b| {
+        (
+            b.total_micros as f64 / 1e6,
+            b.spent_micros as f64 / 1e6,
+            b.remaining_micros() as f64 / 1e6,
+        )
+    });
     render(
         &ctx,
         &ResultPage {
@@ -471,6 +522,8 @@ pub async fn result_page(
             x,
             y,
             chart_error,
+            budget,
+            volume,
         },
     )
 }

@@ -68,7 +68,7 @@ expect(passwords.researcher && passwords.reviewer && passwords.auditor, "demo pr
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["--data-dir", dataDir, "serve", "--addr", `127.0.0.1:${port}`], {
+const server = spawn(bin, ["--data-dir", dataDir, "serve", "--addr", `127.0.0.1:${port}`, "--pseudonymized-rows-per-day", "150"], {
   stdio: ["ignore", "inherit", "inherit"],
 });
 for (let i = 0; ; i++) {
@@ -276,10 +276,39 @@ try {
   expect(parquet.ok() && (await parquet.body()).subarray(0, 4).toString() === "PAR1", "the released table downloads as Parquet");
   writeFileSync(join(artifacts, "released.csv"), csv);
 
+  // --- a type II user sees pseudonymized rows inside, up to the daily volume -------------------
+  const typeII = await signIn("authorized2");
+  const a2 = typeII.page;
+  await visit(a2, "/ui/applications/new", "application-new-type-ii");
+  await a2.fill("#title", "Follow-up of admitted patients");
+  await a2.selectOption("#tier", "pseudonymized");
+  await a2.check("input[name=dataset][value=research-pseudonymized]");
+  await a2.fill("#purpose", "Describe care after admission.");
+  await a2.fill("#protocol", "Rows are read inside the workspace only; results leave through output checking.");
+  await submitAndWait(a2);
+  expect(/\/ui\/applications\/\d+$/.test(a2.url()), "the type II application is submitted");
+  await visit(v, a2.url().slice(base.length), "application-review-type-ii");
+  await v.check("#d-approve");
+  await v.fill("#comment", "Approved.");
+  await submitAndWait(v);
+  const typeIIProject = await v.locator("main a[href^='/ui/projects/']").first().getAttribute("href");
+  await visit(a2, typeIIProject, "workspace-type-ii");
+  await a2.fill("#sql", "SELECT * FROM persons");
+  await submitAndWait(a2);
+  expect((await a2.locator("[data-testid=query-result] tbody tr").count()) === 100, "the first 100 pseudonymized rows are shown inside");
+  expect((await a2.textContent("[data-testid=volume]")).includes("100 / 150"), "the page says how much of today's volume is used");
+  await a2.fill("#sql", "SELECT * FROM persons");
+  await submitAndWait(a2);
+  await a2.screenshot({ path: join(artifacts, `${String(++shot).padStart(2, "0")}-workspace-volume-limit.png`), fullPage: true });
+  await accessibility(a2, "workspace-volume-limit");
+  expect((await a2.locator("[data-testid=query-result] tbody tr").count()) === 0, "past the daily volume no row is shown");
+  expect((await a2.locator("[data-testid=volume-limit]").count()) === 1, "the limit is explained");
+
   // --- auditor and operator pages ---------------------------------------------------------------
   const auditor = await signIn("auditor");
   await visit(auditor.page, "/ui/audit", "audit");
   expect((await auditor.page.textContent("[data-testid=chain]")).includes("No tampering"), "the audit chain verifies");
+  expect((await auditor.page.textContent("main")).includes("row_volume"), "the volume refusal is an alert in the audit log");
   await visit(auditor.page, "/ui/admin", "admin-denied-auditor", 403);
   const operator = await signIn("operator");
   await visit(operator.page, "/ui/admin", "admin");
