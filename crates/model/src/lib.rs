@@ -1,5 +1,5 @@
 //! The canonical data model of medinfra: the tables every pipeline step speaks (as Arrow
-//! schemas, defined once here), the law's data tiers (as runtime values *and* as Rust types),
+//! schemas, defined once here), the law's data tiers (as runtime values stored with every version),
 //! and the code systems (SSK code masters) that give claims codes their meaning.
 //!
 //! This crate is the bottom of the dependency graph. It must never do I/O beyond reading a
@@ -14,4 +14,4 @@ pub mod tables;
 pub mod tier;
 
 pub use tables::CanonicalTable;
-pub use tier::{Tier, TierMarker};
+pub use tier::Tier;

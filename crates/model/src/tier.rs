@@ -1,12 +1,13 @@
-//! The law's data tiers, as runtime values (stored with every dataset version) and as Rust
-//! types (so a function that wants anonymized data cannot be handed pseudonymized data).
+//! The law's data tiers, as runtime values stored with every dataset version.
 //!
 //! Order of openness: `identified` → `pseudonymized` → `anonymized` → `statistics` → `sample`.
-//! Data only moves to a more open tier through the pipeline step made for it; that rule is
-//! enforced by which functions produce which [`Tiered`] values, not by convention.
+//! Data only moves to a more open tier through the pipeline step made for it. The tier is a
+//! value, checked where data is read: every read goes through `medinfra_govern::can` with the
+//! version's tier as the catalog records it. (Type-level tiers, `Tiered<Anonymized, _>`, were
+//! tried and removed: no pipeline signature used them, and a version's tier is only known at
+//! run time, from the catalog.)
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -77,99 +78,6 @@ impl FromStr for Tier {
     }
 }
 
-/// A tier known at compile time. Implemented by the zero-sized marker types below.
-pub trait TierMarker: Send + Sync + 'static {
-    /// The runtime tier this marker stands for.
-    const TIER: Tier;
-}
-
-macro_rules! tier_marker {
-    ($name:ident, $tier:expr, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $name;
-        impl TierMarker for $name {
-            const TIER: Tier = $tier;
-        }
-    };
-}
-
-tier_marker!(
-    Identified,
-    Tier::Identified,
-    "Type-level [`Tier::Identified`]."
-);
-tier_marker!(
-    Pseudonymized,
-    Tier::Pseudonymized,
-    "Type-level [`Tier::Pseudonymized`]."
-);
-tier_marker!(
-    Anonymized,
-    Tier::Anonymized,
-    "Type-level [`Tier::Anonymized`]."
-);
-tier_marker!(
-    Statistics,
-    Tier::Statistics,
-    "Type-level [`Tier::Statistics`]."
-);
-tier_marker!(Sample, Tier::Sample, "Type-level [`Tier::Sample`].");
-
-/// A runtime tier did not match the tier a caller asked for.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("tier mismatch: expected {expected}, found {found}")]
-pub struct TierMismatch {
-    pub expected: Tier,
-    pub found: Tier,
-}
-
-/// Data `D` whose tier is `T`, checked once at construction.
-///
-/// ```compile_fail
-/// use medinfra_model::tier::{Anonymized, Pseudonymized, Tier, Tiered};
-/// fn publish(_: Tiered<Anonymized, Vec<u8>>) {}
-/// let p = Tiered::<Pseudonymized, _>::checked(Tier::Pseudonymized, vec![1u8]).unwrap();
-/// publish(p); // a pseudonymized table is not an anonymized one
-/// ```
-#[derive(Debug, Clone)]
-pub struct Tiered<T: TierMarker, D> {
-    data: D,
-    _tier: PhantomData<T>,
-}
-
-impl<T: TierMarker, D> Tiered<T, D> {
-    /// Wrap `data` whose runtime tier is `found`; fails unless it is `T::TIER`.
-    pub fn checked(found: Tier, data: D) -> Result<Self, TierMismatch> {
-        if found == T::TIER {
-            Ok(Self {
-                data,
-                _tier: PhantomData,
-            })
-        } else {
-            Err(TierMismatch {
-                expected: T::TIER,
-                found,
-            })
-        }
-    }
-
-    /// The tier of the data.
-    pub fn tier(&self) -> Tier {
-        T::TIER
-    }
-
-    /// Borrow the data.
-    pub fn get(&self) -> &D {
-        &self.data
-    }
-
-    /// Unwrap the data, leaving the type-level guarantee behind.
-    pub fn into_inner(self) -> D {
-        self.data
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,14 +88,6 @@ mod tests {
             assert_eq!(t.as_str().parse::<Tier>(), Ok(t));
         }
         assert!("public".parse::<Tier>().is_err());
-    }
-
-    #[test]
-    fn checked_rejects_other_tier() {
-        let err = Tiered::<Anonymized, _>::checked(Tier::Pseudonymized, ()).unwrap_err();
-        assert_eq!(err.expected, Tier::Anonymized);
-        assert_eq!(err.found, Tier::Pseudonymized);
-        assert!(Tiered::<Sample, _>::checked(Tier::Sample, ()).is_ok());
     }
 
     #[test]
