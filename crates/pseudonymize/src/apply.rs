@@ -196,7 +196,7 @@ impl<'a> Applier<'a> {
                             b.append_null();
                             continue;
                         }
-                        let key = person_key(batch, &texts, &plan.person, r);
+                        let key = person_key(batch, &plan.person, r);
                         let digest = self.keys.main.digest(b"date-shift", &[&key]);
                         let mut first = [0u8; 8];
                         first.copy_from_slice(&digest[..8]);
@@ -243,7 +243,7 @@ impl<'a> Applier<'a> {
                         }
                         let person = match self.persons {
                             Some(index) if !plan.person.is_empty() => {
-                                let key = person_key(batch, &texts, &plan.person, r);
+                                let key = person_key(batch, &plan.person, r);
                                 index.get(&key).unwrap_or(&empty)
                             }
                             _ => &empty,
@@ -405,12 +405,7 @@ impl<'a> Applier<'a> {
 }
 
 /// The person key of row `r`: the person columns' text joined by 0x1F.
-pub(crate) fn person_key(
-    batch: &RecordBatch,
-    _texts: &TextColumns,
-    person: &[usize],
-    r: usize,
-) -> Vec<u8> {
+pub(crate) fn person_key(batch: &RecordBatch, person: &[usize], r: usize) -> Vec<u8> {
     let mut key = Vec::with_capacity(32);
     person_key_into(batch, person, r, &mut key);
     key

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::apply::{
-    Applier, PersonIndex, RunKeys, TableStats, TextColumns, person_key, person_key_into, yyyymmdd,
+    Applier, PersonIndex, RunKeys, TableStats, person_key, person_key_into, yyyymmdd,
 };
 use crate::error::PseudonymizeError;
 use crate::plan::{TablePlan, compile};
@@ -477,6 +477,15 @@ fn projected_reader(
     Ok(builder.with_projection(mask))
 }
 
+/// Positions in `batch` of the person columns it has.
+fn positions(batch: &RecordBatch, person_cols: &[String]) -> Vec<usize> {
+    let schema = batch.schema();
+    person_cols
+        .iter()
+        .filter_map(|c| schema.index_of(c).ok())
+        .collect()
+}
+
 /// Adds the person key of every row of the part at `path` to `set`.
 fn persons_of_part(
     path: &std::path::Path,
@@ -489,14 +498,9 @@ fn persons_of_part(
         .map_err(|e| PseudonymizeError::file(path, e))?;
     for batch in reader {
         let batch: RecordBatch = batch.map_err(|e| PseudonymizeError::file(path, e))?;
-        let schema = batch.schema();
-        let person: Vec<usize> = person_cols
-            .iter()
-            .filter_map(|c| schema.index_of(c).ok())
-            .collect();
-        let texts = TextColumns::new(&batch);
+        let person = positions(&batch, person_cols);
         for r in 0..batch.num_rows() {
-            set.insert(person_key(&batch, &texts, &person, r));
+            set.insert(person_key(&batch, &person, r));
         }
     }
     Ok(())
@@ -528,11 +532,7 @@ fn index_table(
                 person_cols.iter().map(String::as_str),
             );
             let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
-                let schema = batch.schema();
-                let person: Vec<usize> = cols
-                    .iter()
-                    .filter_map(|c| schema.index_of(c).ok())
-                    .collect();
+                let person = positions(&batch, &cols);
                 let mut key = Vec::with_capacity(32);
                 Ok((0..batch.num_rows())
                     .map(|r| {
@@ -549,13 +549,9 @@ fn index_table(
         for batch in reader {
             let batch: RecordBatch = batch.map_err(|e| PseudonymizeError::file(&path, e))?;
             let schema = batch.schema();
-            let person: Vec<usize> = person_cols
-                .iter()
-                .filter_map(|c| schema.index_of(c).ok())
-                .collect();
-            let texts = TextColumns::new(&batch);
+            let person = positions(&batch, person_cols);
             for r in 0..batch.num_rows() {
-                let key = person_key(&batch, &texts, &person, r);
+                let key = person_key(&batch, &person, r);
                 let entry = index.entry(key).or_default();
                 for &col in identity {
                     let Ok(c) = schema.index_of(col) else {
