@@ -395,35 +395,34 @@ fn build_person_indexes(
     let mut out = HashMap::new();
     // Indexes are shared between tables with the same person columns.
     let mut by_columns: HashMap<Vec<String>, PersonIndex> = HashMap::new();
-    let needing: Vec<&TablePlan> = plans
+    // Each table needing an index, with the names of its person columns (read once: the
+    // schema comes from the table's first file).
+    let mut needing: Vec<(&TablePlan, Vec<String>)> = Vec::new();
+    for plan in plans
         .iter()
         .filter(|p| p.needs_person_index && rebuilt.contains_key(&p.table))
-        .collect();
-    // Person columns → the persons whose rows are pseudonymized now (None: everyone).
-    let mut wanted: HashMap<Vec<String>, Option<HashSet<Vec<u8>>>> = HashMap::new();
-    for plan in &needing {
+    {
         let schema = table_schema(store, info, &plan.table)?;
-        let person_cols: Vec<String> = plan
+        let person_cols = plan
             .person
             .iter()
             .map(|&i| schema.field(i).name().clone())
             .collect();
+        needing.push((plan, person_cols));
+    }
+    // Person columns → the persons whose rows are pseudonymized now (None: everyone).
+    let mut wanted: HashMap<Vec<String>, Option<HashSet<Vec<u8>>>> = HashMap::new();
+    for (plan, person_cols) in &needing {
         let set = wanted
             .entry(person_cols.clone())
             .or_insert_with(|| only_rebuilt_persons.then(HashSet::new));
         if let Some(set) = set {
             for path in rebuilt.get(&plan.table).into_iter().flatten() {
-                persons_of_part(path, &person_cols, set)?;
+                persons_of_part(path, person_cols, set)?;
             }
         }
     }
-    for plan in needing {
-        let schema = table_schema(store, info, &plan.table)?;
-        let person_cols: Vec<String> = plan
-            .person
-            .iter()
-            .map(|&i| schema.field(i).name().clone())
-            .collect();
+    for (plan, person_cols) in needing {
         if !by_columns.contains_key(&person_cols) {
             let only = wanted.get(&person_cols).and_then(|w| w.as_ref());
             let mut index = PersonIndex::new();
