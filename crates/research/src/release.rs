@@ -246,6 +246,21 @@ fn viewing_action(actor: &Actor, resource: &Resource, today: i32) -> Action {
     }
 }
 
+/// Decides (and audits as `audit_action` on `what`) whether `actor` may see something of
+/// `project`: its members (who may read its data) and the reviewers may.
+async fn decide_viewing(
+    store: &Store,
+    actor: &Actor,
+    project: &medinfra_govern::Project,
+    audit_action: &str,
+    what: &str,
+    today: i32,
+) -> Result<(), ResearchError> {
+    let resource = project_resource(project.tier, &project.name);
+    let action = viewing_action(actor, &resource, today);
+    decide(store, actor, action, &resource, audit_action, what, today).await
+}
+
 fn project_resource(tier: Tier, project: &str) -> Resource {
     Resource::in_project(tier, project.to_string())
 }
@@ -548,16 +563,11 @@ pub async fn load_release(
 ) -> Result<(ReleaseRequest, ReleaseCheck), ResearchError> {
     let dir = request_dir(store, id)?;
     let req: ReleaseRequest = read_json(&dir.join("request.json"))?;
-    let resource = project_resource(
-        Registry::new(store).project(&req.project).await?.tier,
-        &req.project,
-    );
-    let action = viewing_action(actor, &resource, today);
-    decide(
+    let project = Registry::new(store).project(&req.project).await?;
+    decide_viewing(
         store,
         actor,
-        action,
-        &resource,
+        &project,
         "release_view",
         &format!("release {id}"),
         today,
@@ -597,13 +607,10 @@ pub async fn list_releases(
     today: i32,
 ) -> Result<Vec<ReleaseRequest>, ResearchError> {
     let p = Registry::new(store).project(project).await?;
-    let resource = project_resource(p.tier, &p.name);
-    let action = viewing_action(actor, &resource, today);
-    decide(
+    decide_viewing(
         store,
         actor,
-        action,
-        &resource,
+        &p,
         "release_list",
         &format!("project {}", p.name),
         today,
@@ -622,13 +629,10 @@ pub async fn privacy_budget(
 ) -> Result<Option<medinfra_govern::DpBudget>, ResearchError> {
     let registry = Registry::new(store);
     let p = registry.project(project).await?;
-    let resource = project_resource(p.tier, &p.name);
-    let action = viewing_action(actor, &resource, today);
-    decide(
+    decide_viewing(
         store,
         actor,
-        action,
-        &resource,
+        &p,
         "privacy_budget",
         &format!("privacy budget of project {}", p.name),
         today,
